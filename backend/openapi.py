@@ -1,0 +1,60 @@
+"""drf-spectacular hooks: document the one error format on every operation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "required": ["code", "message", "fields"],
+        }
+    },
+    "required": ["error"],
+}
+
+ERRORS = {
+    "400": "Invalid input: `fields` names each field and what is wrong with it.",
+    "401": "Not authenticated, or the token expired.",
+    "403": "Your role may not do this.",
+    "404": "Not found, or not yours to see.",
+    "413": "The request body is too large.",
+    "429": "Too many requests; retry later.",
+}
+
+
+def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    for path, methods in result.get("paths", {}).items():
+        for method, operation in methods.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            responses = operation.setdefault("responses", {})
+            for code, description in ERRORS.items():
+                if code == "400" and method == "get" and not operation.get("parameters"):
+                    continue
+                responses.setdefault(
+                    code,
+                    {"description": description, "content": {"application/json": {"schema": ref}}},
+                )
+            if path.endswith("/checkins/") and method == "post":
+                responses.setdefault(
+                    "422",
+                    {
+                        "description": "This check-in id was already used with different answers.",
+                        "content": {"application/json": {"schema": ref}},
+                    },
+                )
+    return result

@@ -1,0 +1,157 @@
+"""Devices, the inbox and notification preferences."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from notifications import selectors, services
+from notifications.models import AddressKind, Device, Notification, NotificationKind, Platform
+from recovery.api.common import StrictModelSerializer, StrictSerializer
+
+
+class DeviceSerializer(StrictModelSerializer):
+    address_kind = serializers.ChoiceField(choices=AddressKind.choices, default=AddressKind.TOKEN)
+    platform = serializers.ChoiceField(choices=Platform.choices)
+
+    class Meta:
+        model = Device
+        fields = [
+            "id",
+            "address",
+            "address_kind",
+            "platform",
+            "app_version",
+            "is_active",
+            "last_seen_at",
+        ]
+        read_only_fields = ["id", "is_active", "last_seen_at"]
+        extra_kwargs = {"address": {"validators": []}}
+
+
+class DeviceRegister(APIView):
+    """Register or refresh this device's push address (an FCM registration token or a
+    Firebase Installation ID). Registering an address another user had moves it here."""
+
+    @extend_schema(request=DeviceSerializer, responses={200: DeviceSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = DeviceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        device = services.device_register(user_id=request.user.id, **serializer.validated_data)
+        return Response(DeviceSerializer(device).data, status=status.HTTP_200_OK)
+
+
+class DeviceUnregisterSerializer(StrictSerializer):
+    address = serializers.CharField(max_length=4096)
+    address_kind = serializers.ChoiceField(choices=AddressKind.choices, default=AddressKind.TOKEN)
+
+
+class DeviceUnregister(APIView):
+    @extend_schema(request=DeviceUnregisterSerializer, responses={204: None})
+    def post(self, request: Request) -> Response:
+        serializer = DeviceUnregisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.device_unregister(user_id=request.user.id, **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "kind",
+            "title",
+            "body",
+            "payload",
+            "urgent",
+            "created_at",
+            "sent_at",
+            "read_at",
+        ]
+
+
+class Inbox(generics.ListAPIView):
+    """Everything sent to you, newest first."""
+
+    serializer_class = NotificationSerializer
+
+    def get_queryset(self) -> QuerySet[Notification]:
+        return selectors.inbox_for(user_id=self.request.user.id)
+
+
+class InboxItem(generics.RetrieveAPIView):
+    """One notification, by the opaque id a push carried."""
+
+    serializer_class = NotificationSerializer
+
+    def get_queryset(self) -> QuerySet[Notification]:
+        return selectors.inbox_for(user_id=self.request.user.id)
+
+
+class MarkRead(APIView):
+    @extend_schema(request=None, responses={200: NotificationSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        notification = generics.get_object_or_404(
+            selectors.inbox_for(user_id=request.user.id), pk=pk
+        )
+        notification = services.notification_mark_read(notification=notification)
+        return Response(NotificationSerializer(notification).data)
+
+
+class UnreadCount(APIView):
+    @extend_schema(
+        responses={200: inline_serializer("UnreadCount", {"unread": serializers.IntegerField()})}
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"unread": selectors.unread_count(user_id=request.user.id)})
+
+
+class PreferenceSerializer(StrictSerializer):
+    muted_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=NotificationKind.choices), max_length=20, default=list
+    )
+    quiet_start = serializers.TimeField(allow_null=True, required=False, default=None)
+    quiet_end = serializers.TimeField(allow_null=True, required=False, default=None)
+    timezone = serializers.CharField(max_length=64, required=False)
+
+    def validate_timezone(self, value: str) -> str:
+        if value not in zoneinfo.available_timezones():
+            raise serializers.ValidationError("Not an IANA time zone.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (attrs.get("quiet_start") is None) != (attrs.get("quiet_end") is None):
+            raise serializers.ValidationError({"quiet_end": ["Give both ends of quiet hours."]})
+        return attrs
+
+
+class Preferences(APIView):
+    """Opt out of kinds of notification (safety alerts cannot be muted); quiet hours in
+    local time hold back non-urgent pushes."""
+
+    @extend_schema(responses={200: PreferenceSerializer})
+    def get(self, request: Request) -> Response:
+        pref = selectors.preference_for(user_id=request.user.id)
+        return Response(PreferenceSerializer(pref).data)
+
+    @extend_schema(request=PreferenceSerializer, responses={200: PreferenceSerializer})
+    def put(self, request: Request) -> Response:
+        serializer = PreferenceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        pref = services.preference_set(
+            user_id=request.user.id,
+            muted_kinds=data["muted_kinds"],
+            quiet_start=data["quiet_start"],
+            quiet_end=data["quiet_end"],
+            timezone_name=data.get("timezone"),
+        )
+        return Response(PreferenceSerializer(pref).data)

@@ -1,0 +1,241 @@
+"""The dispatcher: claim what is due, deliver it over websocket and push, record results.
+
+Every periodic tick calls `dispatch_due`. Rows are the truth: whatever a channel drops is
+re-driven by the next tick, and what was already delivered to a device is never re-sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from notifications.claim import claim_due
+from notifications.content import push_text
+from notifications.models import Device, Notification, NotificationPreference, NotificationState
+from notifications.push import Outcome, PushMessage, PushResult, get_push_backend
+from notifications.realtime import send_events_sync, user_group
+from notifications.services import devices_deactivate
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 15 * 60
+
+
+@dataclass
+class DispatchReport:
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+    pushes: int = 0
+    dead_devices: int = 0
+    batches: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def dispatch_due(
+    *, now: datetime | None = None, batch_size: int | None = None, max_batches: int = 1000
+) -> DispatchReport:
+    """Send everything due, in batches, until nothing due is left."""
+    report = DispatchReport()
+    limit = batch_size or settings.NOTIFICATION_BATCH_SIZE
+    for _ in range(max_batches):
+        tick = now or timezone.now()
+        batch = claim_due(now=tick, limit=limit, lease_seconds=settings.NOTIFICATION_LEASE_SECONDS)
+        if not batch:
+            break
+        report.batches += 1
+        report.claimed += len(batch)
+        deliver_batch(batch, now=tick, report=report)
+        if len(batch) < limit:
+            break
+    return report
+
+
+def event_for(notification: Notification) -> dict[str, Any]:
+    """The websocket event: the full content, since the socket is authenticated."""
+    return {
+        "type": "notification",
+        "id": notification.id,
+        "kind": notification.kind,
+        "title": notification.title,
+        "body": notification.body,
+        "payload": notification.payload,
+        "urgent": notification.urgent,
+        "created_at": notification.created_at.isoformat(),
+    }
+
+
+def _quiet_until(pref: NotificationPreference | None, now: datetime) -> datetime | None:
+    """The end of the recipient's quiet hours if `now` falls inside them."""
+    if pref is None or pref.quiet_start is None or pref.quiet_end is None:
+        return None
+    zone = zoneinfo.ZoneInfo(pref.timezone)
+    local = now.astimezone(zone)
+    start, end, at = pref.quiet_start, pref.quiet_end, local.time()
+    inside = (start <= at < end) if start < end else (at >= start or at < end)
+    if not inside:
+        return None
+    end_date = local.date() if at < end else local.date() + timedelta(days=1)
+    return _local_instant(end_date, end, zone)
+
+
+def _local_instant(day: Any, wall: time, zone: zoneinfo.ZoneInfo) -> datetime:
+    return datetime.combine(day, wall, tzinfo=zone).astimezone(zoneinfo.ZoneInfo("UTC"))
+
+
+def _backoff(attempts: int, retry_after: float | None) -> timedelta:
+    base = min(MAX_BACKOFF_SECONDS, 2 ** min(attempts, 20))
+    delay = max(base, retry_after or 0.0) * random.uniform(1.0, 1.5)
+    return timedelta(seconds=delay)
+
+
+def deliver_batch(batch: list[Notification], *, now: datetime, report: DispatchReport) -> None:
+    recipient_ids = {n.recipient_id for n in batch}
+    prefs = {p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=recipient_ids)}
+    devices: dict[int, list[Device]] = defaultdict(list)
+    for device in Device.objects.filter(user_id__in=recipient_ids, is_active=True).order_by("id"):
+        devices[device.user_id].append(device)
+
+    to_send: list[Notification] = []
+    for notification in batch:
+        if notification.expires_at is not None and notification.expires_at <= now:
+            _finish(notification, state=NotificationState.CANCELLED, error="expired")
+            report.expired += 1
+            continue
+        if not notification.urgent:
+            quiet_end = _quiet_until(prefs.get(notification.recipient_id), now)
+            # Wait out quiet hours, but never past what the notification is about.
+            if quiet_end is not None and (
+                notification.expires_at is None or quiet_end < notification.expires_at
+            ):
+                _release(notification, due_at=quiet_end, count_attempt=False)
+                report.deferred += 1
+                continue
+        to_send.append(notification)
+    if not to_send:
+        return
+
+    events = [
+        (user_group(n.recipient_id), event_for(n))
+        for n in to_send
+        if n.channel_results.get("websocket") != "sent"
+    ]
+    websocket_ok = send_events_sync(events)
+
+    messages: list[PushMessage] = []
+    for notification in to_send:
+        done = notification.channel_results.get("push", {})
+        title, body = push_text(notification.kind)
+        ttl = None
+        if notification.expires_at is not None:
+            ttl = max(1, int((notification.expires_at - now).total_seconds()))
+        for device in devices.get(notification.recipient_id, []):
+            if done.get(str(device.id)) in (Outcome.SENT, Outcome.DEAD, Outcome.FAILED):
+                continue
+            messages.append(
+                PushMessage(
+                    notification_id=notification.id,
+                    device_id=device.id,
+                    address=device.address,
+                    address_kind=device.address_kind,
+                    title=title,
+                    body=body,
+                    ttl_seconds=ttl,
+                    urgent=notification.urgent,
+                )
+            )
+    results: list[PushResult] = []
+    if messages:
+        try:
+            results = get_push_backend().send_many(messages)
+        except Exception as exc:  # the push service as a whole failed: retry the batch
+            logger.exception("push backend failed")
+            report.errors.append(type(exc).__name__)
+            results = [
+                PushResult(device_id=m.device_id, outcome=Outcome.RETRY, error=type(exc).__name__)
+                for m in messages
+            ]
+    report.pushes += sum(1 for r in results if r.outcome == Outcome.SENT)
+
+    per_notification: dict[int, list[PushResult]] = defaultdict(list)
+    for message, result in zip(messages, results, strict=True):
+        per_notification[message.notification_id].append(result)
+    dead = [r.device_id for r in results if r.outcome == Outcome.DEAD]
+    if dead:
+        report.dead_devices += devices_deactivate(device_ids=dead, reason="unregistered")
+
+    for notification in to_send:
+        channel_results = dict(notification.channel_results)
+        if websocket_ok:
+            channel_results["websocket"] = "sent"
+        push_results = dict(channel_results.get("push", {}))
+        retry_after: float | None = None
+        needs_retry = False
+        last_error = ""
+        for result in per_notification.get(notification.id, []):
+            push_results[str(result.device_id)] = str(result.outcome)
+            if result.outcome == Outcome.RETRY:
+                needs_retry = True
+                retry_after = max(retry_after or 0.0, result.retry_after or 0.0)
+                last_error = result.error
+            elif result.outcome == Outcome.FAILED:
+                last_error = result.error
+        channel_results["push"] = push_results
+        notification.channel_results = channel_results
+        if needs_retry and notification.attempts + 1 < settings.NOTIFICATION_MAX_ATTEMPTS:
+            notification.last_error = last_error[:500]
+            _release(
+                notification,
+                due_at=now + _backoff(notification.attempts, retry_after),
+                count_attempt=True,
+            )
+            report.retried += 1
+        elif needs_retry:
+            _finish(notification, state=NotificationState.FAILED, error=last_error)
+            report.failed += 1
+        else:
+            _finish(notification, state=NotificationState.SENT, error=last_error, sent_at=now)
+            report.sent += 1
+
+
+def _release(notification: Notification, *, due_at: datetime, count_attempt: bool) -> None:
+    """Give the row back to the queue for a later tick; only if our lease still holds."""
+    Notification.objects.filter(id=notification.id, lease_token=notification.lease_token).update(
+        state=NotificationState.PENDING,
+        due_at=due_at,
+        lease_token=None,
+        leased_until=None,
+        attempts=F("attempts") + (1 if count_attempt else 0),
+        channel_results=notification.channel_results,
+        last_error=notification.last_error,
+    )
+
+
+def _finish(
+    notification: Notification,
+    *,
+    state: str,
+    error: str = "",
+    sent_at: datetime | None = None,
+) -> None:
+    Notification.objects.filter(id=notification.id, lease_token=notification.lease_token).update(
+        state=state,
+        sent_at=sent_at,
+        lease_token=None,
+        leased_until=None,
+        attempts=F("attempts") + 1,
+        channel_results=notification.channel_results,
+        last_error=error[:500],
+    )

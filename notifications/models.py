@@ -1,0 +1,117 @@
+"""Delivery: devices, the notification outbox (which is also the inbox), preferences."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Platform(models.TextChoices):
+    ANDROID = "android", "Android"
+    IOS = "ios", "iOS"
+    WEB = "web", "Web"
+
+
+class AddressKind(models.TextChoices):
+    """FCM is moving from registration tokens to Firebase Installation IDs."""
+
+    TOKEN = "token", "FCM registration token"
+    FID = "fid", "Firebase Installation ID"
+
+
+class Device(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="devices"
+    )
+    address = models.CharField(max_length=4096)
+    address_kind = models.CharField(max_length=8, choices=AddressKind.choices)
+    platform = models.CharField(max_length=8, choices=Platform.choices)
+    app_version = models.CharField(max_length=32, blank=True)
+    is_active = models.BooleanField(default=True)
+    deactivated_reason = models.CharField(max_length=64, blank=True)
+    last_seen_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["address_kind", "address"], name="uniq_device_address")
+        ]
+        indexes = [models.Index(fields=["user", "is_active"])]
+
+
+class NotificationKind(models.TextChoices):
+    SESSION_REMINDER = "session_reminder", "Session reminder"
+    SESSION_CANCELLED = "session_cancelled", "Session cancelled"
+    SESSION_MOVED = "session_moved", "Session moved"
+    CHECKIN_NUDGE = "checkin_nudge", "Check-in nudge"
+    CRISIS_RESOURCES = "crisis_resources", "Crisis resources"
+    FLAG_RAISED = "flag_raised", "Flag raised"
+    FLAG_ESCALATED = "flag_escalated", "Flag escalated"
+
+
+class NotificationState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Notification(models.Model):
+    """One message to one person: the outbox row the dispatcher sends, and the inbox entry
+    the app reads. `payload` may hold clinical detail; it only travels over authenticated
+    channels (the API and the user's websocket), never in a push."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    topic = models.CharField(max_length=120, blank=True, db_index=True)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    urgent = models.BooleanField(default=False)
+    title = models.CharField(max_length=200)
+    body = models.CharField(max_length=1000)
+    payload = models.JSONField(default=dict, blank=True)
+    due_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(
+        max_length=16, choices=NotificationState.choices, default=NotificationState.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    channel_results = models.JSONField(default=dict, blank=True)
+    lease_token = models.UUIDField(null=True, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    acked_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                name="notification_pending_due_idx",
+                condition=Q(state="pending"),
+            ),
+            models.Index(
+                fields=["leased_until"],
+                name="notification_lease_idx",
+                condition=Q(state="sending"),
+            ),
+            models.Index(fields=["recipient", "id"]),
+        ]
+
+
+class NotificationPreference(models.Model):
+    """Per-user opt-outs by kind and quiet hours in the user's local time."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    muted_kinds = models.JSONField(default=list, blank=True)
+    quiet_start = models.TimeField(null=True, blank=True)
+    quiet_end = models.TimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")

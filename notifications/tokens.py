@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken
+
+
+def user_for_access_token(raw: str) -> tuple[Any, float] | None:
+    """The active user a valid access token names, and when the token expires."""
+    if not raw or len(raw) > 4096:
+        return None
+    try:
+        token = AccessToken(raw)  # type: ignore[arg-type]
+    except TokenError:
+        return None
+    user = get_user_model().objects.filter(id=token.get("user_id"), is_active=True).first()
+    if user is None:
+        return None
+    return user, float(token["exp"])

@@ -1,0 +1,138 @@
+"""Sign-in: staff with a password, patients with a one-time enrollment code; logout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenObtainPairView
+
+from notifications.realtime import close_user_sockets
+from notifications.services import device_unregister
+from recovery.api.common import StrictSerializer
+from recovery.models import Role
+from recovery.services.enrollment import enrollment_code_redeem
+
+
+class ThrottledLogin(TokenObtainPairView):
+    """Staff (and patients who set a password) log in with username and password."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+
+class RedeemSerializer(StrictSerializer):
+    code = serializers.CharField(max_length=32)
+    password = serializers.CharField(max_length=128, required=False, min_length=10, write_only=True)
+
+
+TokensSerializer = inline_serializer(
+    "PatientTokens",
+    {
+        "username": serializers.CharField(),
+        "access": serializers.CharField(),
+        "refresh": serializers.CharField(),
+    },
+)
+
+
+class RedeemEnrollmentCode(APIView):
+    """The app exchanges a one-time enrollment code for the patient's account and tokens."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "enrollment_code"
+
+    @extend_schema(request=RedeemSerializer, responses={201: TokensSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = RedeemSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        patient = enrollment_code_redeem(**serializer.validated_data)
+        refresh = RefreshToken.for_user(patient)
+        return Response(
+            {
+                "username": patient.username,
+                "access": str(refresh.access_token),
+                "refresh": str(refresh),
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class LogoutSerializer(StrictSerializer):
+    refresh = serializers.CharField(max_length=4096)
+    device_address = serializers.CharField(max_length=4096, required=False)
+    device_address_kind = serializers.ChoiceField(
+        choices=["token", "fid"], required=False, default="token"
+    )
+
+
+class Logout(APIView):
+    """Revoke the refresh token, unregister this device, close this user's sockets."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=LogoutSerializer, responses={204: None})
+    def post(self, request: Request) -> Response:
+        serializer = LogoutSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            token = RefreshToken(data["refresh"])
+            if token.get("user_id") != request.user.id and str(token.get("user_id")) != str(
+                request.user.id
+            ):
+                raise TokenError("not yours")
+            token.blacklist()
+        except TokenError:
+            raise serializers.ValidationError({"refresh": ["Not a valid refresh token."]}) from None
+        if data.get("device_address"):
+            device_unregister(
+                user_id=request.user.id,
+                address=data["device_address"],
+                address_kind=data["device_address_kind"],
+            )
+        close_user_sockets(request.user.id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class Me(APIView):
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Me",
+                {
+                    "id": serializers.IntegerField(),
+                    "username": serializers.CharField(),
+                    "first_name": serializers.CharField(),
+                    "role": serializers.CharField(),
+                    "program": serializers.IntegerField(allow_null=True),
+                    "patient": serializers.IntegerField(allow_null=True),
+                },
+            )
+        }
+    )
+    def get(self, request: Request) -> Response:
+        user = request.user
+        enrollment_id = None
+        if user.role == Role.PATIENT:
+            enrollment_id = getattr(getattr(user, "enrollment", None), "id", None)
+        return Response(
+            {
+                "id": user.id,
+                "username": user.username,
+                "first_name": user.first_name,
+                "role": user.role,
+                "program": user.program_id,
+                "patient": enrollment_id,
+            }
+        )

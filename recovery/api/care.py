@@ -1,0 +1,350 @@
+"""Coping-skill exercises, practice, favourites, assignments and support contacts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from recovery.api.common import (
+    AwareDateTimeField,
+    BoundedListField,
+    IsClinician,
+    IsPatient,
+    PatientWritesStaffReads,
+    StrictModelSerializer,
+    StrictSerializer,
+)
+from recovery.api.filters import patient_and_range
+from recovery.crisis import CRISIS_RESOURCES
+from recovery.models import (
+    Exercise,
+    ExerciseAssignment,
+    ExercisePractice,
+    FavoriteExercise,
+    SupportContact,
+)
+from recovery.selectors.access import (
+    enrollment_for_patient_user,
+    enrollments_visible_to,
+    visible_enrollment,
+)
+from recovery.selectors.care import exercises_visible_to
+from recovery.services import care
+
+
+class ExerciseSerializer(StrictModelSerializer):
+    steps = BoundedListField(
+        child=serializers.CharField(max_length=500), min_length=1, max_length=20
+    )
+    is_program_exercise = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Exercise
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "category",
+            "summary",
+            "steps",
+            "duration_minutes",
+            "evidence",
+            "is_program_exercise",
+        ]
+        read_only_fields = ["id", "is_program_exercise"]
+
+    def get_is_program_exercise(self, obj: Exercise) -> bool:
+        return obj.program_id is not None
+
+
+class ExerciseList(generics.ListCreateAPIView):
+    """The exercise library; staff add their program's own."""
+
+    serializer_class = ExerciseSerializer
+    queryset = Exercise.objects.none()
+
+    def get_permissions(self) -> list[Any]:
+        return (
+            [IsClinician()]
+            if self.request.method not in SAFE_METHODS
+            else super().get_permissions()
+        )
+
+    def get_queryset(self) -> QuerySet[Exercise]:
+        return exercises_visible_to(self.request.user)
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = care.program_exercise_create(
+            actor=self.request.user, data=dict(serializer.validated_data)
+        )
+
+
+class ExerciseDetail(generics.RetrieveAPIView):
+    serializer_class = ExerciseSerializer
+
+    def get_queryset(self) -> QuerySet[Exercise]:
+        return exercises_visible_to(self.request.user)
+
+
+class FavoriteView(APIView):
+    permission_classes = [IsPatient]
+
+    def _set(self, request: Request, pk: int, favorite: bool) -> Response:
+        enrollment = enrollment_for_patient_user(request.user)
+        exercise = get_object_or_404(exercises_visible_to(request.user), pk=pk)
+        care.favorite_set(enrollment=enrollment, exercise=exercise, favorite=favorite)
+        return Response({"exercise": exercise.id, "favorite": favorite})
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "Favorite",
+                {"exercise": serializers.IntegerField(), "favorite": serializers.BooleanField()},
+            )
+        },
+    )
+    def put(self, request: Request, pk: int) -> Response:
+        return self._set(request, pk, True)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "Unfavorite",
+                {"exercise": serializers.IntegerField(), "favorite": serializers.BooleanField()},
+            )
+        },
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        return self._set(request, pk, False)
+
+
+class FavoriteList(generics.ListAPIView):
+    serializer_class = ExerciseSerializer
+    permission_classes = [IsPatient]
+    queryset = Exercise.objects.none()
+
+    def get_queryset(self) -> QuerySet[Exercise]:
+        enrollment = enrollment_for_patient_user(self.request.user)
+        ids = FavoriteExercise.objects.filter(enrollment=enrollment).values("exercise_id")
+        return Exercise.objects.filter(id__in=ids)
+
+
+class PracticeSerializer(StrictModelSerializer):
+    patient = serializers.IntegerField(source="enrollment_id", read_only=True)
+    exercise = serializers.PrimaryKeyRelatedField(queryset=Exercise.objects.all())
+    practiced_at = AwareDateTimeField(required=False)
+
+    class Meta:
+        model = ExercisePractice
+        fields = [
+            "id",
+            "patient",
+            "exercise",
+            "craving_before",
+            "craving_after",
+            "helpfulness",
+            "note",
+            "practiced_at",
+        ]
+        read_only_fields = ["id", "patient"]
+
+
+class PracticeList(generics.ListCreateAPIView):
+    serializer_class = PracticeSerializer
+    permission_classes = [PatientWritesStaffReads]
+    filterset_class = patient_and_range("practiced_at")
+
+    def get_queryset(self) -> QuerySet[ExercisePractice]:
+        return ExercisePractice.objects.filter(
+            enrollment__in=enrollments_visible_to(self.request.user)
+        )
+
+    def perform_create(self, serializer: Any) -> None:
+        enrollment = enrollment_for_patient_user(self.request.user)
+        serializer.instance = care.practice_log(enrollment=enrollment, **serializer.validated_data)
+
+
+class AssignmentSerializer(StrictModelSerializer):
+    patient = serializers.IntegerField(source="enrollment_id")
+    exercise = serializers.PrimaryKeyRelatedField(queryset=Exercise.objects.all())
+
+    class Meta:
+        model = ExerciseAssignment
+        fields = ["id", "patient", "exercise", "note", "assigned_by", "assigned_at"]
+        read_only_fields = ["id", "assigned_by", "assigned_at"]
+
+
+class AssignmentList(generics.ListCreateAPIView):
+    """Counselors assign exercises to patients on their caseload; patients see theirs."""
+
+    serializer_class = AssignmentSerializer
+    filterset_class = patient_and_range("assigned_at")
+
+    def get_permissions(self) -> list[Any]:
+        return (
+            [IsClinician()]
+            if self.request.method not in SAFE_METHODS
+            else super().get_permissions()
+        )
+
+    def get_queryset(self) -> QuerySet[ExerciseAssignment]:
+        return ExerciseAssignment.objects.filter(
+            enrollment__in=enrollments_visible_to(self.request.user)
+        )
+
+    def perform_create(self, serializer: Any) -> None:
+        data = serializer.validated_data
+        enrollment = visible_enrollment(self.request.user, data["enrollment_id"])
+        serializer.instance = care.exercise_assign(
+            enrollment=enrollment,
+            exercise=data["exercise"],
+            actor=self.request.user,
+            note=data.get("note", ""),
+        )
+
+
+class AssignmentDetail(generics.RetrieveDestroyAPIView):
+    serializer_class = AssignmentSerializer
+
+    def get_permissions(self) -> list[Any]:
+        return (
+            [IsClinician()]
+            if self.request.method not in SAFE_METHODS
+            else super().get_permissions()
+        )
+
+    def get_queryset(self) -> QuerySet[ExerciseAssignment]:
+        return ExerciseAssignment.objects.filter(
+            enrollment__in=enrollments_visible_to(self.request.user)
+        )
+
+    def perform_destroy(self, instance: ExerciseAssignment) -> None:
+        care.exercise_unassign(assignment=instance)
+
+
+class ContactSerializer(StrictModelSerializer):
+    class Meta:
+        model = SupportContact
+        fields = [
+            "id",
+            "name",
+            "relationship",
+            "phone",
+            "email",
+            "reachable_hours",
+            "note",
+            "position",
+        ]
+        read_only_fields = ["id"]
+        extra_kwargs = {"position": {"required": False}}
+
+    def validate_phone(self, value: str) -> str:
+        allowed = set("0123456789+-() .")
+        if value and (not set(value) <= allowed or sum(c.isdigit() for c in value) < 3):
+            raise serializers.ValidationError("Digits, spaces and + - ( ) only.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance = self.instance
+        phone = attrs.get("phone", instance.phone if instance else "")
+        email = attrs.get("email", instance.email if instance else "")
+        if not phone and not email:
+            raise serializers.ValidationError({"phone": ["Give a phone number or an email."]})
+        return attrs
+
+
+class ContactList(generics.ListCreateAPIView):
+    """The patient's support contacts, in their order. The crisis lines come beside them
+    on GET /support/."""
+
+    serializer_class = ContactSerializer
+    permission_classes = [PatientWritesStaffReads]
+    filterset_class = patient_and_range("created_at")
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[SupportContact]:
+        return SupportContact.objects.filter(
+            enrollment__in=enrollments_visible_to(self.request.user)
+        ).order_by("enrollment_id", "position", "id")
+
+    def perform_create(self, serializer: Any) -> None:
+        enrollment = enrollment_for_patient_user(self.request.user)
+        serializer.instance = care.contact_create(
+            enrollment=enrollment, data=dict(serializer.validated_data)
+        )
+
+
+class ContactDetail(generics.RetrieveUpdateDestroyAPIView):
+    serializer_class = ContactSerializer
+    permission_classes = [PatientWritesStaffReads]
+    http_method_names = ["get", "patch", "delete"]
+
+    def get_queryset(self) -> QuerySet[SupportContact]:
+        return SupportContact.objects.filter(
+            enrollment__in=enrollments_visible_to(self.request.user)
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = care.contact_update(
+            contact=serializer.instance, data=dict(serializer.validated_data)
+        )
+
+    def perform_destroy(self, instance: SupportContact) -> None:
+        care.contact_delete(contact=instance)
+
+
+class ReorderSerializer(StrictSerializer):
+    ids = BoundedListField(child=serializers.IntegerField(), max_length=50)
+
+
+class ContactReorder(APIView):
+    permission_classes = [IsPatient]
+
+    @extend_schema(request=ReorderSerializer, responses={200: ContactSerializer(many=True)})
+    def post(self, request: Request) -> Response:
+        serializer = ReorderSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        enrollment = enrollment_for_patient_user(request.user)
+        contacts = care.contacts_reorder(
+            enrollment=enrollment, ordered_ids=serializer.validated_data["ids"]
+        )
+        return Response(ContactSerializer(contacts, many=True).data)
+
+
+class SupportView(APIView):
+    """Support contacts in order, and the crisis resources, always, read-only."""
+
+    permission_classes = [IsPatient]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Support",
+                {
+                    "support_contacts": ContactSerializer(many=True),
+                    "crisis_resources": serializers.ListField(child=serializers.DictField()),
+                },
+            )
+        }
+    )
+    def get(self, request: Request) -> Response:
+        enrollment = enrollment_for_patient_user(request.user)
+        return Response(
+            {
+                "support_contacts": ContactSerializer(
+                    enrollment.support_contacts.all(), many=True
+                ).data,
+                "crisis_resources": CRISIS_RESOURCES,
+            },
+            status=status.HTTP_200_OK,
+        )

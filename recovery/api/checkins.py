@@ -1,0 +1,240 @@
+"""Check-ins, urges and the check-in schedule."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from recovery.api.common import (
+    AwareDateTimeField,
+    BoundedListField,
+    IsPatient,
+    PatientWritesStaffReads,
+    StrictModelSerializer,
+)
+from recovery.api.filters import patient_and_range
+from recovery.crisis import CRISIS_RESOURCES
+from recovery.models import CheckIn, CheckInSchedule, Trigger, UrgeEvent
+from recovery.selectors.access import enrollment_for_patient_user, enrollments_visible_to
+from recovery.selectors.care import urge_toolkit
+from recovery.services.checkins import checkin_submit, urge_record
+
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+MAX_AGE = timedelta(days=14)
+
+
+class CrisisResourceSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField()
+    sms = serializers.CharField()
+    description = serializers.CharField()
+
+
+class CheckInSerializer(StrictModelSerializer):
+    id = serializers.UUIDField(source="client_id", help_text="The client's own UUID.")
+    patient = serializers.IntegerField(source="enrollment_id", read_only=True)
+    device_time = AwareDateTimeField()
+    device_timezone = serializers.CharField(max_length=64)
+    substances = BoundedListField(
+        child=serializers.CharField(max_length=60), max_length=10, required=False, default=list
+    )
+    triggers = BoundedListField(
+        child=serializers.ChoiceField(choices=Trigger.choices),
+        max_length=len(Trigger.choices),
+        required=False,
+        default=list,
+    )
+    hours_slept = serializers.DecimalField(
+        max_digits=3, decimal_places=1, min_value=0, max_value=24, required=False, allow_null=True
+    )
+
+    class Meta:
+        model = CheckIn
+        fields = [
+            "id",
+            "patient",
+            "mood",
+            "craving",
+            "used_substance",
+            "substances",
+            "triggers",
+            "trigger_other",
+            "hours_slept",
+            "medication_taken",
+            "self_harm_thoughts",
+            "note",
+            "device_time",
+            "device_timezone",
+            "received_at",
+            "is_late",
+        ]
+        read_only_fields = ["patient", "received_at", "is_late"]
+
+    def validate_device_timezone(self, value: str) -> str:
+        if value not in zoneinfo.available_timezones():
+            raise serializers.ValidationError("Not an IANA time zone.")
+        return value
+
+    def validate_device_time(self, value: Any) -> Any:
+        now = timezone.now()
+        if value > now + MAX_FUTURE_SKEW:
+            raise serializers.ValidationError("Cannot be in the future.")
+        if value < now - MAX_AGE:
+            raise serializers.ValidationError("Older than 14 days; ask your counselor.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("substances") and not attrs.get("used_substance"):
+            raise serializers.ValidationError({"substances": ["Only when used_substance is true."]})
+        return attrs
+
+
+class CheckInResponseSerializer(CheckInSerializer):
+    crisis_resources = CrisisResourceSerializer(many=True, allow_null=True, read_only=True)
+
+    class Meta(CheckInSerializer.Meta):
+        fields = [*CheckInSerializer.Meta.fields, "crisis_resources"]
+
+
+class CheckInListCreate(generics.ListCreateAPIView):
+    """Patients submit check-ins (idempotent by `id`); staff read their caseload's."""
+
+    serializer_class = CheckInSerializer
+    permission_classes = [PatientWritesStaffReads]
+    filterset_class = patient_and_range("device_time")
+
+    def get_queryset(self) -> QuerySet[CheckIn]:
+        return CheckIn.objects.filter(enrollment__in=enrollments_visible_to(self.request.user))
+
+    @extend_schema(
+        request=CheckInSerializer,
+        responses={201: CheckInResponseSerializer},
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        enrollment = enrollment_for_patient_user(request.user)
+        serializer = CheckInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        client_id = data.pop("client_id")
+        result = checkin_submit(enrollment=enrollment, client_id=client_id, data=data)
+        body = CheckInSerializer(result.checkin).data
+        body["crisis_resources"] = CRISIS_RESOURCES if result.crisis else None
+        headers = {} if result.created else {"Idempotent-Replayed": "true"}
+        return Response(body, status=status.HTTP_201_CREATED, headers=headers)
+
+
+class CheckInDetail(generics.RetrieveAPIView):
+    serializer_class = CheckInSerializer
+    lookup_field = "client_id"
+    lookup_url_kwarg = "checkin_id"
+
+    def get_queryset(self) -> QuerySet[CheckIn]:
+        return CheckIn.objects.filter(enrollment__in=enrollments_visible_to(self.request.user))
+
+
+class UrgeSerializer(StrictModelSerializer):
+    patient = serializers.IntegerField(source="enrollment_id", read_only=True)
+
+    class Meta:
+        model = UrgeEvent
+        fields = ["id", "patient", "intensity", "note", "occurred_at"]
+        read_only_fields = ["id", "patient", "occurred_at"]
+
+
+class UrgeList(generics.ListCreateAPIView):
+    """The urge button. POST answers with everything that helps right now."""
+
+    serializer_class = UrgeSerializer
+    permission_classes = [PatientWritesStaffReads]
+    filterset_class = patient_and_range("occurred_at")
+
+    def get_queryset(self) -> QuerySet[UrgeEvent]:
+        return UrgeEvent.objects.filter(enrollment__in=enrollments_visible_to(self.request.user))
+
+    @extend_schema(
+        request=UrgeSerializer,
+        responses={
+            201: inline_serializer(
+                "UrgeResponse",
+                {
+                    "urge": UrgeSerializer(),
+                    "exercises": serializers.ListField(child=serializers.DictField()),
+                    "support_contacts": serializers.ListField(child=serializers.DictField()),
+                    "crisis_resources": CrisisResourceSerializer(many=True),
+                },
+            )
+        },
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        enrollment = enrollment_for_patient_user(request.user)
+        serializer = UrgeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = urge_record(enrollment=enrollment, **serializer.validated_data)
+        return Response(
+            {"urge": UrgeSerializer(result.urge).data, **urge_toolkit(enrollment=enrollment)},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ScheduleSerializer(StrictModelSerializer):
+    days_of_week = BoundedListField(
+        child=serializers.IntegerField(min_value=1, max_value=7), min_length=1, max_length=7
+    )
+    grace_minutes = serializers.IntegerField(min_value=0, max_value=12 * 60)
+
+    class Meta:
+        model = CheckInSchedule
+        fields = [
+            "opens_at",
+            "due_by",
+            "days_of_week",
+            "grace_minutes",
+            "paused",
+            "paused_reason",
+            "next_due_at",
+        ]
+        read_only_fields = ["next_due_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("opens_at") == attrs.get("due_by"):
+            raise serializers.ValidationError({"due_by": ["Must differ from opens_at."]})
+        return attrs
+
+
+class ScheduleViewBase(APIView):
+    def schedule_response(self, schedule: CheckInSchedule | None) -> Response:
+        if schedule is None:
+            return Response(
+                {"error": {"code": "not_found", "message": "No schedule yet.", "fields": {}}},
+                status=404,
+            )
+        return Response(ScheduleSerializer(schedule).data)
+
+
+class MyCheckInSchedule(ScheduleViewBase):
+    permission_classes = [IsPatient]
+
+    @extend_schema(responses={200: ScheduleSerializer})
+    def get(self, request: Request) -> Response:
+        enrollment = enrollment_for_patient_user(request.user)
+        return self.schedule_response(CheckInSchedule.objects.filter(enrollment=enrollment).first())
+
+    @extend_schema(request=ScheduleSerializer, responses={200: ScheduleSerializer})
+    def put(self, request: Request) -> Response:
+        from recovery.services.schedules import checkin_schedule_set
+
+        enrollment = enrollment_for_patient_user(request.user)
+        serializer = ScheduleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self.schedule_response(
+            checkin_schedule_set(enrollment=enrollment, **serializer.validated_data)
+        )

@@ -1,0 +1,199 @@
+"""The counselor dashboard API: caseload and the flag queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from recovery.api.common import IsClinician, StrictSerializer
+from recovery.models import Flag, FlagEvent, FlagKind, FlagStatus, Role, Severity, User
+from recovery.selectors.access import enrollments_visible_to
+from recovery.selectors.dashboard import caseload
+from recovery.services import flags as flag_services
+
+
+class FlagEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FlagEvent
+        fields = ["action", "actor", "note", "at"]
+
+
+class FlagSerializer(serializers.ModelSerializer):
+    patient = serializers.IntegerField(source="enrollment_id")
+    severity_label = serializers.SerializerMethodField()
+    events = FlagEventSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Flag
+        fields = [
+            "id",
+            "patient",
+            "kind",
+            "severity",
+            "severity_label",
+            "window_key",
+            "status",
+            "assigned_to",
+            "acknowledged_by",
+            "acknowledged_at",
+            "resolved_by",
+            "resolved_at",
+            "outcome_note",
+            "escalated_at",
+            "created_at",
+            "events",
+        ]
+
+    def get_severity_label(self, obj: Flag) -> str:
+        return str(Severity(obj.severity).label)
+
+
+class FlagFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=FlagStatus.choices)
+    severity = filters.MultipleChoiceFilter(choices=Severity.choices)
+    kind = filters.MultipleChoiceFilter(choices=FlagKind.choices)
+    patient = filters.NumberFilter(field_name="enrollment")
+    assigned_to = filters.NumberFilter(field_name="assigned_to")
+
+    class Meta:
+        model = Flag
+        fields = ["status", "severity", "kind", "patient", "assigned_to"]
+
+
+def flags_visible_to(user: User) -> QuerySet[Flag]:
+    return Flag.objects.filter(enrollment__in=enrollments_visible_to(user)).prefetch_related(
+        "events"
+    )
+
+
+class FlagList(generics.ListAPIView):
+    """The flag queue, most severe first, then oldest first."""
+
+    serializer_class = FlagSerializer
+    permission_classes = [IsClinician]
+    filterset_class = FlagFilter
+
+    def get_queryset(self) -> QuerySet[Flag]:
+        return flags_visible_to(self.request.user).order_by("-severity", "created_at", "id")
+
+
+class FlagDetail(generics.RetrieveAPIView):
+    serializer_class = FlagSerializer
+    permission_classes = [IsClinician]
+
+    def get_queryset(self) -> QuerySet[Flag]:
+        return flags_visible_to(self.request.user)
+
+
+class ResolveSerializer(StrictSerializer):
+    outcome_note = serializers.CharField(max_length=4000)
+
+
+class NoteSerializer(StrictSerializer):
+    note = serializers.CharField(max_length=4000, required=False, default="")
+
+
+class AssignSerializer(StrictSerializer):
+    assignee = serializers.IntegerField()
+
+
+class FlagAction(APIView):
+    permission_classes = [IsClinician]
+    action_name = ""
+    request_serializer: type[serializers.Serializer] | None = None
+
+    def _flag(self, request: Request, pk: int) -> Flag:
+        return generics.get_object_or_404(
+            flags_visible_to(request.user).select_related("enrollment__program"), pk=pk
+        )
+
+    def act(self, request: Request, flag: Flag, data: dict[str, Any]) -> Flag:
+        raise NotImplementedError
+
+    def post(self, request: Request, pk: int) -> Response:
+        flag = self._flag(request, pk)
+        data: dict[str, Any] = {}
+        if self.request_serializer is not None:
+            serializer = self.request_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = dict(serializer.validated_data)
+        flag = self.act(request, flag, data)
+        return Response(FlagSerializer(flags_visible_to(request.user).get(pk=flag.pk)).data)
+
+
+@extend_schema(request=None, responses={200: FlagSerializer})
+class FlagAcknowledge(FlagAction):
+    def act(self, request: Request, flag: Flag, data: dict[str, Any]) -> Flag:
+        return flag_services.flag_acknowledge(flag=flag, actor=request.user)
+
+
+@extend_schema(request=AssignSerializer, responses={200: FlagSerializer})
+class FlagAssign(FlagAction):
+    request_serializer = AssignSerializer
+
+    def act(self, request: Request, flag: Flag, data: dict[str, Any]) -> Flag:
+        assignee = User.objects.filter(
+            id=data["assignee"],
+            program_id=flag.enrollment.program_id,
+            role__in=[Role.COUNSELOR, Role.SUPERVISOR],
+            is_active=True,
+        ).first()
+        if assignee is None:
+            raise serializers.ValidationError({"assignee": ["Not a counselor of this program."]})
+        return flag_services.flag_assign(flag=flag, actor=request.user, assignee=assignee)
+
+
+@extend_schema(request=ResolveSerializer, responses={200: FlagSerializer})
+class FlagResolve(FlagAction):
+    request_serializer = ResolveSerializer
+
+    def act(self, request: Request, flag: Flag, data: dict[str, Any]) -> Flag:
+        return flag_services.flag_resolve(flag=flag, actor=request.user, **data)
+
+
+@extend_schema(request=NoteSerializer, responses={200: FlagSerializer})
+class FlagReopen(FlagAction):
+    request_serializer = NoteSerializer
+
+    def act(self, request: Request, flag: Flag, data: dict[str, Any]) -> Flag:
+        return flag_services.flag_reopen(flag=flag, actor=request.user, **data)
+
+
+class CaseloadRowSerializer(serializers.Serializer):
+    patient = serializers.IntegerField(source="enrollment.id")
+    first_name = serializers.CharField(source="enrollment.patient.first_name")
+    last_name = serializers.CharField(source="enrollment.patient.last_name")
+    stage = serializers.CharField(source="enrollment.stage")
+    level_of_care = serializers.CharField(source="enrollment.level_of_care")
+    last_checkin_at = serializers.DateTimeField(allow_null=True)
+    streak_days = serializers.IntegerField()
+    adherence_7d = serializers.FloatField(allow_null=True)
+    adherence_30d = serializers.FloatField(allow_null=True)
+    craving_avg_7d = serializers.FloatField(allow_null=True)
+    craving_trend = serializers.FloatField(
+        allow_null=True, help_text="7-day average minus the week before."
+    )
+    craving_daily_30d = serializers.ListField(child=serializers.FloatField(allow_null=True))
+    last_session_attended_at = serializers.DateTimeField(allow_null=True)
+    hours_this_week = serializers.FloatField()
+    required_hours_per_week = serializers.FloatField()
+    open_flags = serializers.DictField(child=serializers.IntegerField())
+
+
+class Caseload(APIView):
+    """Every patient on your caseload with the figures a counselor scans first. The
+    number of queries does not grow with the caseload."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(responses={200: CaseloadRowSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        rows = caseload(user=request.user)
+        return Response(CaseloadRowSerializer(rows, many=True).data)

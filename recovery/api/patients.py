@@ -1,0 +1,354 @@
+"""Staff views of patients: enrollment, care path, schedule, timeline."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from recovery.api.checkins import ScheduleSerializer
+from recovery.api.common import IsClinician, StrictModelSerializer, StrictSerializer
+from recovery.models import (
+    CheckInSchedule,
+    Enrollment,
+    EnrollmentChange,
+    EnrollmentStatus,
+    LevelOfCare,
+    Role,
+    Stage,
+    User,
+)
+from recovery.selectors.access import enrollments_visible_to, visible_enrollment
+from recovery.selectors.dashboard import attendance_counts, weekly_hours
+from recovery.selectors.timeline import timeline
+from recovery.services import enrollment as enrollment_services
+from recovery.services.schedules import checkin_schedule_set
+
+
+def _validate_zone(value: str) -> str:
+    if value not in zoneinfo.available_timezones():
+        raise serializers.ValidationError("Not an IANA time zone.")
+    return value
+
+
+class EnrollmentSerializer(StrictModelSerializer):
+    first_name = serializers.CharField(source="patient.first_name", read_only=True)
+    last_name = serializers.CharField(source="patient.last_name", read_only=True)
+    care_team = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Enrollment
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "program",
+            "primary_counselor",
+            "care_team",
+            "level_of_care",
+            "stage",
+            "status",
+            "timezone",
+            "start_date",
+            "expected_end_date",
+            "has_medication",
+            "discharged_at",
+        ]
+        read_only_fields = [
+            "id",
+            "program",
+            "primary_counselor",
+            "level_of_care",
+            "stage",
+            "status",
+            "start_date",
+            "discharged_at",
+        ]
+
+    def get_care_team(self, obj: Enrollment) -> list[int]:
+        return sorted(m.counselor_id for m in obj.members.all())
+
+    def validate_timezone(self, value: str) -> str:
+        return _validate_zone(value)
+
+
+class EnrollSerializer(StrictSerializer):
+    first_name = serializers.CharField(max_length=150)
+    last_name = serializers.CharField(max_length=150, required=False, default="")
+    timezone = serializers.CharField(max_length=64, required=False)
+    level_of_care = serializers.ChoiceField(
+        choices=LevelOfCare.choices, required=False, default=LevelOfCare.INTENSIVE_OUTPATIENT
+    )
+    start_date = serializers.DateField(required=False)
+    expected_end_date = serializers.DateField(required=False)
+    has_medication = serializers.BooleanField(required=False, default=False)
+    care_team = serializers.ListField(
+        child=serializers.IntegerField(), max_length=10, required=False, default=list
+    )
+
+    def validate_timezone(self, value: str) -> str:
+        return _validate_zone(value)
+
+
+class EnrollResponseSerializer(serializers.Serializer):
+    patient = EnrollmentSerializer()
+    enrollment_code = serializers.CharField()
+    code_expires_at = serializers.DateTimeField()
+
+
+class PatientList(generics.ListCreateAPIView):
+    """Patients on your caseload (supervisors: the program). POST enrolls a patient and
+    answers with their one-time enrollment code."""
+
+    serializer_class = EnrollmentSerializer
+    permission_classes = [IsClinician]
+
+    def get_queryset(self) -> QuerySet[Enrollment]:
+        qs = enrollments_visible_to(self.request.user).prefetch_related("members")
+        status_filter = self.request.query_params.get("status")
+        if status_filter in EnrollmentStatus.values:
+            qs = qs.filter(status=status_filter)
+        return qs.order_by("patient__last_name", "id")
+
+    @extend_schema(request=EnrollSerializer, responses={201: EnrollResponseSerializer})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = EnrollSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        team_ids = data.pop("care_team")
+        team = list(
+            User.objects.filter(
+                id__in=team_ids,
+                program_id=request.user.program_id,
+                role__in=[Role.COUNSELOR, Role.SUPERVISOR],
+            )
+        )
+        if len(team) != len(set(team_ids)):
+            raise ValidationError({"care_team": ["Unknown staff member."]})
+        enrollment, code, expires_at = enrollment_services.patient_enroll(
+            counselor=request.user,
+            timezone_name=data.pop("timezone", None),
+            care_team=team,
+            **data,
+        )
+        return Response(
+            {
+                "patient": EnrollmentSerializer(enrollment).data,
+                "enrollment_code": code,
+                "code_expires_at": expires_at,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class PatientDetail(generics.RetrieveUpdateAPIView):
+    serializer_class = EnrollmentSerializer
+    permission_classes = [IsClinician]
+    http_method_names = ["get", "patch"]
+
+    def get_queryset(self) -> QuerySet[Enrollment]:
+        return enrollments_visible_to(self.request.user).prefetch_related("members")
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = enrollment_services.enrollment_update_fields(
+            enrollment=serializer.instance, data=dict(serializer.validated_data)
+        )
+
+
+class ChangeSerializer(StrictSerializer):
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+    level_of_care = serializers.ChoiceField(choices=LevelOfCare.choices, required=False)
+    reason = serializers.CharField(max_length=500, required=False, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "stage" not in attrs and "level_of_care" not in attrs:
+            raise serializers.ValidationError({"stage": ["Give a stage or a level of care."]})
+        return attrs
+
+
+class ChangeRecordSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EnrollmentChange
+        fields = ["id", "field", "old_value", "new_value", "reason", "changed_by", "changed_at"]
+
+
+class PatientChange(APIView):
+    """Change stage or level of care (stepping up or down the continuum)."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(request=ChangeSerializer, responses={200: EnrollmentSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        enrollment = visible_enrollment(request.user, pk)
+        serializer = ChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        enrollment = enrollment_services.enrollment_change(
+            enrollment=enrollment, actor=request.user, **serializer.validated_data
+        )
+        return Response(EnrollmentSerializer(enrollment).data)
+
+
+class PatientHistory(generics.ListAPIView):
+    serializer_class = ChangeRecordSerializer
+    permission_classes = [IsClinician]
+    queryset = EnrollmentChange.objects.none()
+
+    def get_queryset(self) -> QuerySet[EnrollmentChange]:
+        enrollment = visible_enrollment(self.request.user, self.kwargs["pk"])
+        return enrollment.changes.all()
+
+
+class DischargeSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=500, required=False, default="")
+
+
+class PatientDischarge(APIView):
+    permission_classes = [IsClinician]
+
+    @extend_schema(request=DischargeSerializer, responses={200: EnrollmentSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        enrollment = visible_enrollment(request.user, pk)
+        serializer = DischargeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        enrollment = enrollment_services.enrollment_discharge(
+            enrollment=enrollment, actor=request.user, **serializer.validated_data
+        )
+        return Response(EnrollmentSerializer(enrollment).data)
+
+
+class PatientCode(APIView):
+    """Issue a new one-time enrollment code (the old one stops working)."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: inline_serializer(
+                "EnrollmentCode",
+                {
+                    "enrollment_code": serializers.CharField(),
+                    "code_expires_at": serializers.DateTimeField(),
+                },
+            )
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        enrollment = visible_enrollment(request.user, pk)
+        if enrollment.status != EnrollmentStatus.ACTIVE:
+            raise ValidationError({"status": ["The patient is discharged."]})
+        code, expires_at = enrollment_services.enrollment_code_issue(
+            enrollment=enrollment, issued_by=request.user
+        )
+        return Response({"enrollment_code": code, "code_expires_at": expires_at}, status=201)
+
+
+class PatientSchedule(APIView):
+    permission_classes = [IsClinician]
+
+    @extend_schema(responses={200: ScheduleSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        enrollment = visible_enrollment(request.user, pk)
+        schedule = CheckInSchedule.objects.filter(enrollment=enrollment).first()
+        if schedule is None:
+            return Response(
+                {"error": {"code": "not_found", "message": "No schedule yet.", "fields": {}}},
+                status=404,
+            )
+        return Response(ScheduleSerializer(schedule).data)
+
+    @extend_schema(request=ScheduleSerializer, responses={200: ScheduleSerializer})
+    def put(self, request: Request, pk: int) -> Response:
+        enrollment = visible_enrollment(request.user, pk)
+        serializer = ScheduleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        schedule = checkin_schedule_set(enrollment=enrollment, **serializer.validated_data)
+        return Response(ScheduleSerializer(schedule).data)
+
+
+class PatientTimeline(APIView):
+    """Check-ins, practice, urges, attendance and flags, newest first. Page with
+    `before` (the `next_before` of the previous page)."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("before", str, description="ISO 8601 instant with offset."),
+            OpenApiParameter("limit", int, description="1 to 200, default 50."),
+        ],
+        responses={
+            200: inline_serializer(
+                "Timeline",
+                {
+                    "results": serializers.ListField(child=serializers.DictField()),
+                    "next_before": serializers.DateTimeField(allow_null=True),
+                },
+            )
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        enrollment = visible_enrollment(request.user, pk)
+        before_raw = request.query_params.get("before")
+        before = None
+        if before_raw:
+            try:
+                before = parse_datetime(before_raw)
+            except ValueError:
+                before = None
+            if before is None or before.tzinfo is None:
+                raise ValidationError({"before": ["An ISO 8601 instant with an offset."]})
+        try:
+            limit = int(request.query_params.get("limit", "50"))
+        except ValueError:
+            raise ValidationError({"limit": ["A whole number."]}) from None
+        if not 1 <= limit <= 200:
+            raise ValidationError({"limit": ["Between 1 and 200."]})
+        items = timeline(enrollment=enrollment, before=before, limit=limit)
+        return Response(
+            {
+                "results": items,
+                "next_before": items[-1]["at"] if len(items) == limit else None,
+            }
+        )
+
+
+class AttendanceSummary(APIView):
+    """Attended hours per week against the program's requirement, and counts by status."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("patient", int, description="Staff: patient id.")],
+        responses={
+            200: inline_serializer(
+                "AttendanceSummary",
+                {
+                    "weeks": serializers.ListField(child=serializers.DictField()),
+                    "counts": serializers.DictField(child=serializers.IntegerField()),
+                },
+            )
+        },
+    )
+    def get(self, request: Request) -> Response:
+        if request.user.role == Role.PATIENT:
+            from recovery.selectors.access import enrollment_for_patient_user
+
+            enrollment = enrollment_for_patient_user(request.user)
+        else:
+            raw = request.query_params.get("patient", "")
+            if not raw.isdigit():
+                raise ValidationError({"patient": ["Give the patient id."]})
+            enrollment = visible_enrollment(request.user, int(raw))
+        return Response(
+            {
+                "weeks": weekly_hours(enrollment=enrollment),
+                "counts": attendance_counts(enrollment=enrollment),
+            }
+        )

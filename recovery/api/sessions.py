@@ -1,0 +1,308 @@
+"""Treatment sessions, recurring series and attendance."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from recovery.api.common import (
+    AwareDateTimeField,
+    IsClinician,
+    StrictModelSerializer,
+    StrictSerializer,
+)
+from recovery.models import (
+    Attendance,
+    Enrollment,
+    Role,
+    SessionSeries,
+    TreatmentSession,
+    User,
+)
+from recovery.services import series as series_services
+from recovery.services import sessions as session_services
+
+
+class PatientsField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self) -> QuerySet[Enrollment]:
+        request = self.context["request"]
+        return Enrollment.objects.filter(program_id=request.user.program_id)
+
+
+class FacilitatorField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self) -> QuerySet[User]:
+        request = self.context["request"]
+        return User.objects.filter(
+            program_id=request.user.program_id, role__in=[Role.COUNSELOR, Role.SUPERVISOR]
+        )
+
+
+class SessionSerializer(StrictModelSerializer):
+    starts_at = AwareDateTimeField()
+    ends_at = AwareDateTimeField()
+    patients = PatientsField(many=True, required=False)
+    facilitator = FacilitatorField(required=False, allow_null=True)
+
+    class Meta:
+        model = TreatmentSession
+        fields = [
+            "id",
+            "kind",
+            "title",
+            "starts_at",
+            "ends_at",
+            "location",
+            "video_url",
+            "facilitator",
+            "patients",
+            "status",
+            "series",
+        ]
+        read_only_fields = ["id", "status", "series"]
+
+    def validate_patients(self, value: list[Enrollment]) -> list[Enrollment]:
+        if len(value) > 200:
+            raise serializers.ValidationError("At most 200 patients.")
+        return value
+
+
+class PatientSessionSerializer(serializers.ModelSerializer):
+    """What a patient sees: no other patients."""
+
+    class Meta:
+        model = TreatmentSession
+        fields = ["id", "kind", "title", "starts_at", "ends_at", "location", "video_url", "status"]
+
+
+def _serializer_for(request: Request) -> type[serializers.Serializer]:
+    """Patients see their sessions without the other patients on them."""
+    if getattr(request.user, "role", None) == Role.PATIENT:
+        return PatientSessionSerializer
+    return SessionSerializer
+
+
+class SessionList(generics.ListCreateAPIView):
+    """Patients: their sessions from now on. Staff: the program's sessions (filter by
+    `since`/`until`); staff create sessions."""
+
+    def get_permissions(self) -> list[Any]:
+        return (
+            [IsClinician()]
+            if self.request.method not in SAFE_METHODS
+            else super().get_permissions()
+        )
+
+    queryset = TreatmentSession.objects.none()
+
+    def get_serializer_class(self) -> Any:
+        return _serializer_for(self.request)
+
+    def get_queryset(self) -> QuerySet[TreatmentSession]:
+        user = self.request.user
+        if user.role == Role.PATIENT:
+            return TreatmentSession.objects.filter(
+                patients__patient_id=user.id, ends_at__gte=timezone.now()
+            ).order_by("starts_at")
+        if user.program_id is None:
+            return TreatmentSession.objects.none()
+        qs = TreatmentSession.objects.filter(program_id=user.program_id).prefetch_related(
+            "patients"
+        )
+        params = self.request.query_params
+        for key, lookup in (("since", "starts_at__gte"), ("until", "starts_at__lt")):
+            if key in params:
+                value = AwareDateTimeField().run_validation(params[key])
+                qs = qs.filter(**{lookup: value})
+        return qs.order_by("starts_at")
+
+    def perform_create(self, serializer: Any) -> None:
+        data = dict(serializer.validated_data)
+        serializer.instance = session_services.session_create(
+            program_id=self.request.user.program_id, **data
+        )
+
+
+class SessionDetail(generics.RetrieveUpdateAPIView):
+    http_method_names = ["get", "patch"]
+
+    def get_permissions(self) -> list[Any]:
+        return (
+            [IsClinician()]
+            if self.request.method not in SAFE_METHODS
+            else super().get_permissions()
+        )
+
+    queryset = TreatmentSession.objects.none()
+
+    def get_serializer_class(self) -> Any:
+        return _serializer_for(self.request)
+
+    def get_queryset(self) -> QuerySet[TreatmentSession]:
+        user = self.request.user
+        if user.role == Role.PATIENT:
+            return TreatmentSession.objects.filter(patients__patient_id=user.id)
+        return TreatmentSession.objects.filter(program_id=user.program_id)
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = session_services.session_update(
+            session=serializer.instance, **dict(serializer.validated_data)
+        )
+
+
+class SessionCancel(APIView):
+    permission_classes = [IsClinician]
+
+    @extend_schema(request=None, responses={200: SessionSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        session = generics.get_object_or_404(
+            TreatmentSession.objects.filter(program_id=request.user.program_id), pk=pk
+        )
+        session = session_services.session_cancel(session=session)
+        return Response(SessionSerializer(session, context={"request": request}).data)
+
+
+class AttendanceSerializer(StrictModelSerializer):
+    patient = serializers.IntegerField(source="enrollment_id")
+
+    class Meta:
+        model = Attendance
+        fields = ["id", "patient", "status", "minutes_attended", "recorded_by", "recorded_at"]
+        read_only_fields = ["id", "recorded_by", "recorded_at"]
+        extra_kwargs = {"minutes_attended": {"required": False}}
+
+
+class SessionAttendance(generics.ListCreateAPIView):
+    """Staff record attendance: present, late, left early, absent, excused."""
+
+    serializer_class = AttendanceSerializer
+    permission_classes = [IsClinician]
+    pagination_class = None
+    queryset = Attendance.objects.none()
+
+    def _session(self) -> TreatmentSession:
+        return generics.get_object_or_404(
+            TreatmentSession.objects.filter(program_id=self.request.user.program_id),
+            pk=self.kwargs["pk"],
+        )
+
+    def get_queryset(self) -> QuerySet[Attendance]:
+        return self._session().attendance.all()
+
+    def perform_create(self, serializer: Any) -> None:
+        session = self._session()
+        data = serializer.validated_data
+        enrollment = generics.get_object_or_404(
+            Enrollment.objects.filter(program_id=session.program_id), pk=data["enrollment_id"]
+        )
+        serializer.instance = session_services.attendance_record(
+            session=session,
+            enrollment=enrollment,
+            status=data["status"],
+            minutes_attended=data.get("minutes_attended"),
+            actor=self.request.user,
+        )
+
+
+class SeriesSerializer(StrictModelSerializer):
+    patients = PatientsField(many=True, required=False)
+    facilitator = FacilitatorField(required=False, allow_null=True)
+
+    class Meta:
+        model = SessionSeries
+        fields = [
+            "id",
+            "kind",
+            "title",
+            "rrule",
+            "start_date",
+            "start_time",
+            "duration_minutes",
+            "timezone",
+            "location",
+            "video_url",
+            "facilitator",
+            "patients",
+            "ends_after",
+            "expanded_until",
+        ]
+        read_only_fields = ["id", "ends_after", "expanded_until"]
+
+    def validate_timezone(self, value: str) -> str:
+        if value not in zoneinfo.available_timezones():
+            raise serializers.ValidationError("Not an IANA time zone.")
+        return value
+
+
+class SeriesList(generics.ListCreateAPIView):
+    """Recurring sessions, e.g. `FREQ=WEEKLY;BYDAY=MO,WE,TH;COUNT=36` at 18:00 local."""
+
+    serializer_class = SeriesSerializer
+    permission_classes = [IsClinician]
+    queryset = SessionSeries.objects.none()
+
+    def get_queryset(self) -> QuerySet[SessionSeries]:
+        return SessionSeries.objects.filter(program_id=self.request.user.program_id).order_by("id")
+
+    def perform_create(self, serializer: Any) -> None:
+        data = dict(serializer.validated_data)
+        serializer.instance = series_services.series_create(
+            program_id=self.request.user.program_id,
+            kind=data["kind"],
+            title=data["title"],
+            rule=data["rrule"],
+            start_date=data["start_date"],
+            start_time=data["start_time"],
+            duration_minutes=data["duration_minutes"],
+            timezone_name=data["timezone"],
+            location=data.get("location", ""),
+            video_url=data.get("video_url", ""),
+            facilitator=data.get("facilitator"),
+            patients=data.get("patients", []),
+        )
+
+
+class CancelRestSerializer(StrictSerializer):
+    from_instant = AwareDateTimeField()
+
+
+class MoveRestSerializer(StrictSerializer):
+    from_date = serializers.DateField()
+    start_time = serializers.TimeField()
+    duration_minutes = serializers.IntegerField(min_value=5, max_value=720)
+
+
+class SeriesCancelRest(APIView):
+    permission_classes = [IsClinician]
+
+    @extend_schema(request=CancelRestSerializer, responses={200: SeriesSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        series = generics.get_object_or_404(
+            SessionSeries.objects.filter(program_id=request.user.program_id), pk=pk
+        )
+        serializer = CancelRestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        series_services.series_cancel_rest(series=series, **serializer.validated_data)
+        return Response(SeriesSerializer(series, context={"request": request}).data)
+
+
+class SeriesMoveRest(APIView):
+    permission_classes = [IsClinician]
+
+    @extend_schema(request=MoveRestSerializer, responses={201: SeriesSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        series = generics.get_object_or_404(
+            SessionSeries.objects.filter(program_id=request.user.program_id), pk=pk
+        )
+        serializer = MoveRestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        new_series = series_services.series_move_rest(series=series, **serializer.validated_data)
+        return Response(SeriesSerializer(new_series, context={"request": request}).data, status=201)

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import zoneinfo
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"'{value}' is not an IANA time zone.")
+
+
+def validate_offsets(value: object) -> None:
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and 0 < v <= 7 * 24 * 60 for v in value
+    ):
+        raise ValidationError("Offsets are a list of minutes between 1 and 10080.")
+
+
+def default_reminder_offsets() -> list[int]:
+    return [24 * 60, 60]
+
+
+class LevelOfCare(models.TextChoices):
+    """The ASAM continuum of care."""
+
+    EARLY_INTERVENTION = "0.5", "0.5 Early intervention"
+    OUTPATIENT = "1", "1 Outpatient"
+    INTENSIVE_OUTPATIENT = "2.1", "2.1 Intensive outpatient"
+    PARTIAL_HOSPITALIZATION = "2.5", "2.5 Partial hospitalization"
+    RESIDENTIAL = "3", "3.x Residential"
+    INPATIENT = "4", "4 Medically managed intensive inpatient"
+
+
+class Program(models.Model):
+    """An IOP or clinic. Everything clinical belongs to exactly one program."""
+
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64, validators=[validate_timezone])
+    levels_of_care = models.JSONField(default=list, blank=True)
+    required_hours_per_week = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        default=Decimal("9.0"),
+        validators=[MinValueValidator(Decimal("9")), MaxValueValidator(Decimal("30"))],
+    )
+    days_per_week = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(3), MaxValueValidator(5)]
+    )
+    reminder_offsets_minutes = models.JSONField(
+        default=default_reminder_offsets, validators=[validate_offsets]
+    )
+    craving_threshold = models.PositiveSmallIntegerField(
+        default=8, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
+    escalation_delay_minutes = models.PositiveIntegerField(default=4 * 60)
+    crisis_escalation_delay_minutes = models.PositiveIntegerField(default=15)
+    nudge_before_due_minutes = models.PositiveIntegerField(default=60)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    PATIENT = "patient", "Patient"
+    COUNSELOR = "counselor", "Counselor"
+    SUPERVISOR = "supervisor", "Supervisor"
+
+
+class User(AbstractUser):
+    """Anyone who logs in. Staff and patients alike belong to one program."""
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT)
+    program = models.ForeignKey(
+        Program, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+    )
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role == Role.PATIENT
+
+    @property
+    def is_clinician(self) -> bool:
+        return self.role in (Role.COUNSELOR, Role.SUPERVISOR)
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == Role.SUPERVISOR

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django.db import models
+
+from recovery.models.enrollment import Enrollment
+
+
+class Relationship(models.TextChoices):
+    SPONSOR = "sponsor", "Sponsor"
+    FAMILY = "family", "Family"
+    FRIEND = "friend", "Friend"
+    PEER = "peer", "Peer"
+    COUNSELOR = "counselor", "Counselor"
+    OTHER = "other", "Other"
+
+
+class SupportContact(models.Model):
+    """Someone the patient can call; the patient orders the list."""
+
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.CASCADE, related_name="support_contacts"
+    )
+    name = models.CharField(max_length=120)
+    relationship = models.CharField(max_length=16, choices=Relationship.choices)
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    reachable_hours = models.CharField(max_length=120, blank=True)
+    note = models.TextField(max_length=1000, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]

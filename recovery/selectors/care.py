@@ -1,0 +1,76 @@
+"""Reads of the patient's toolkit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from recovery.crisis import CRISIS_RESOURCES
+from recovery.models import (
+    Enrollment,
+    Exercise,
+    ExerciseAssignment,
+    FavoriteExercise,
+    SupportContact,
+    User,
+)
+
+
+def exercises_visible_to(user: User) -> QuerySet[Exercise]:
+    """The shared library plus the user's program's own exercises."""
+    return Exercise.objects.filter(Q(program__isnull=True) | Q(program_id=user.program_id))
+
+
+def _exercise_card(exercise: Exercise, *, reason: str) -> dict[str, Any]:
+    return {
+        "id": exercise.id,
+        "name": exercise.name,
+        "category": exercise.category,
+        "summary": exercise.summary,
+        "steps": exercise.steps,
+        "duration_minutes": exercise.duration_minutes,
+        "reason": reason,
+    }
+
+
+def contact_card(contact: SupportContact) -> dict[str, Any]:
+    return {
+        "id": contact.id,
+        "name": contact.name,
+        "relationship": contact.relationship,
+        "phone": contact.phone,
+        "email": contact.email,
+        "reachable_hours": contact.reachable_hours,
+        "position": contact.position,
+    }
+
+
+def urge_toolkit(*, enrollment: Enrollment) -> dict[str, Any]:
+    """Everything that helps during a craving, in one answer: favourite then assigned
+    exercises, support contacts in the patient's order, and the crisis lines."""
+    favorites = [
+        f.exercise
+        for f in FavoriteExercise.objects.filter(enrollment=enrollment)
+        .select_related("exercise")
+        .order_by("created_at")
+    ]
+    assigned = [
+        a.exercise
+        for a in ExerciseAssignment.objects.filter(enrollment=enrollment)
+        .select_related("exercise")
+        .order_by("-assigned_at")
+    ]
+    seen: set[int] = set()
+    cards = []
+    for exercise, reason in [(e, "favorite") for e in favorites] + [
+        (e, "assigned") for e in assigned
+    ]:
+        if exercise.id not in seen:
+            seen.add(exercise.id)
+            cards.append(_exercise_card(exercise, reason=reason))
+    return {
+        "exercises": cards,
+        "support_contacts": [contact_card(c) for c in enrollment.support_contacts.all()],
+        "crisis_resources": CRISIS_RESOURCES,
+    }

@@ -1,0 +1,115 @@
+"""The patient's own toolkit: coping-skill practice, favourites, support contacts;
+and what counselors add to it: assignments and program exercises."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from recovery.models import (
+    Enrollment,
+    Exercise,
+    ExerciseAssignment,
+    ExercisePractice,
+    FavoriteExercise,
+    SupportContact,
+    User,
+)
+
+
+def _check_exercise_visible(enrollment: Enrollment, exercise: Exercise) -> None:
+    if exercise.program_id not in (None, enrollment.program_id):
+        raise ValidationError({"exercise": ["Unknown exercise."]})
+
+
+def practice_log(
+    *,
+    enrollment: Enrollment,
+    exercise: Exercise,
+    craving_before: int,
+    craving_after: int,
+    helpfulness: int,
+    note: str = "",
+    practiced_at: datetime | None = None,
+) -> ExercisePractice:
+    _check_exercise_visible(enrollment, exercise)
+    now = timezone.now()
+    if practiced_at is not None and practiced_at > now:
+        raise ValidationError({"practiced_at": ["Cannot be in the future."]})
+    return ExercisePractice.objects.create(
+        enrollment=enrollment,
+        exercise=exercise,
+        craving_before=craving_before,
+        craving_after=craving_after,
+        helpfulness=helpfulness,
+        note=note,
+        practiced_at=practiced_at or now,
+    )
+
+
+def favorite_set(*, enrollment: Enrollment, exercise: Exercise, favorite: bool) -> bool:
+    _check_exercise_visible(enrollment, exercise)
+    if favorite:
+        FavoriteExercise.objects.get_or_create(enrollment=enrollment, exercise=exercise)
+    else:
+        FavoriteExercise.objects.filter(enrollment=enrollment, exercise=exercise).delete()
+    return favorite
+
+
+def exercise_assign(
+    *, enrollment: Enrollment, exercise: Exercise, actor: User, note: str = ""
+) -> ExerciseAssignment:
+    _check_exercise_visible(enrollment, exercise)
+    assignment, _ = ExerciseAssignment.objects.update_or_create(
+        enrollment=enrollment, exercise=exercise, defaults={"assigned_by": actor, "note": note}
+    )
+    return assignment
+
+
+def exercise_unassign(*, assignment: ExerciseAssignment) -> None:
+    assignment.delete()
+
+
+def program_exercise_create(*, actor: User, data: dict[str, Any]) -> Exercise:
+    if actor.program_id is None:
+        raise ValidationError({"program": ["Only program staff add exercises."]})
+    if Exercise.objects.filter(program_id=actor.program_id, slug=data["slug"]).exists():
+        raise ValidationError({"slug": ["Your program already has an exercise with this slug."]})
+    return Exercise.objects.create(program_id=actor.program_id, **data)
+
+
+@transaction.atomic
+def contact_create(*, enrollment: Enrollment, data: dict[str, Any]) -> SupportContact:
+    if "position" not in data or data["position"] is None:
+        last = enrollment.support_contacts.aggregate(m=Max("position"))["m"]
+        data = {**data, "position": 0 if last is None else last + 1}
+    if enrollment.support_contacts.count() >= 50:
+        raise ValidationError({"non_field_errors": ["At most 50 support contacts."]})
+    return SupportContact.objects.create(enrollment=enrollment, **data)
+
+
+def contact_update(*, contact: SupportContact, data: dict[str, Any]) -> SupportContact:
+    for key, value in data.items():
+        setattr(contact, key, value)
+    contact.save()
+    return contact
+
+
+def contact_delete(*, contact: SupportContact) -> None:
+    contact.delete()
+
+
+@transaction.atomic
+def contacts_reorder(*, enrollment: Enrollment, ordered_ids: list[int]) -> list[SupportContact]:
+    contacts = {c.id: c for c in enrollment.support_contacts.select_for_update()}
+    if sorted(ordered_ids) != sorted(contacts):
+        raise ValidationError({"ids": ["List every one of your contacts exactly once."]})
+    for position, contact_id in enumerate(ordered_ids):
+        contacts[contact_id].position = position
+    SupportContact.objects.bulk_update(contacts.values(), ["position"])
+    return [contacts[i] for i in ordered_ids]

@@ -1,0 +1,148 @@
+"""Check-ins and urges: what patients report, and the rules that raise flags from it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import APIException
+
+from notifications.models import NotificationKind
+from notifications.services import notification_schedule
+from recovery.crisis import CRISIS_RESOURCES
+from recovery.models import CheckIn, Enrollment, FlagKind, UrgeEvent
+from recovery.services.flags import FlagCandidate, flags_raise
+from recovery.services.schedules import schedule_advance_after_checkin
+
+LATE_AFTER = timedelta(minutes=15)
+
+
+class IdempotencyConflict(APIException):
+    status_code = 422
+    default_detail = "This check-in id was already used with different answers."
+    default_code = "idempotency_conflict"
+
+
+@dataclass
+class CheckInResult:
+    checkin: CheckIn
+    created: bool
+    crisis: bool = False
+    flags: list[str] = field(default_factory=list)
+
+
+def payload_hash(data: dict[str, Any]) -> str:
+    canonical = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _local_day_key(enrollment: Enrollment, instant: datetime) -> str:
+    return instant.astimezone(zoneinfo.ZoneInfo(enrollment.timezone)).date().isoformat()
+
+
+def checkin_submit(
+    *, enrollment: Enrollment, client_id: Any, data: dict[str, Any]
+) -> CheckInResult:
+    """Store a check-in once, however many times the phone retries it.
+
+    The same client id with the same answers returns the stored check-in; with different
+    answers it is refused (422). Rules run on the first submission only.
+    """
+    digest = payload_hash({"client_id": str(client_id), **data})
+    existing = CheckIn.objects.filter(enrollment=enrollment, client_id=client_id).first()
+    if existing is not None:
+        return _replay(existing, digest)
+    now = timezone.now()
+    device_time: datetime = data["device_time"]
+    try:
+        with transaction.atomic():
+            checkin = CheckIn.objects.create(
+                enrollment=enrollment,
+                client_id=client_id,
+                received_at=now,
+                is_late=now - device_time > LATE_AFTER,
+                payload_hash=digest,
+                **data,
+            )
+            result = CheckInResult(checkin=checkin, created=True)
+            _apply_rules(result, now=now)
+            schedule_advance_after_checkin(enrollment=enrollment, at=min(device_time, now))
+    except IntegrityError:
+        # Another retry of the same check-in won the race: answer as a replay.
+        existing = CheckIn.objects.get(enrollment=enrollment, client_id=client_id)
+        return _replay(existing, digest)
+    return result
+
+
+def _replay(existing: CheckIn, digest: str) -> CheckInResult:
+    if existing.payload_hash != digest:
+        raise IdempotencyConflict()
+    crisis = bool(existing.self_harm_thoughts)
+    return CheckInResult(checkin=existing, created=False, crisis=crisis)
+
+
+def _apply_rules(result: CheckInResult, *, now: datetime) -> None:
+    checkin = result.checkin
+    enrollment = checkin.enrollment
+    program = enrollment.program
+    day = _local_day_key(enrollment, checkin.device_time)
+    kinds: list[str] = []
+    if checkin.craving >= program.craving_threshold:
+        kinds.append(FlagKind.HIGH_CRAVING)
+    if checkin.used_substance:
+        kinds.append(FlagKind.SUBSTANCE_USE)
+    if checkin.self_harm_thoughts:
+        kinds.append(FlagKind.SELF_HARM)
+        result.crisis = True
+        _send_crisis_resources(enrollment=enrollment, key=f"checkin:{checkin.id}", now=now)
+    flags_raise(
+        candidates=[FlagCandidate(enrollment=enrollment, kind=k, window_key=day) for k in kinds],
+        now=now,
+    )
+    result.flags = kinds
+
+
+def _send_crisis_resources(*, enrollment: Enrollment, key: str, now: datetime) -> None:
+    notification_schedule(
+        recipient_id=enrollment.patient_id,
+        kind=NotificationKind.CRISIS_RESOURCES,
+        dedupe_key=f"crisis:{key}",
+        title="You are not alone",
+        body="Call or text 988 any time. Your care team has been told.",
+        payload={"crisis_resources": CRISIS_RESOURCES},
+        due_at=now,
+        urgent=True,
+    )
+
+
+@dataclass
+class UrgeResult:
+    urge: UrgeEvent
+    flags: list[str]
+
+
+def urge_record(
+    *, enrollment: Enrollment, intensity: int | None = None, note: str = ""
+) -> UrgeResult:
+    now = timezone.now()
+    with transaction.atomic():
+        urge = UrgeEvent.objects.create(
+            enrollment=enrollment, intensity=intensity, note=note, occurred_at=now
+        )
+        flags = flags_raise(
+            candidates=[
+                FlagCandidate(
+                    enrollment=enrollment,
+                    kind=FlagKind.URGE,
+                    window_key=_local_day_key(enrollment, now),
+                )
+            ],
+            now=now,
+        )
+    return UrgeResult(urge=urge, flags=[f.kind for f in flags])

@@ -1,0 +1,231 @@
+"""Onboarding as clinics do it, and the patient's path along the continuum of care."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from recovery.models import (
+    CareTeamMember,
+    Enrollment,
+    EnrollmentChange,
+    EnrollmentCode,
+    EnrollmentStatus,
+    LevelOfCare,
+    Role,
+    Stage,
+    User,
+)
+from recovery.services.schedules import checkin_schedule_set, schedule_stop
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+CODE_LENGTH = 10
+CODE_LIFETIME = timedelta(hours=getattr(settings, "ENROLLMENT_CODE_HOURS", 72))
+
+
+def hash_code(raw: str) -> str:
+    normalized = raw.replace("-", "").replace(" ", "").upper()
+    return hashlib.sha256(normalized.encode()).hexdigest()
+
+
+def _new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+@transaction.atomic
+def enrollment_code_issue(
+    *, enrollment: Enrollment, issued_by: User | None
+) -> tuple[str, datetime]:
+    """A new one-time code; any earlier unused code of this patient stops working."""
+    now = timezone.now()
+    EnrollmentCode.objects.filter(enrollment=enrollment, used_at__isnull=True).update(
+        expires_at=now
+    )
+    raw = _new_code()
+    expires_at = now + CODE_LIFETIME
+    EnrollmentCode.objects.create(
+        enrollment=enrollment, code_hash=hash_code(raw), expires_at=expires_at, created_by=issued_by
+    )
+    return raw, expires_at
+
+
+@transaction.atomic
+def patient_enroll(
+    *,
+    counselor: User,
+    first_name: str,
+    last_name: str = "",
+    timezone_name: str | None = None,
+    level_of_care: str = LevelOfCare.INTENSIVE_OUTPATIENT,
+    start_date: date | None = None,
+    expected_end_date: date | None = None,
+    has_medication: bool = False,
+    care_team: list[User] | None = None,
+) -> tuple[Enrollment, str, datetime]:
+    """A counselor enrolls a patient; returns the enrollment and its one-time code."""
+    program = counselor.program
+    if program is None:
+        raise ValidationError({"program": ["Only program staff can enroll patients."]})
+    if program.levels_of_care and level_of_care not in program.levels_of_care:
+        raise ValidationError({"level_of_care": ["This program does not offer that level."]})
+    start = start_date or timezone.now().date()
+    if expected_end_date is not None and expected_end_date <= start:
+        raise ValidationError({"expected_end_date": ["Must be after the start date."]})
+    patient = User.objects.create_user(
+        username=f"patient-{secrets.token_hex(6)}",
+        first_name=first_name,
+        last_name=last_name,
+        role=Role.PATIENT,
+        program=program,
+    )
+    patient.set_unusable_password()
+    patient.save(update_fields=["password"])
+    enrollment = Enrollment.objects.create(
+        patient=patient,
+        program=program,
+        primary_counselor=counselor,
+        level_of_care=level_of_care,
+        stage=Stage.ENGAGEMENT,
+        timezone=timezone_name or program.timezone,
+        start_date=start,
+        expected_end_date=expected_end_date or start + timedelta(weeks=12),
+        has_medication=has_medication,
+    )
+    CareTeamMember.objects.create(enrollment=enrollment, counselor=counselor, is_primary=True)
+    for member in care_team or []:
+        if member.program_id != program.id or not member.is_clinician:
+            raise ValidationError({"care_team": ["Care team members are staff of this program."]})
+        if member.id != counselor.id:
+            CareTeamMember.objects.get_or_create(enrollment=enrollment, counselor=member)
+    now = timezone.now()
+    EnrollmentChange.objects.bulk_create(
+        [
+            EnrollmentChange(
+                enrollment=enrollment,
+                field="stage",
+                new_value=enrollment.stage,
+                changed_by=counselor,
+                changed_at=now,
+                reason="enrolled",
+            ),
+            EnrollmentChange(
+                enrollment=enrollment,
+                field="level_of_care",
+                new_value=enrollment.level_of_care,
+                changed_by=counselor,
+                changed_at=now,
+                reason="enrolled",
+            ),
+        ]
+    )
+    checkin_schedule_set(
+        enrollment=enrollment,
+        opens_at=time(17, 0),
+        due_by=time(22, 0),
+        days_of_week=[1, 2, 3, 4, 5, 6, 7],
+        grace_minutes=60,
+    )
+    code, expires_at = enrollment_code_issue(enrollment=enrollment, issued_by=counselor)
+    return enrollment, code, expires_at
+
+
+def enrollment_code_redeem(*, code: str, password: str | None = None) -> User:
+    """Exchange a one-time code for the patient's account. A code works once."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = EnrollmentCode.objects.filter(
+            code_hash=hash_code(code),
+            used_at__isnull=True,
+            expires_at__gt=now,
+            enrollment__status=EnrollmentStatus.ACTIVE,
+        ).update(used_at=now)
+        if claimed != 1:
+            raise ValidationError(
+                {"code": ["This code is not valid. Ask your counselor for a new one."]}
+            )
+        enrollment = (
+            EnrollmentCode.objects.select_related("enrollment__patient")
+            .get(code_hash=hash_code(code))
+            .enrollment
+        )
+        patient = enrollment.patient
+        if password:
+            patient.set_password(password)
+            patient.save(update_fields=["password"])
+    return patient
+
+
+@transaction.atomic
+def enrollment_change(
+    *,
+    enrollment: Enrollment,
+    actor: User,
+    stage: str | None = None,
+    level_of_care: str | None = None,
+    reason: str = "",
+) -> Enrollment:
+    """Move a patient to another stage or step up or down the continuum, with history."""
+    now = timezone.now()
+    changes: list[EnrollmentChange] = []
+    for field_name, value in (("stage", stage), ("level_of_care", level_of_care)):
+        if value is None or getattr(enrollment, field_name) == value:
+            continue
+        if (
+            field_name == "level_of_care"
+            and enrollment.program.levels_of_care
+            and (value not in enrollment.program.levels_of_care)
+        ):
+            raise ValidationError({"level_of_care": ["This program does not offer that level."]})
+        changes.append(
+            EnrollmentChange(
+                enrollment=enrollment,
+                field=field_name,
+                old_value=getattr(enrollment, field_name),
+                new_value=value,
+                reason=reason,
+                changed_by=actor,
+                changed_at=now,
+            )
+        )
+        setattr(enrollment, field_name, value)
+    if changes:
+        enrollment.save(update_fields=["stage", "level_of_care"])
+        EnrollmentChange.objects.bulk_create(changes)
+    return enrollment
+
+
+@transaction.atomic
+def enrollment_discharge(*, enrollment: Enrollment, actor: User, reason: str = "") -> Enrollment:
+    if enrollment.status == EnrollmentStatus.DISCHARGED:
+        raise ValidationError({"status": ["The patient is already discharged."]})
+    now = timezone.now()
+    EnrollmentChange.objects.create(
+        enrollment=enrollment,
+        field="status",
+        old_value=enrollment.status,
+        new_value=EnrollmentStatus.DISCHARGED,
+        reason=reason,
+        changed_by=actor,
+        changed_at=now,
+    )
+    enrollment.status = EnrollmentStatus.DISCHARGED
+    enrollment.discharged_at = now
+    enrollment.save(update_fields=["status", "discharged_at"])
+    schedule_stop(enrollment=enrollment)
+    return enrollment
+
+
+def enrollment_update_fields(*, enrollment: Enrollment, data: dict[str, Any]) -> Enrollment:
+    for key in ("expected_end_date", "timezone", "has_medication"):
+        if key in data:
+            setattr(enrollment, key, data[key])
+    enrollment.save()
+    return enrollment

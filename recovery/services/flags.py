@@ -1,0 +1,249 @@
+"""Raising flags and their life: acknowledge, assign, resolve, reopen, escalate."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from notifications.models import Notification, NotificationKind
+from notifications.services import notifications_schedule_bulk
+from recovery.models import (
+    CareTeamMember,
+    Enrollment,
+    Flag,
+    FlagEvent,
+    FlagKind,
+    FlagStatus,
+    Role,
+    Severity,
+    User,
+)
+
+SEVERITY_OF: dict[str, int] = {
+    FlagKind.MISSED_CHECKIN: Severity.WARNING,
+    FlagKind.MISSED_CHECKINS_IN_A_ROW: Severity.URGENT,
+    FlagKind.HIGH_CRAVING: Severity.WARNING,
+    FlagKind.SUBSTANCE_USE: Severity.URGENT,
+    FlagKind.URGE: Severity.WARNING,
+    FlagKind.SELF_HARM: Severity.CRISIS,
+}
+
+
+@dataclass(frozen=True)
+class FlagCandidate:
+    enrollment: Enrollment
+    kind: str
+    window_key: str
+
+
+def _escalate_at(enrollment: Enrollment, severity: int, now: datetime) -> datetime:
+    program = enrollment.program
+    minutes = (
+        program.crisis_escalation_delay_minutes
+        if severity >= Severity.CRISIS
+        else program.escalation_delay_minutes
+    )
+    return now + timedelta(minutes=minutes)
+
+
+def flags_raise(*, candidates: list[FlagCandidate], now: datetime) -> list[Flag]:
+    """Raise flags, one per patient, kind and window; return those that are new.
+
+    Existing flags are left alone (the unique constraint makes a race harmless). Each new
+    flag notifies the patient's care team at once; crisis flags also notify the program's
+    supervisors at once. Must run inside the caller's transaction.
+    """
+    if not candidates:
+        return []
+    keys = {(c.enrollment.id, c.kind, c.window_key) for c in candidates}
+    existing_filter = Q()
+    for enrollment_id, kind, window_key in keys:
+        existing_filter |= Q(enrollment_id=enrollment_id, kind=kind, window_key=window_key)
+    existing = set(
+        Flag.objects.filter(existing_filter).values_list("enrollment_id", "kind", "window_key")
+    )
+    fresh = [c for c in candidates if (c.enrollment.id, c.kind, c.window_key) not in existing]
+    if not fresh:
+        return []
+    Flag.objects.bulk_create(
+        [
+            Flag(
+                enrollment=c.enrollment,
+                kind=c.kind,
+                severity=SEVERITY_OF[c.kind],
+                window_key=c.window_key,
+                assigned_to_id=c.enrollment.primary_counselor_id,
+                escalate_at=_escalate_at(c.enrollment, SEVERITY_OF[c.kind], now),
+                created_at=now,
+            )
+            for c in fresh
+        ],
+        ignore_conflicts=True,
+    )
+    fresh_filter = Q()
+    for c in fresh:
+        fresh_filter |= Q(enrollment_id=c.enrollment.id, kind=c.kind, window_key=c.window_key)
+    flags = list(Flag.objects.filter(fresh_filter, created_at=now).select_related("enrollment"))
+    FlagEvent.objects.bulk_create(
+        [FlagEvent(flag=f, action=FlagEvent.Action.RAISED, at=now) for f in flags]
+    )
+    _notify_staff(flags, now=now)
+    return flags
+
+
+def _staff_to_notify(flags: list[Flag]) -> dict[int, set[int]]:
+    """Care team of each flag's patient, plus supervisors for crisis flags."""
+    enrollment_ids = {f.enrollment_id for f in flags}
+    team: dict[int, set[int]] = defaultdict(set)
+    for enrollment_id, counselor_id in CareTeamMember.objects.filter(
+        enrollment_id__in=enrollment_ids
+    ).values_list("enrollment_id", "counselor_id"):
+        team[enrollment_id].add(counselor_id)
+    crisis_programs = {f.enrollment.program_id for f in flags if f.severity >= Severity.CRISIS}
+    supervisors: dict[int, set[int]] = defaultdict(set)
+    if crisis_programs:
+        for program_id, user_id in User.objects.filter(
+            program_id__in=crisis_programs, role=Role.SUPERVISOR, is_active=True
+        ).values_list("program_id", "id"):
+            supervisors[program_id].add(user_id)
+    recipients: dict[int, set[int]] = {}
+    for flag in flags:
+        people = set(team[flag.enrollment_id])
+        if flag.severity >= Severity.CRISIS:
+            people |= supervisors[flag.enrollment.program_id]
+        recipients[flag.id] = people
+    return recipients
+
+
+def _flag_payload(flag: Flag) -> dict[str, object]:
+    return {
+        "flag_id": flag.id,
+        "patient_id": flag.enrollment.patient_id,
+        "enrollment_id": flag.enrollment_id,
+        "kind": flag.kind,
+        "severity": flag.severity,
+        "severity_label": Severity(flag.severity).label,
+        "window": flag.window_key,
+        "created_at": flag.created_at.isoformat(),
+    }
+
+
+def _notify_staff(flags: list[Flag], *, now: datetime, escalation: bool = False) -> None:
+    recipients = _supervisors_of(flags) if escalation else _staff_to_notify(flags)
+    kind = NotificationKind.FLAG_ESCALATED if escalation else NotificationKind.FLAG_RAISED
+    rows = [
+        Notification(
+            recipient_id=user_id,
+            kind=kind,
+            dedupe_key=f"{kind}:{flag.id}:{user_id}",
+            topic=f"flag:{flag.id}",
+            urgent=flag.severity >= Severity.URGENT or escalation,
+            title=("Escalated: " if escalation else "") + FlagKind(flag.kind).label,
+            body=f"{Severity(flag.severity).label} alert for a patient on your caseload.",
+            payload=_flag_payload(flag),
+            due_at=now,
+            created_at=now,
+        )
+        for flag in flags
+        for user_id in sorted(recipients.get(flag.id, ()))
+    ]
+    notifications_schedule_bulk(notifications=rows)
+
+
+def _supervisors_of(flags: list[Flag]) -> dict[int, set[int]]:
+    programs = {f.enrollment.program_id for f in flags}
+    by_program: dict[int, set[int]] = defaultdict(set)
+    for program_id, user_id in User.objects.filter(
+        program_id__in=programs, role=Role.SUPERVISOR, is_active=True
+    ).values_list("program_id", "id"):
+        by_program[program_id].add(user_id)
+    return {f.id: by_program[f.enrollment.program_id] for f in flags}
+
+
+def flags_escalate_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Escalate, once, every open flag nobody acknowledged within the program's delay."""
+    now = now or timezone.now()
+    escalated = 0
+    while True:
+        with transaction.atomic():
+            due = Flag.objects.filter(escalate_at__lte=now, status=FlagStatus.OPEN).order_by(
+                "escalate_at"
+            )
+            if connection.features.has_select_for_update_skip_locked:
+                due = due.select_for_update(skip_locked=True, of=("self",))
+            flags = list(due.select_related("enrollment")[:limit])
+            if not flags:
+                return escalated
+            Flag.objects.filter(id__in=[f.id for f in flags]).update(
+                escalate_at=None, escalated_at=now
+            )
+            FlagEvent.objects.bulk_create(
+                [FlagEvent(flag=f, action=FlagEvent.Action.ESCALATED, at=now) for f in flags]
+            )
+            _notify_staff(flags, now=now, escalation=True)
+            escalated += len(flags)
+        if len(flags) < limit:
+            return escalated
+
+
+def _transition(flag: Flag, *, action: str, actor: User, note: str = "") -> Flag:
+    FlagEvent.objects.create(flag=flag, action=action, actor=actor, note=note, at=timezone.now())
+    return flag
+
+
+@transaction.atomic
+def flag_acknowledge(*, flag: Flag, actor: User) -> Flag:
+    if flag.status != FlagStatus.OPEN:
+        raise ValidationError({"status": [f"A {flag.status} flag cannot be acknowledged."]})
+    flag.status = FlagStatus.ACKNOWLEDGED
+    flag.acknowledged_by = actor
+    flag.acknowledged_at = timezone.now()
+    flag.escalate_at = None
+    flag.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "escalate_at"])
+    return _transition(flag, action=FlagEvent.Action.ACKNOWLEDGED, actor=actor)
+
+
+@transaction.atomic
+def flag_assign(*, flag: Flag, actor: User, assignee: User) -> Flag:
+    flag.assigned_to = assignee
+    flag.save(update_fields=["assigned_to"])
+    return _transition(
+        flag, action=FlagEvent.Action.ASSIGNED, actor=actor, note=f"assigned to user {assignee.id}"
+    )
+
+
+@transaction.atomic
+def flag_resolve(*, flag: Flag, actor: User, outcome_note: str) -> Flag:
+    if flag.status == FlagStatus.RESOLVED:
+        raise ValidationError({"status": ["The flag is already resolved."]})
+    if not outcome_note.strip():
+        raise ValidationError({"outcome_note": ["Say what was done."]})
+    now = timezone.now()
+    if flag.acknowledged_at is None:
+        flag.acknowledged_by, flag.acknowledged_at = actor, now
+    flag.status = FlagStatus.RESOLVED
+    flag.resolved_by = actor
+    flag.resolved_at = now
+    flag.outcome_note = outcome_note
+    flag.escalate_at = None
+    flag.save()
+    return _transition(flag, action=FlagEvent.Action.RESOLVED, actor=actor, note=outcome_note)
+
+
+@transaction.atomic
+def flag_reopen(*, flag: Flag, actor: User, note: str = "") -> Flag:
+    if flag.status != FlagStatus.RESOLVED:
+        raise ValidationError({"status": ["Only a resolved flag can be reopened."]})
+    flag.status = FlagStatus.OPEN
+    flag.resolved_by = None
+    flag.resolved_at = None
+    if flag.escalated_at is None:
+        flag.escalate_at = _escalate_at(flag.enrollment, flag.severity, timezone.now())
+    flag.save()
+    return _transition(flag, action=FlagEvent.Action.REOPENED, actor=actor, note=note)

@@ -1,0 +1,129 @@
+"""Check-in schedules: setting them, and keeping `next_due_at` right.
+
+`next_due_at` is the deadline of the next window the patient has not satisfied. It moves
+forward when a check-in lands inside that window, when the sweep flags it as missed, and
+is NULL while the schedule is paused or the patient discharged.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.models import Notification, NotificationKind
+from notifications.services import notifications_cancel_topic, notifications_schedule_bulk
+from recovery.models import CheckInSchedule, Enrollment, EnrollmentStatus
+from recovery.services.windows import (
+    Window,
+    first_window_after_day,
+    first_window_closing_after,
+    window_on,
+)
+
+
+def nudge_topic(enrollment_id: int, day: date) -> str:
+    return f"checkin-window:{enrollment_id}:{day.isoformat()}"
+
+
+def nudge_for(
+    schedule: CheckInSchedule, enrollment: Enrollment, window: Window
+) -> Notification | None:
+    """One nudge before the window's due time, if that still lies ahead of its opening."""
+    lead = timedelta(minutes=enrollment.program.nudge_before_due_minutes)
+    due_at = max(window.opens, window.due - lead)
+    if due_at >= window.deadline:
+        return None
+    return Notification(
+        recipient_id=enrollment.patient_id,
+        kind=NotificationKind.CHECKIN_NUDGE,
+        dedupe_key=f"nudge:{enrollment.id}:{window.day.isoformat()}",
+        topic=nudge_topic(enrollment.id, window.day),
+        title="Time for your check-in",
+        body="A minute to note how you are doing today.",
+        payload={"window_day": window.day.isoformat(), "due_at": window.due.isoformat()},
+        due_at=due_at,
+        expires_at=window.deadline,
+        created_at=timezone.now(),
+    )
+
+
+def apply_window(
+    schedule: CheckInSchedule, enrollment: Enrollment, window: Window | None
+) -> Notification | None:
+    """Point the schedule at `window`; return its nudge to be queued by the caller."""
+    if window is None or schedule.paused or enrollment.status != EnrollmentStatus.ACTIVE:
+        schedule.next_due_at = None
+        schedule.next_window_date = None
+        return None
+    schedule.next_due_at = window.deadline
+    schedule.next_window_date = window.day
+    return nudge_for(schedule, enrollment, window)
+
+
+@transaction.atomic
+def checkin_schedule_set(
+    *,
+    enrollment: Enrollment,
+    opens_at: time,
+    due_by: time,
+    days_of_week: list[int],
+    grace_minutes: int,
+    paused: bool = False,
+    paused_reason: str = "",
+) -> CheckInSchedule:
+    schedule, _ = CheckInSchedule.objects.select_for_update().get_or_create(
+        enrollment=enrollment,
+        defaults={"opens_at": opens_at, "due_by": due_by, "days_of_week": days_of_week},
+    )
+    if schedule.next_window_date is not None:
+        notifications_cancel_topic(topic=nudge_topic(enrollment.id, schedule.next_window_date))
+    schedule.opens_at = opens_at
+    schedule.due_by = due_by
+    schedule.days_of_week = sorted(set(days_of_week))
+    schedule.grace_minutes = grace_minutes
+    schedule.paused = paused
+    schedule.paused_reason = paused_reason if paused else ""
+    if paused:
+        schedule.consecutive_missed = 0
+    window = first_window_closing_after(schedule, timezone.now(), enrollment.timezone)
+    nudge = apply_window(schedule, enrollment, window)
+    schedule.save()
+    notifications_schedule_bulk(notifications=[nudge] if nudge else [])
+    return schedule
+
+
+def schedule_advance_after_checkin(*, enrollment: Enrollment, at: datetime) -> None:
+    """A check-in at `at` satisfies the pending window if it falls inside it."""
+    schedule = (
+        CheckInSchedule.objects.select_for_update()
+        .filter(enrollment=enrollment, next_due_at__isnull=False)
+        .first()
+    )
+    if schedule is None or schedule.next_window_date is None:
+        return
+    window = window_on(schedule, schedule.next_window_date, enrollment.timezone)
+    if window is None or not (window.opens <= at <= window.deadline):
+        return
+    notifications_cancel_topic(topic=nudge_topic(enrollment.id, window.day))
+    schedule.consecutive_missed = 0
+    nudge = apply_window(
+        schedule, enrollment, first_window_after_day(schedule, window.day, enrollment.timezone)
+    )
+    schedule.save(
+        update_fields=["next_due_at", "next_window_date", "consecutive_missed", "updated_at"]
+    )
+    notifications_schedule_bulk(notifications=[nudge] if nudge else [])
+
+
+def schedule_stop(*, enrollment: Enrollment) -> None:
+    """Discharge: no more windows, no more nudges."""
+    schedule = CheckInSchedule.objects.filter(enrollment=enrollment).first()
+    if schedule is None:
+        return
+    if schedule.next_window_date is not None:
+        notifications_cancel_topic(topic=nudge_topic(enrollment.id, schedule.next_window_date))
+    schedule.next_due_at = None
+    schedule.next_window_date = None
+    schedule.save(update_fields=["next_due_at", "next_window_date", "updated_at"])

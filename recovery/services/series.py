@@ -1,0 +1,172 @@
+"""Recurring sessions: RFC 5545 rules over local wall time, expanded on a rolling horizon."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import UTC, date, datetime, time, timedelta
+
+from dateutil.rrule import rrule, rrulestr
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from recovery.models import Enrollment, SessionSeries, SessionStatus, TreatmentSession, User
+from recovery.services.sessions import session_cancel, session_create
+
+HORIZON = timedelta(days=28)
+MAX_OCCURRENCES = 400
+
+
+def parse_rule(rule: str, *, start: datetime) -> rrule:
+    """Parse an RRULE (without DTSTART) against a naive local start."""
+    text = rule.strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    if "DTSTART" in text.upper() or "\n" in text:
+        raise ValidationError({"rrule": ["Give only the RRULE; the start is a separate field."]})
+    try:
+        parsed = rrulestr(text, dtstart=start)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError({"rrule": [f"Not a valid RFC 5545 rule: {exc}"]}) from None
+    if not isinstance(parsed, rrule):
+        raise ValidationError({"rrule": ["Give a single rule."]})
+    if parsed._count is None and parsed._until is None:
+        raise ValidationError({"rrule": ["The rule needs COUNT or UNTIL."]})
+    return parsed
+
+
+def _occurrences(series: SessionSeries, *, after: datetime, until: datetime) -> list[datetime]:
+    zone = zoneinfo.ZoneInfo(series.timezone)
+    start = datetime.combine(series.start_date, series.start_time)
+    found = []
+    for local in parse_rule(series.rrule, start=start):
+        instant = local.replace(tzinfo=zone).astimezone(UTC)
+        if instant >= until or len(found) >= MAX_OCCURRENCES:
+            break
+        if series.ends_after is not None and instant >= series.ends_after:
+            break
+        if instant > after:
+            found.append(instant)
+    return found
+
+
+@transaction.atomic
+def series_create(
+    *,
+    program_id: int,
+    kind: str,
+    title: str,
+    rule: str,
+    start_date: date,
+    start_time: time,
+    duration_minutes: int,
+    timezone_name: str,
+    location: str = "",
+    video_url: str = "",
+    facilitator: User | None = None,
+    patients: list[Enrollment] | None = None,
+) -> SessionSeries:
+    parse_rule(rule, start=datetime.combine(start_date, start_time))
+    if not 5 <= duration_minutes <= 12 * 60:
+        raise ValidationError({"duration_minutes": ["Between 5 minutes and 12 hours."]})
+    series = SessionSeries.objects.create(
+        program_id=program_id,
+        kind=kind,
+        title=title,
+        rrule=rule,
+        start_date=start_date,
+        start_time=start_time,
+        duration_minutes=duration_minutes,
+        timezone=timezone_name,
+        location=location,
+        video_url=video_url,
+        facilitator=facilitator,
+    )
+    series.patients.set(patients or [])
+    series_expand(series=series)
+    return series
+
+
+def series_expand(*, series: SessionSeries, now: datetime | None = None) -> int:
+    """Create the occurrences up to the horizon that do not exist yet."""
+    now = now or timezone.now()
+    horizon = now + HORIZON
+    after = series.expanded_until or datetime.min.replace(tzinfo=UTC)
+    if after >= horizon:
+        return 0
+    patients = list(series.patients.all())
+    created = 0
+    with transaction.atomic():
+        for instant in _occurrences(series, after=after, until=horizon):
+            if TreatmentSession.objects.filter(series=series, occurrence_key=instant).exists():
+                continue
+            session_create(
+                program_id=series.program_id,
+                kind=series.kind,
+                title=series.title,
+                starts_at=instant,
+                ends_at=instant + timedelta(minutes=series.duration_minutes),
+                location=series.location,
+                video_url=series.video_url,
+                facilitator=series.facilitator,
+                patients=patients,
+                series_id=series.id,
+                occurrence_key=instant,
+            )
+            created += 1
+        series.expanded_until = horizon
+        series.save(update_fields=["expanded_until"])
+    return created
+
+
+def series_expand_all(*, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    total = 0
+    due = SessionSeries.objects.filter(expanded_until__lt=now + HORIZON - timedelta(days=1))
+    for series in due.iterator():
+        total += series_expand(series=series, now=now)
+    return total
+
+
+@transaction.atomic
+def series_cancel_rest(
+    *, series: SessionSeries, from_instant: datetime, notify: bool = True
+) -> int:
+    """Cancel every occurrence from `from_instant` on and end the series there."""
+    series.ends_after = from_instant
+    series.save(update_fields=["ends_after"])
+    cancelled = 0
+    for session in series.occurrences.filter(
+        starts_at__gte=from_instant, status=SessionStatus.SCHEDULED
+    ):
+        session_cancel(session=session, notify=notify)
+        cancelled += 1
+    return cancelled
+
+
+@transaction.atomic
+def series_move_rest(
+    *,
+    series: SessionSeries,
+    from_date: date,
+    start_time: time,
+    duration_minutes: int,
+) -> SessionSeries:
+    """Move the rest of a series to a new time: end this one, continue as a new series."""
+    zone = zoneinfo.ZoneInfo(series.timezone)
+    cut = datetime.combine(from_date, time(0, 0), tzinfo=zone).astimezone(UTC)
+    series_cancel_rest(series=series, from_instant=cut, notify=False)
+    return series_create(
+        program_id=series.program_id,
+        kind=series.kind,
+        title=series.title,
+        rule=series.rrule,
+        start_date=from_date,
+        start_time=start_time,
+        duration_minutes=duration_minutes,
+        timezone_name=series.timezone,
+        location=series.location,
+        video_url=series.video_url,
+        facilitator=series.facilitator,
+        patients=list(series.patients.all()),
+    )

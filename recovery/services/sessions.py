@@ -1,0 +1,243 @@
+"""Treatment sessions, their reminders and attendance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from notifications.models import Notification, NotificationKind
+from notifications.services import notifications_cancel_topic, notifications_schedule_bulk
+from recovery.models import (
+    Attendance,
+    AttendanceStatus,
+    Enrollment,
+    SessionStatus,
+    TreatmentSession,
+    User,
+)
+
+
+def session_topic(session_id: int) -> str:
+    return f"session:{session_id}"
+
+
+def _session_payload(session: TreatmentSession) -> dict[str, Any]:
+    return {
+        "session_id": session.id,
+        "kind": session.kind,
+        "title": session.title,
+        "starts_at": session.starts_at.isoformat(),
+        "ends_at": session.ends_at.isoformat(),
+        "location": session.location,
+        "video_url": session.video_url,
+    }
+
+
+def reminders_for(
+    session: TreatmentSession, patient_ids: Iterable[int], *, now: datetime
+) -> list[Notification]:
+    """Reminder rows at the program's offsets; offsets already past are skipped, so a
+    session made 30 minutes ahead sends no 24-hour reminder."""
+    rows = []
+    stamp = session.starts_at.strftime("%Y%m%dT%H%M%SZ")
+    for offset in session.program.reminder_offsets_minutes:
+        due_at = session.starts_at - timedelta(minutes=offset)
+        if due_at <= now:
+            continue
+        for patient_id in patient_ids:
+            rows.append(
+                Notification(
+                    recipient_id=patient_id,
+                    kind=NotificationKind.SESSION_REMINDER,
+                    dedupe_key=f"reminder:{session.id}:{stamp}:{offset}:{patient_id}",
+                    topic=session_topic(session.id),
+                    title=f"Reminder: {session.title}",
+                    body=_when_text(offset),
+                    payload={**_session_payload(session), "offset_minutes": offset},
+                    due_at=due_at,
+                    expires_at=session.starts_at,
+                    created_at=now,
+                )
+            )
+    return rows
+
+
+def _when_text(offset_minutes: int) -> str:
+    if offset_minutes % (24 * 60) == 0:
+        days = offset_minutes // (24 * 60)
+        return f"Starts in {days} day{'s' if days > 1 else ''}."
+    if offset_minutes % 60 == 0:
+        hours = offset_minutes // 60
+        return f"Starts in {hours} hour{'s' if hours > 1 else ''}."
+    return f"Starts in {offset_minutes} minutes."
+
+
+def _patient_ids(session: TreatmentSession) -> list[int]:
+    return list(session.patients.values_list("patient_id", flat=True))
+
+
+def _notices(
+    session: TreatmentSession, kind: str, title: str, body: str, now: datetime
+) -> list[Notification]:
+    stamp = now.strftime("%Y%m%dT%H%M%S%f")
+    return [
+        Notification(
+            recipient_id=patient_id,
+            kind=kind,
+            dedupe_key=f"{kind}:{session.id}:{stamp}:{patient_id}",
+            topic=f"{session_topic(session.id)}:notice",
+            title=title,
+            body=body,
+            payload=_session_payload(session),
+            due_at=now,
+            created_at=now,
+        )
+        for patient_id in _patient_ids(session)
+    ]
+
+
+def _validate_patients(program_id: int, patients: list[Enrollment]) -> None:
+    if any(p.program_id != program_id for p in patients):
+        raise ValidationError({"patients": ["Patients must be enrolled in this program."]})
+
+
+@transaction.atomic
+def session_create(
+    *,
+    program_id: int,
+    kind: str,
+    title: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    location: str = "",
+    video_url: str = "",
+    facilitator: User | None = None,
+    patients: list[Enrollment] | None = None,
+    series_id: int | None = None,
+    occurrence_key: datetime | None = None,
+) -> TreatmentSession:
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": ["A session ends after it starts."]})
+    patients = patients or []
+    _validate_patients(program_id, patients)
+    session = TreatmentSession.objects.create(
+        program_id=program_id,
+        kind=kind,
+        title=title,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        location=location,
+        video_url=video_url,
+        facilitator=facilitator,
+        series_id=series_id,
+        occurrence_key=occurrence_key,
+    )
+    session.patients.set(patients)
+    notifications_schedule_bulk(
+        notifications=reminders_for(session, [p.patient_id for p in patients], now=timezone.now())
+    )
+    return session
+
+
+@transaction.atomic
+def session_update(
+    *,
+    session: TreatmentSession,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    patients: list[Enrollment] | None = None,
+    **fields: Any,
+) -> TreatmentSession:
+    """Change a session. A new time or new patients re-plan its pending reminders."""
+    if session.status == SessionStatus.CANCELLED:
+        raise ValidationError({"status": ["A cancelled session cannot be changed."]})
+    now = timezone.now()
+    new_start = starts_at or session.starts_at
+    new_end = ends_at or session.ends_at
+    if new_end <= new_start:
+        raise ValidationError({"ends_at": ["A session ends after it starts."]})
+    moved = new_start != session.starts_at
+    for key in ("kind", "title", "location", "video_url", "facilitator"):
+        if key in fields:
+            setattr(session, key, fields[key])
+    session.starts_at, session.ends_at = new_start, new_end
+    session.save()
+    if patients is not None:
+        _validate_patients(session.program_id, patients)
+        session.patients.set(patients)
+    if moved or patients is not None:
+        notifications_cancel_topic(topic=session_topic(session.id))
+        notifications_schedule_bulk(
+            notifications=reminders_for(session, _patient_ids(session), now=now)
+        )
+    if moved:
+        notifications_schedule_bulk(
+            notifications=_notices(
+                session,
+                NotificationKind.SESSION_MOVED,
+                f"Moved: {session.title}",
+                "The time of a session changed.",
+                now,
+            )
+        )
+    return session
+
+
+@transaction.atomic
+def session_cancel(*, session: TreatmentSession, notify: bool = True) -> TreatmentSession:
+    if session.status == SessionStatus.CANCELLED:
+        return session
+    session.status = SessionStatus.CANCELLED
+    session.save(update_fields=["status"])
+    notifications_cancel_topic(topic=session_topic(session.id))
+    if notify and session.starts_at > timezone.now():
+        notifications_schedule_bulk(
+            notifications=_notices(
+                session,
+                NotificationKind.SESSION_CANCELLED,
+                f"Cancelled: {session.title}",
+                "A session was cancelled.",
+                timezone.now(),
+            )
+        )
+    return session
+
+
+@transaction.atomic
+def attendance_record(
+    *,
+    session: TreatmentSession,
+    enrollment: Enrollment,
+    status: str,
+    actor: User,
+    minutes_attended: int | None = None,
+) -> Attendance:
+    if not session.patients.filter(id=enrollment.id).exists():
+        raise ValidationError({"patient": ["This patient is not on the session."]})
+    if session.status == SessionStatus.CANCELLED:
+        raise ValidationError({"session": ["A cancelled session has no attendance."]})
+    duration = int((session.ends_at - session.starts_at).total_seconds() // 60)
+    if minutes_attended is None:
+        minutes_attended = (
+            0 if status in (AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED) else duration
+        )
+    if minutes_attended > duration:
+        raise ValidationError({"minutes_attended": [f"At most the session's {duration} minutes."]})
+    if status in (AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED) and minutes_attended:
+        raise ValidationError({"minutes_attended": ["An absence attends no minutes."]})
+    attendance, _ = Attendance.objects.update_or_create(
+        session=session,
+        enrollment=enrollment,
+        defaults={
+            "status": status,
+            "minutes_attended": minutes_attended,
+            "recorded_by": actor,
+            "recorded_at": timezone.now(),
+        },
+    )
+    return attendance

@@ -1,0 +1,75 @@
+"""The missed check-in sweep: flag every window that closed without a check-in.
+
+It reads only the schedules whose `next_due_at` has passed (a partial index), so its cost
+follows the number of patients due, not the number of patients. Claims are atomic: on
+PostgreSQL rows are locked with SKIP LOCKED, so two sweepers split the work; on SQLite the
+transaction holds the write lock. A window is flagged at most once (unique constraint).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from notifications.models import Notification
+from notifications.services import notifications_schedule_bulk
+from recovery.models import CheckInSchedule, FlagKind
+from recovery.services.flags import FlagCandidate, flags_raise
+from recovery.services.schedules import apply_window
+from recovery.services.windows import first_window_after_day
+
+BATCH = 1000
+
+
+@dataclass
+class SweepReport:
+    schedules: int = 0
+    flags: int = 0
+    batches: int = 0
+
+
+def sweep_missed_checkins(*, now: datetime | None = None, batch_size: int = BATCH) -> SweepReport:
+    report = SweepReport()
+    while True:
+        handled, raised = _sweep_batch(now=now or timezone.now(), limit=batch_size)
+        report.schedules += handled
+        report.flags += raised
+        report.batches += 1 if handled else 0
+        if handled < batch_size:
+            return report
+
+
+def _sweep_batch(*, now: datetime, limit: int) -> tuple[int, int]:
+    with transaction.atomic():
+        due = CheckInSchedule.objects.filter(next_due_at__lte=now).order_by("next_due_at")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        schedules = list(due.select_related("enrollment__program")[:limit])
+        if not schedules:
+            return 0, 0
+        candidates: list[FlagCandidate] = []
+        nudges: list[Notification] = []
+        for schedule in schedules:
+            enrollment = schedule.enrollment
+            day = schedule.next_window_date
+            assert day is not None
+            schedule.consecutive_missed += 1
+            candidates.append(FlagCandidate(enrollment, FlagKind.MISSED_CHECKIN, day.isoformat()))
+            if schedule.consecutive_missed >= 2:
+                candidates.append(
+                    FlagCandidate(enrollment, FlagKind.MISSED_CHECKINS_IN_A_ROW, day.isoformat())
+                )
+            nudge = apply_window(
+                schedule, enrollment, first_window_after_day(schedule, day, enrollment.timezone)
+            )
+            if nudge is not None:
+                nudges.append(nudge)
+        CheckInSchedule.objects.bulk_update(
+            schedules, ["next_due_at", "next_window_date", "consecutive_missed"]
+        )
+        flags = flags_raise(candidates=candidates, now=now)
+        notifications_schedule_bulk(notifications=nudges)
+    return len(schedules), len(flags)
