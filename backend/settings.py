@@ -6,6 +6,8 @@ the in-memory channel layer, Celery tasks run in-process and push goes to the co
 
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -83,6 +85,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL;",
+    }
+    # Test databases live in a file, not in shared-cache memory: shared cache reports
+    # "table is locked" at once instead of waiting, so concurrency tests would not see
+    # how SQLite really behaves. One file per process keeps parallel runs apart.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"iop-test-{os.getpid()}.sqlite3")
     }
 
 AUTH_USER_MODEL = "recovery.User"

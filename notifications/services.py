@@ -184,6 +184,16 @@ def notifications_schedule_bulk(*, notifications: list[Notification]) -> None:
     if not notifications:
         return
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    # A message cancelled earlier and asked for again (a schedule set twice) is revived.
+    wanted = {n.dedupe_key: n for n in notifications}
+    for revived in Notification.objects.filter(
+        dedupe_key__in=list(wanted), state=NotificationState.CANCELLED
+    ):
+        fresh = wanted[revived.dedupe_key]
+        revived.state = NotificationState.PENDING
+        revived.due_at, revived.expires_at = fresh.due_at, fresh.expires_at
+        revived.payload, revived.last_error = fresh.payload, ""
+        revived.save(update_fields=["state", "due_at", "expires_at", "payload", "last_error"])
     now = timezone.now()
     if any(n.due_at <= now for n in notifications):
         enqueue_dispatch_on_commit()
