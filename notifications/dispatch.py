@@ -23,7 +23,7 @@ from notifications.content import push_text
 from notifications.models import Device, Notification, NotificationPreference, NotificationState
 from notifications.push import Outcome, PushMessage, PushResult, get_push_backend
 from notifications.realtime import send_events_sync, user_group
-from notifications.services import devices_deactivate
+from notifications.services import UNMUTABLE_KINDS, devices_deactivate
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +114,12 @@ def deliver_batch(batch: list[Notification], *, now: datetime, report: DispatchR
             _finish(notification, state=NotificationState.CANCELLED, error="expired")
             report.expired += 1
             continue
+        pref = prefs.get(notification.recipient_id)
+        if pref is not None and notification.kind in pref.muted_kinds:
+            if notification.kind not in UNMUTABLE_KINDS:
+                _finish(notification, state=NotificationState.CANCELLED, error="muted")
+                report.expired += 1
+                continue
         if not notification.urgent:
             quiet_end = _quiet_until(prefs.get(notification.recipient_id), now)
             # Wait out quiet hours, but never past what the notification is about.

@@ -83,6 +83,18 @@ def notification_schedule(
     return notification
 
 
+def muted_kinds_by_user(*, user_ids: set[int]) -> dict[int, set[str]]:
+    if not user_ids:
+        return {}
+    return {
+        user_id: set(kinds) - UNMUTABLE_KINDS
+        for user_id, kinds in NotificationPreference.objects.filter(
+            user_id__in=user_ids
+        ).values_list("user_id", "muted_kinds")
+        if kinds
+    }
+
+
 def _muted_kinds(user_id: int) -> list[str]:
     pref = NotificationPreference.objects.filter(user_id=user_id).only("muted_kinds").first()
     return list(pref.muted_kinds) if pref else []
@@ -181,6 +193,10 @@ def devices_deactivate(*, device_ids: list[int], reason: str) -> int:
 def notifications_schedule_bulk(*, notifications: list[Notification]) -> None:
     """Queue many notifications at once (unsaved rows, dedupe keys set). Duplicates by
     dedupe key are skipped, so re-running a sweep never notifies twice."""
+    muted = muted_kinds_by_user(
+        user_ids={n.recipient_id for n in notifications if n.kind not in UNMUTABLE_KINDS}
+    )
+    notifications = [n for n in notifications if n.kind not in muted.get(n.recipient_id, ())]
     if not notifications:
         return
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)

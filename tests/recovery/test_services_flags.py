@@ -1,0 +1,154 @@
+"""Rules that raise flags, and the life of a flag: acknowledge, resolve, reopen, escalate."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from notifications.models import Notification
+from recovery.models import Flag, FlagKind, FlagStatus, Severity
+from recovery.services.checkins import checkin_submit, urge_record
+from recovery.services.flags import (
+    flag_acknowledge,
+    flag_assign,
+    flag_reopen,
+    flag_resolve,
+    flags_escalate_due,
+)
+from tests.factories import CounselorFactory, EnrollmentFactory, SupervisorFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _submit(enrollment, **answers):
+    data = {
+        "mood": 3,
+        "craving": 1,
+        "used_substance": False,
+        "device_time": timezone.now(),
+        "device_timezone": enrollment.timezone,
+    }
+    data.update(answers)
+    return checkin_submit(enrollment=enrollment, client_id=uuid.uuid4(), data=data)
+
+
+@pytest.fixture
+def team(program, counselor, supervisor):
+    other = CounselorFactory(program=program)
+    enrollment = EnrollmentFactory(program=program, primary_counselor=counselor, team=[other])
+    return enrollment, counselor, other, supervisor
+
+
+def test_craving_at_the_program_threshold_raises_a_warning(team):
+    enrollment, *_ = team
+    _submit(enrollment, craving=7)
+    assert not Flag.objects.exists()
+    _submit(enrollment, craving=8)
+    flag = Flag.objects.get()
+    assert (flag.kind, flag.severity) == (FlagKind.HIGH_CRAVING, Severity.WARNING)
+
+
+def test_a_program_can_lower_the_craving_threshold(team):
+    enrollment, *_ = team
+    enrollment.program.craving_threshold = 6
+    enrollment.program.save()
+    _submit(enrollment, craving=6)
+    assert Flag.objects.get().kind == FlagKind.HIGH_CRAVING
+
+
+def test_flags_are_deduplicated_per_patient_kind_and_day(team):
+    enrollment, *_ = team
+    _submit(enrollment, craving=9)
+    _submit(enrollment, craving=10)
+    assert Flag.objects.filter(kind=FlagKind.HIGH_CRAVING).count() == 1
+
+
+def test_reported_use_is_urgent_and_the_care_team_is_told(team):
+    enrollment, counselor, other, supervisor = team
+    _submit(enrollment, used_substance=True, substances=["alcohol"])
+    flag = Flag.objects.get()
+    assert (flag.kind, flag.severity) == (FlagKind.SUBSTANCE_USE, Severity.URGENT)
+    told = set(Notification.objects.filter(kind="flag_raised").values_list("recipient", flat=True))
+    assert told == {counselor.id, other.id}  # not the supervisor: not a crisis
+
+
+def test_self_harm_is_a_crisis_for_team_supervisor_and_patient(team):
+    enrollment, counselor, other, supervisor = team
+    result = _submit(enrollment, self_harm_thoughts=True)
+    assert result.crisis
+    flag = Flag.objects.get()
+    assert flag.severity == Severity.CRISIS
+    told = set(Notification.objects.filter(kind="flag_raised").values_list("recipient", flat=True))
+    assert told == {counselor.id, other.id, supervisor.id}
+    crisis = Notification.objects.get(kind="crisis_resources")
+    assert crisis.recipient_id == enrollment.patient_id
+    assert crisis.urgent
+    assert any(r["phone"] == "988" for r in crisis.payload["crisis_resources"])
+
+
+def test_an_urge_press_raises_one_flag_a_day(team):
+    enrollment, *_ = team
+    assert urge_record(enrollment=enrollment).flags == [FlagKind.URGE]
+    assert urge_record(enrollment=enrollment).flags == []
+    assert Flag.objects.filter(kind=FlagKind.URGE).count() == 1
+
+
+def test_acknowledge_resolve_reopen_are_recorded(team):
+    enrollment, counselor, other, _ = team
+    _submit(enrollment, craving=9)
+    flag = Flag.objects.get()
+    assert flag.assigned_to == counselor  # the primary counselor by default
+
+    flag_acknowledge(flag=flag, actor=other)
+    with pytest.raises(ValidationError):
+        flag_acknowledge(flag=flag, actor=other)
+    flag_assign(flag=flag, actor=other, assignee=other)
+    with pytest.raises(ValidationError):
+        flag_resolve(flag=flag, actor=other, outcome_note="  ")
+    flag_resolve(flag=flag, actor=other, outcome_note="Called; made a plan for tonight.")
+    flag_reopen(flag=flag, actor=counselor, note="Relapse risk again")
+
+    flag.refresh_from_db()
+    assert flag.status == FlagStatus.OPEN
+    assert flag.acknowledged_by == other
+    actions = list(flag.events.values_list("action", flat=True))
+    assert actions == ["raised", "acknowledged", "assigned", "resolved", "reopened"]
+
+
+def test_unacknowledged_flags_escalate_to_the_supervisor_once(team, time_machine):
+    enrollment, _, _, supervisor = team
+    _submit(enrollment, craving=9)
+    time_machine.move_to(timezone.now() + timedelta(hours=3, minutes=59))
+    assert flags_escalate_due() == 0
+    time_machine.move_to(timezone.now() + timedelta(minutes=2))
+    assert flags_escalate_due() == 1
+    assert flags_escalate_due() == 0
+    escalations = Notification.objects.filter(kind="flag_escalated")
+    assert list(escalations.values_list("recipient", flat=True)) == [supervisor.id]
+    assert Flag.objects.get().escalated_at is not None
+
+
+def test_crisis_flags_escalate_after_fifteen_minutes(team, time_machine):
+    enrollment, *_ = team
+    _submit(enrollment, self_harm_thoughts=True)
+    time_machine.move_to(timezone.now() + timedelta(minutes=16))
+    assert flags_escalate_due() == 1
+
+
+def test_an_acknowledged_flag_does_not_escalate(team, time_machine):
+    enrollment, counselor, _, _ = team
+    _submit(enrollment, craving=9)
+    flag_acknowledge(flag=Flag.objects.get(), actor=counselor)
+    time_machine.move_to(timezone.now() + timedelta(hours=5))
+    assert flags_escalate_due() == 0
+
+
+def test_supervisors_of_other_programs_hear_nothing(team):
+    enrollment, *_ = team
+    outsider = SupervisorFactory()
+    _submit(enrollment, self_harm_thoughts=True)
+    assert not Notification.objects.filter(recipient=outsider).exists()
