@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet ".[dev]"
 	touch $(STAMP)
 
+# The embedded default is a developer's machine: DEBUG on unless the environment says otherwise.
+run: export DEBUG ?= 1
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo

@@ -50,5 +50,5 @@ def job_by_name(name: str) -> PeriodicJob:
 def run_job(name: str) -> Any:
     job = job_by_name(name)
     result = import_string(job.function)()
-    logger.info("job %s done: %s", name, result)
+    logger.debug("job %s done: %s", name, result)
     return result

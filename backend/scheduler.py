@@ -41,6 +41,7 @@ def add_jobs(scheduler: BaseScheduler, *, mode: str) -> None:
             seconds=job.every_seconds,
             args=[job.name],
             id=job.name,
+            name=job.name,
             replace_existing=True,
             **JOB_DEFAULTS,
         )
