@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ValidationError
 
 from notifications.models import NotificationKind
 from notifications.services import notification_schedule
@@ -54,6 +54,8 @@ def checkin_submit(
     The same client id with the same answers returns the stored check-in; with different
     answers it is refused (422). Rules run on the first submission only.
     """
+    if data.get("medication_taken") is not None and not enrollment.has_medication:
+        raise ValidationError({"medication_taken": ["No medication is on record for you."]})
     digest = payload_hash({"client_id": str(client_id), **data})
     existing = CheckIn.objects.filter(enrollment=enrollment, client_id=client_id).first()
     if existing is not None:

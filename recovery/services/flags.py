@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from notifications.models import Notification, NotificationKind
+from notifications.realtime import program_staff_group, send_events_sync
 from notifications.services import notifications_schedule_bulk
 from recovery.models import (
     CareTeamMember,
@@ -94,7 +95,18 @@ def flags_raise(*, candidates: list[FlagCandidate], now: datetime) -> list[Flag]
         [FlagEvent(flag=f, action=FlagEvent.Action.RAISED, at=now) for f in flags]
     )
     _notify_staff(flags, now=now)
+    _announce_to_supervisors(flags)
     return flags
+
+
+def _announce_to_supervisors(flags: list[Flag]) -> None:
+    """Supervisors watch their whole program live. Best effort, after commit: the durable
+    record is the flag itself and the flag queue API."""
+    events = [
+        (program_staff_group(flag.enrollment.program_id), {"type": "flag", **_flag_payload(flag)})
+        for flag in flags
+    ]
+    transaction.on_commit(lambda: send_events_sync(events))
 
 
 def _staff_to_notify(flags: list[Flag]) -> dict[int, set[int]]:
