@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+if TYPE_CHECKING:
+    from recovery.models import User
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -123,3 +126,30 @@ def error_response(
     return Response(
         {"error": {"code": code, "message": message, "fields": fields or {}}}, status=http_status
     )
+
+
+def request_user(request: Any) -> User:
+    """The authenticated user of a request. Views behind IsAuthenticated call this so the
+    type checker knows the user is real; an anonymous request never gets this far."""
+    user = request.user
+    if not getattr(user, "is_authenticated", False):
+        raise exceptions.NotAuthenticated()
+    return cast("User", user)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses keys it does not know, so a client cannot think it set a server field."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            writable = {name for name, f in self.fields.items() if not f.read_only}
+            unknown = sorted(set(data) - writable)
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: ["Unknown or read-only field."] for key in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
+    pass

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from notifications import selectors, services
 from notifications.models import AddressKind, Device, Notification, NotificationKind, Platform
-from recovery.api.common import StrictModelSerializer, StrictSerializer
+from backend.api import StrictModelSerializer, StrictSerializer, request_user
 
 
 class DeviceSerializer(StrictModelSerializer):
@@ -33,7 +33,7 @@ class DeviceSerializer(StrictModelSerializer):
             "last_seen_at",
         ]
         read_only_fields = ["id", "is_active", "last_seen_at"]
-        extra_kwargs = {"address": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, Any]] = {"address": {"validators": []}}
 
 
 class DeviceRegister(APIView):
@@ -44,7 +44,9 @@ class DeviceRegister(APIView):
     def post(self, request: Request) -> Response:
         serializer = DeviceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        device = services.device_register(user_id=request.user.id, **serializer.validated_data)
+        device = services.device_register(
+            user_id=request_user(request).id, **serializer.validated_data
+        )
         return Response(DeviceSerializer(device).data, status=status.HTTP_200_OK)
 
 
@@ -58,7 +60,7 @@ class DeviceUnregister(APIView):
     def post(self, request: Request) -> Response:
         serializer = DeviceUnregisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.device_unregister(user_id=request.user.id, **serializer.validated_data)
+        services.device_unregister(user_id=request_user(request).id, **serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -84,7 +86,7 @@ class Inbox(generics.ListAPIView):
     serializer_class = NotificationSerializer
 
     def get_queryset(self) -> QuerySet[Notification]:
-        return selectors.inbox_for(user_id=self.request.user.id)
+        return selectors.inbox_for(user_id=request_user(self.request).id)
 
 
 class InboxItem(generics.RetrieveAPIView):
@@ -93,14 +95,14 @@ class InboxItem(generics.RetrieveAPIView):
     serializer_class = NotificationSerializer
 
     def get_queryset(self) -> QuerySet[Notification]:
-        return selectors.inbox_for(user_id=self.request.user.id)
+        return selectors.inbox_for(user_id=request_user(self.request).id)
 
 
 class MarkRead(APIView):
     @extend_schema(request=None, responses={200: NotificationSerializer})
     def post(self, request: Request, pk: int) -> Response:
         notification = generics.get_object_or_404(
-            selectors.inbox_for(user_id=request.user.id), pk=pk
+            selectors.inbox_for(user_id=request_user(request).id), pk=pk
         )
         notification = services.notification_mark_read(notification=notification)
         return Response(NotificationSerializer(notification).data)
@@ -111,7 +113,7 @@ class UnreadCount(APIView):
         responses={200: inline_serializer("UnreadCount", {"unread": serializers.IntegerField()})}
     )
     def get(self, request: Request) -> Response:
-        return Response({"unread": selectors.unread_count(user_id=request.user.id)})
+        return Response({"unread": selectors.unread_count(user_id=request_user(request).id)})
 
 
 class PreferenceSerializer(StrictSerializer):
@@ -139,7 +141,7 @@ class Preferences(APIView):
 
     @extend_schema(responses={200: PreferenceSerializer})
     def get(self, request: Request) -> Response:
-        pref = selectors.preference_for(user_id=request.user.id)
+        pref = selectors.preference_for(user_id=request_user(request).id)
         return Response(PreferenceSerializer(pref).data)
 
     @extend_schema(request=PreferenceSerializer, responses={200: PreferenceSerializer})
@@ -148,7 +150,7 @@ class Preferences(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         pref = services.preference_set(
-            user_id=request.user.id,
+            user_id=request_user(request).id,
             muted_kinds=data["muted_kinds"],
             quiet_start=data["quiet_start"],
             quiet_end=data["quiet_end"],

@@ -30,7 +30,8 @@ def parse_rule(rule: str, *, start: datetime) -> rrule:
         raise ValidationError({"rrule": [f"Not a valid RFC 5545 rule: {exc}"]}) from None
     if not isinstance(parsed, rrule):
         raise ValidationError({"rrule": ["Give a single rule."]})
-    if parsed._count is None and parsed._until is None:
+    # dateutil keeps COUNT and UNTIL private; an unbounded rule would expand forever.
+    if getattr(parsed, "_count", None) is None and getattr(parsed, "_until", None) is None:
         raise ValidationError({"rrule": ["The rule needs COUNT or UNTIL."]})
     return parsed
 
@@ -38,7 +39,7 @@ def parse_rule(rule: str, *, start: datetime) -> rrule:
 def _occurrences(series: SessionSeries, *, after: datetime, until: datetime) -> list[datetime]:
     zone = zoneinfo.ZoneInfo(series.timezone)
     start = datetime.combine(series.start_date, series.start_time)
-    found = []
+    found: list[datetime] = []
     for local in parse_rule(series.rrule, start=start):
         instant = local.replace(tzinfo=zone).astimezone(UTC)
         if instant >= until or len(found) >= MAX_OCCURRENCES:
