@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class RecoveryConfig(AppConfig):
     name = "recovery"
     verbose_name = "Recovery (clinical domain)"
+
+    def ready(self) -> None:
+        from recovery import checks  # noqa: F401 - registers the deploy checks

@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from recovery.encryption import EncryptedTextField
 from recovery.models.enrollment import Enrollment
 
 
@@ -38,11 +39,11 @@ class CheckIn(models.Model):
     used_substance = models.BooleanField()
     substances = models.JSONField(default=list, blank=True)
     triggers = models.JSONField(default=list, blank=True)
-    trigger_other = models.CharField(max_length=200, blank=True)
+    trigger_other = EncryptedTextField(max_length=200, blank=True)
     hours_slept = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
     medication_taken = models.BooleanField(null=True, blank=True)
     self_harm_thoughts = models.BooleanField(null=True, blank=True)
-    note = models.TextField(max_length=2000, blank=True)
+    note = EncryptedTextField(max_length=2000, blank=True)
     device_time = models.DateTimeField()
     device_timezone = models.CharField(max_length=64)
     received_at = models.DateTimeField()
@@ -98,7 +99,7 @@ class UrgeEvent(models.Model):
     intensity = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(10)]
     )
-    note = models.TextField(max_length=2000, blank=True)
+    note = EncryptedTextField(max_length=2000, blank=True)
     occurred_at = models.DateTimeField()
 
     class Meta:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from recovery.encryption import EncryptedTextField
 from recovery.models.accounts import Program
 from recovery.models.enrollment import Enrollment
 
@@ -71,7 +72,7 @@ class ExercisePractice(models.Model):
     helpfulness = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
-    note = models.TextField(max_length=2000, blank=True)
+    note = EncryptedTextField(max_length=2000, blank=True)
     practiced_at = models.DateTimeField()
 
     class Meta:

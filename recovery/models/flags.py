@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from recovery.encryption import EncryptedTextField
 from recovery.models.enrollment import Enrollment
 
 
@@ -13,6 +14,9 @@ class FlagKind(models.TextChoices):
     SUBSTANCE_USE = "substance_use", "Reported substance use"
     URGE = "urge", "Urge button pressed"
     SELF_HARM = "self_harm", "Thoughts of self-harm"
+    POSITIVE_SCREEN = "positive_screen", "Positive drug screen"
+    MISSED_SCREEN = "missed_screen", "Missed or refused drug screen"
+    MISSED_MEDICATION = "missed_medication", "Missed medication doses"
 
 
 class Severity(models.IntegerChoices):
@@ -47,7 +51,7 @@ class Flag(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
-    outcome_note = models.TextField(max_length=4000, blank=True)
+    outcome_note = EncryptedTextField(max_length=4000, blank=True)
     escalate_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
@@ -85,7 +89,7 @@ class FlagEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    note = models.TextField(max_length=4000, blank=True)
+    note = EncryptedTextField(max_length=4000, blank=True)
     at = models.DateTimeField()
 
     class Meta:

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from django.db import models
 
+from django.core.validators import EmailValidator
+
+from recovery.encryption import EncryptedTextField
 from recovery.models.enrollment import Enrollment
 
 
@@ -22,10 +25,10 @@ class SupportContact(models.Model):
     )
     name = models.CharField(max_length=120)
     relationship = models.CharField(max_length=16, choices=Relationship.choices)
-    phone = models.CharField(max_length=32, blank=True)
-    email = models.EmailField(max_length=254, blank=True)
+    phone = EncryptedTextField(max_length=32, blank=True)
+    email = EncryptedTextField(max_length=254, blank=True, validators=[EmailValidator()])
     reachable_hours = models.CharField(max_length=120, blank=True)
-    note = models.TextField(max_length=1000, blank=True)
+    note = EncryptedTextField(max_length=1000, blank=True)
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
