@@ -8,6 +8,7 @@ from recovery.models.accounts import (
 )
 from recovery.models.audit import AuditEntry
 from recovery.models.checkins import CheckIn, CheckInSchedule, Trigger, UrgeEvent
+from recovery.models.consent import Consent, Disclosure, ShareableEvent
 from recovery.models.enrollment import (
     CareTeamMember,
     Enrollment,
@@ -62,11 +63,13 @@ from recovery.models.support import Relationship, SupportContact
 
 __all__ = [
     "Attendance",
-    "AuditEntry",
     "AttendanceStatus",
+    "AuditEntry",
     "CareTeamMember",
     "CheckIn",
     "CheckInSchedule",
+    "Consent",
+    "Disclosure",
     "DrugScreen",
     "DrugScreenResult",
     "Enrollment",
@@ -108,6 +111,7 @@ __all__ = [
     "SessionSeries",
     "SessionStatus",
     "Severity",
+    "ShareableEvent",
     "Stage",
     "SubstanceResult",
     "SupportContact",

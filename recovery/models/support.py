@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from django.db import models
-
 from django.core.validators import EmailValidator
+from django.db import models
 
 from recovery.encryption import EncryptedTextField
 from recovery.models.enrollment import Enrollment

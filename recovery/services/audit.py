@@ -37,7 +37,7 @@ class RequestMeta:
 
 def audit_record(
     *,
-    actor: User,
+    actor: User | None,
     action: str,
     resource: str,
     enrollment_ids: Iterable[int],
@@ -54,7 +54,7 @@ def audit_record(
     entries = [
         AuditEntry(
             actor=actor,
-            actor_role=actor.role,
+            actor_role=actor.role if actor is not None else "system",
             program_id=programs[enrollment_id],
             enrollment_id=enrollment_id,
             action=action,

@@ -16,7 +16,8 @@ from rest_framework.exceptions import APIException, ValidationError
 from notifications.models import NotificationKind
 from notifications.services import notification_schedule
 from recovery.crisis import CRISIS_RESOURCES
-from recovery.models import CheckIn, Enrollment, FlagKind, UrgeEvent
+from recovery.models import CheckIn, Enrollment, FlagKind, ShareableEvent, UrgeEvent
+from recovery.services.consent import disclosures_queue
 from recovery.services.flags import FlagCandidate, flags_raise
 from recovery.services.schedules import schedule_advance_after_checkin
 
@@ -108,6 +109,14 @@ def _apply_rules(result: CheckInResult, *, now: datetime) -> None:
         now=now,
     )
     result.flags = kinds
+    for kind in kinds:
+        if kind in ShareableEvent.values:
+            disclosures_queue(
+                enrollment=enrollment,
+                event=kind,
+                event_key=f"checkin:{checkin.id}",
+                substances=list(checkin.substances),
+            )
 
 
 def _send_crisis_resources(*, enrollment: Enrollment, key: str, now: datetime) -> None:
@@ -146,5 +155,8 @@ def urge_record(
                 )
             ],
             now=now,
+        )
+        disclosures_queue(
+            enrollment=enrollment, event=ShareableEvent.URGE, event_key=f"urge:{urge.id}"
         )
     return UrgeResult(urge=urge, flags=[f.kind for f in flags])

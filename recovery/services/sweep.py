@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from notifications.models import Notification
 from notifications.services import notifications_schedule_bulk
-from recovery.models import CheckInSchedule, FlagKind
+from recovery.models import CheckInSchedule, FlagKind, ShareableEvent
+from recovery.services.consent import disclosures_queue
 from recovery.services.flags import FlagCandidate, flags_raise
 from recovery.services.schedules import apply_window
 from recovery.services.windows import first_window_after_day
@@ -72,4 +73,11 @@ def _sweep_batch(*, now: datetime, limit: int) -> tuple[int, int]:
         )
         flags = flags_raise(candidates=candidates, now=now)
         notifications_schedule_bulk(notifications=nudges)
+        for flag in flags:
+            if flag.kind == FlagKind.MISSED_CHECKINS_IN_A_ROW:
+                disclosures_queue(
+                    enrollment=flag.enrollment,
+                    event=ShareableEvent.MISSED_CHECKINS_IN_A_ROW,
+                    event_key=f"window:{flag.window_key}",
+                )
     return len(schedules), len(flags)

@@ -1,0 +1,228 @@
+"""Consent-gated sharing with support contacts under 42 CFR Part 2.
+
+A patient signs a consent naming a support contact, the events they may be told about,
+the purpose and an expiry. When such an event happens a Disclosure row is queued; it is
+sent by email only if the consent still holds at the moment of sending, so a revocation
+stops messages already queued. Every attempt, sent or blocked, is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from recovery.models import (
+    AuditEntry,
+    Consent,
+    Disclosure,
+    Enrollment,
+    ShareableEvent,
+    SupportContact,
+)
+from recovery.services.audit import RequestMeta, audit_record
+
+logger = logging.getLogger(__name__)
+
+PART2_NOTICE = "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
+MAX_SEND_ATTEMPTS = 5
+
+EVENT_SENTENCES = {
+    ShareableEvent.MISSED_CHECKINS_IN_A_ROW: "has missed two daily check-ins in a row",
+    ShareableEvent.URGE: "asked for support during a difficult moment",
+    ShareableEvent.HIGH_CRAVING: "is going through a hard time right now",
+    ShareableEvent.SUBSTANCE_USE: "reported a setback",
+}
+
+
+@transaction.atomic
+def consent_sign(
+    *,
+    enrollment: Enrollment,
+    recipient: SupportContact,
+    events: list[str],
+    purpose: str,
+    expires_at: datetime,
+    revocation_acknowledged: bool,
+    signature: str,
+    may_name_program: bool = False,
+    may_name_substance: bool = False,
+) -> Consent:
+    """Record a consent. Every §2.31 element must be present, or nothing is saved."""
+    now = timezone.now()
+    errors: dict[str, list[str]] = {}
+    if recipient.enrollment_id != enrollment.id:
+        errors["recipient"] = ["Choose one of your own support contacts."]
+    elif not recipient.email:
+        errors["recipient"] = ["This contact has no email address to be told at."]
+    if not events or not set(events) <= set(ShareableEvent.values):
+        errors["events"] = ["Choose at least one event to share."]
+    if not purpose.strip():
+        errors["purpose"] = ["Say why the information is shared."]
+    if expires_at <= now:
+        errors["expires_at"] = ["The consent must expire in the future."]
+    if not revocation_acknowledged:
+        errors["revocation_acknowledged"] = [
+            "Confirm you know you can revoke this consent at any time in the app."
+        ]
+    if len(signature.strip()) < 2:
+        errors["signature"] = ["Sign with your full name."]
+    if errors:
+        raise ValidationError(errors)
+    return Consent.objects.create(
+        enrollment=enrollment,
+        disclosing_party=enrollment.program.name,
+        recipient=recipient,
+        events=sorted(set(events)),
+        may_name_program=may_name_program,
+        may_name_substance=may_name_substance,
+        purpose=purpose.strip(),
+        expires_at=expires_at,
+        revocation_acknowledged=True,
+        signature=signature.strip(),
+        signed_at=now,
+    )
+
+
+def consent_revoke(*, consent: Consent) -> Consent:
+    """Takes effect at once, also for disclosures already queued."""
+    if consent.revoked_at is None:
+        consent.revoked_at = timezone.now()
+        consent.save(update_fields=["revoked_at"])
+    return consent
+
+
+def _in_force(consent: Consent, now: datetime) -> str:
+    if consent.revoked_at is not None:
+        return "consent revoked"
+    if consent.expires_at <= now:
+        return "consent expired"
+    return ""
+
+
+def disclosures_queue(
+    *, enrollment: Enrollment, event: str, event_key: str, substances: list[str] | None = None
+) -> list[Disclosure]:
+    """Queue a message for each consent in force that covers this event; audit every
+    consent that does not (revoked, expired, or not covering it). Runs in the caller's
+    transaction; sending happens after commit."""
+    now = timezone.now()
+    consents = Consent.objects.filter(enrollment=enrollment).select_related(
+        "recipient", "enrollment__program", "enrollment__patient"
+    )
+    queued = []
+    for consent in consents:
+        reason = _in_force(consent, now) or (
+            "" if event in consent.events else "event not covered by consent"
+        )
+        if reason:
+            audit_record(
+                actor=None,
+                action=AuditEntry.Action.DISCLOSE,
+                resource=f"disclosure:not-sent:{reason}",
+                enrollment_ids=[enrollment.id],
+                meta=RequestMeta(),
+            )
+            continue
+        try:
+            with transaction.atomic():
+                queued.append(
+                    Disclosure.objects.create(
+                        consent=consent,
+                        enrollment=enrollment,
+                        event=event,
+                        event_key=event_key,
+                        recipient_name=consent.recipient.name,
+                        recipient_email=consent.recipient.email,
+                        information=_message(consent, event, substances or []),
+                        created_at=now,
+                    )
+                )
+        except IntegrityError:
+            continue  # this event was already shared under this consent
+    if queued:
+        transaction.on_commit(_send_soon)
+    return queued
+
+
+def _send_soon() -> None:
+    from backend.tasks import run_periodic_job
+
+    try:
+        run_periodic_job.delay("send_disclosures")
+    except Exception as exc:  # the periodic job re-drives it
+        logger.warning("could not enqueue disclosures: %s", type(exc).__name__)
+
+
+def _message(consent: Consent, event: str, substances: list[str]) -> str:
+    patient = consent.enrollment.patient.first_name or "Someone you support"
+    sentence = EVENT_SENTENCES[ShareableEvent(event)]
+    if event == ShareableEvent.SUBSTANCE_USE and consent.may_name_substance and substances:
+        sentence = f"reported using {', '.join(substances)}"
+    lines = [
+        f"Hello {consent.recipient.name},",
+        "",
+        f"{patient} asked us to let you know that they {sentence}.",
+        "A call or a message from you could help.",
+    ]
+    if consent.may_name_program:
+        lines.append(f"This message comes from {consent.disclosing_party}.")
+    lines += ["", f"Purpose of this message: {consent.purpose}", "", PART2_NOTICE]
+    return "\n".join(lines)
+
+
+def disclosures_send_due(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
+    """Send queued disclosures whose consent still holds; block the others."""
+    now = now or timezone.now()
+    counts = {"sent": 0, "blocked": 0, "failed": 0}
+    pending = list(
+        Disclosure.objects.filter(state=Disclosure.State.QUEUED)
+        .select_related("consent", "enrollment")
+        .order_by("created_at")[:limit]
+    )
+    for disclosure in pending:
+        claimed = Disclosure.objects.filter(
+            id=disclosure.id, state=Disclosure.State.QUEUED, attempts=disclosure.attempts
+        ).update(attempts=disclosure.attempts + 1)
+        if not claimed:
+            continue  # another worker has it
+        reason = _in_force(disclosure.consent, now)
+        if reason:
+            _close(disclosure, state=Disclosure.State.BLOCKED, reason=reason)
+            counts["blocked"] += 1
+            continue
+        try:
+            send_mail(
+                subject="A message from someone you support",
+                message=disclosure.information,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                recipient_list=[disclosure.recipient_email],
+            )
+        except Exception as exc:  # SMTP trouble: try again on a later tick, a few times
+            logger.warning("disclosure %s not sent: %s", disclosure.id, type(exc).__name__)
+            if disclosure.attempts + 1 >= MAX_SEND_ATTEMPTS:
+                _close(disclosure, state=Disclosure.State.FAILED, reason=type(exc).__name__)
+                counts["failed"] += 1
+            continue
+        _close(disclosure, state=Disclosure.State.SENT, reason="", sent_at=now)
+        counts["sent"] += 1
+    return counts
+
+
+def _close(disclosure: Disclosure, *, state: str, reason: str, sent_at: Any = None) -> None:
+    Disclosure.objects.filter(id=disclosure.id).update(
+        state=state, blocked_reason=reason[:100], sent_at=sent_at
+    )
+    audit_record(
+        actor=None,
+        action=AuditEntry.Action.DISCLOSE,
+        resource=f"disclosure:{state}:{reason}" if reason else f"disclosure:{state}",
+        enrollment_ids=[disclosure.enrollment_id],
+        meta=RequestMeta(),
+    )

@@ -1,0 +1,161 @@
+"""Consent-gated sharing with support contacts (42 CFR Part 2), through a real SMTP server."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
+from django.utils import timezone
+
+from recovery.models import AuditEntry, Disclosure
+from recovery.services.checkins import checkin_submit, urge_record
+from recovery.services.consent import PART2_NOTICE, disclosures_send_due
+from tests.conftest import client_for
+from tests.factories import ContactFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class Inbox(Message):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list = []
+
+    def handle_message(self, message) -> None:  # type: ignore[override]
+        self.messages.append(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp(settings) -> Iterator[Inbox]:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def sponsor(enrollment):
+    return ContactFactory(enrollment=enrollment, name="Robin", email="robin@example.org")
+
+
+def _consent(enrollment, sponsor, **overrides):
+    body = {
+        "recipient": sponsor.id,
+        "events": ["urge", "missed_checkins_in_a_row"],
+        "purpose": "So my sponsor can call me when I struggle.",
+        "expires_at": (timezone.now() + timedelta(days=90)).isoformat(),
+        "revocation_acknowledged": True,
+        "signature": "Alex Rivera",
+    }
+    body.update(overrides)
+    return client_for(enrollment.patient).post("/api/v1/consents/", body, format="json")
+
+
+@pytest.mark.parametrize(
+    "missing",
+    ["recipient", "events", "purpose", "expires_at", "revocation_acknowledged", "signature"],
+)
+def test_a_consent_missing_an_element_is_refused(enrollment, sponsor, missing):
+    body_overrides = {missing: None} if missing != "events" else {"events": []}
+    response = _consent(enrollment, sponsor, **body_overrides)
+    assert response.status_code == 400
+    assert missing in response.json()["error"]["fields"]
+    assert not enrollment.consents.exists()
+
+
+def test_consent_cannot_name_someone_elses_contact(enrollment, sponsor):
+    from tests.factories import EnrollmentFactory
+
+    other = EnrollmentFactory(program=enrollment.program)
+    stranger = ContactFactory(enrollment=other, email="x@example.org")
+    assert _consent(enrollment, sponsor, recipient=stranger.id).status_code == 400
+
+
+def test_an_urge_tells_the_sponsor_by_email_with_the_part2_notice(enrollment, sponsor, smtp):
+    assert _consent(enrollment, sponsor).status_code == 201
+    urge_record(enrollment=enrollment)
+    assert disclosures_send_due()["sent"] == 1
+    (message,) = smtp.messages
+    assert message["To"] == "robin@example.org"
+    text = message.get_payload()
+    assert PART2_NOTICE in text
+    assert enrollment.program.name not in text  # the consent did not cover naming the clinic
+    accounting = client_for(enrollment.patient).get("/api/v1/me/disclosures/").json()["results"]
+    assert [(d["event"], d["state"], d["recipient"]) for d in accounting] == [
+        ("urge", "sent", "Robin")
+    ]
+    assert AuditEntry.objects.filter(action="disclose", resource="disclosure:sent").count() == 1
+
+
+def test_no_substance_is_named_unless_the_consent_covers_it(enrollment, sponsor, smtp):
+    _consent(enrollment, sponsor, events=["substance_use"])
+    _consent(
+        enrollment,
+        sponsor,
+        events=["substance_use"],
+        may_name_substance=True,
+        may_name_program=True,
+    )
+    checkin_submit(
+        enrollment=enrollment,
+        client_id=uuid.uuid4(),
+        data={
+            "mood": 2,
+            "craving": 6,
+            "used_substance": True,
+            "substances": ["alcohol"],
+            "device_time": timezone.now(),
+            "device_timezone": "UTC",
+        },
+    )
+    disclosures_send_due()
+    texts = sorted(m.get_payload() for m in smtp.messages)
+    assert len(texts) == 2
+    assert sum("alcohol" in t for t in texts) == 1
+    assert sum(enrollment.program.name in t for t in texts) == 1
+
+
+def test_revocation_stops_messages_already_queued(enrollment, sponsor, smtp):
+    consent_id = _consent(enrollment, sponsor).json()["id"]
+    urge_record(enrollment=enrollment)  # queued, not yet sent
+    revoked = client_for(enrollment.patient).post(f"/api/v1/consents/{consent_id}/revoke/")
+    assert revoked.status_code == 200
+    assert disclosures_send_due() == {"sent": 0, "blocked": 1, "failed": 0}
+    assert smtp.messages == []
+    assert Disclosure.objects.get().blocked_reason == "consent revoked"
+    urge_record(enrollment=enrollment)  # after revocation: nothing queued, attempt audited
+    assert Disclosure.objects.count() == 1
+    assert AuditEntry.objects.filter(resource__contains="consent revoked").count() == 2
+
+
+def test_expired_consent_discloses_nothing(enrollment, sponsor, smtp, time_machine):
+    _consent(enrollment, sponsor, expires_at=(timezone.now() + timedelta(days=1)).isoformat())
+    time_machine.move_to(timezone.now() + timedelta(days=2))
+    urge_record(enrollment=enrollment)
+    disclosures_send_due()
+    assert smtp.messages == []
+    assert AuditEntry.objects.filter(resource__contains="consent expired").exists()
+
+
+def test_out_of_scope_events_disclose_nothing(enrollment, sponsor, smtp):
+    _consent(enrollment, sponsor, events=["missed_checkins_in_a_row"])
+    urge_record(enrollment=enrollment)
+    disclosures_send_due()
+    assert smtp.messages == []
+    assert AuditEntry.objects.filter(resource__contains="not covered").exists()
