@@ -70,6 +70,12 @@ def _failed(request: pytest.FixtureRequest) -> bool:
     )
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing() -> None:
+    """Overrides the suite's MD5 hasher: the processes here verify passwords with the
+    production hashers, so the passwords this test stores must use them too."""
+
+
 # --- PostgreSQL -------------------------------------------------------------------------
 
 

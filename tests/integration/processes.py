@@ -143,7 +143,8 @@ class Managed:
         return self.process.poll() is None
 
     def log(self) -> str:
-        self.log_file.flush()
+        if not self.log_file.closed:
+            self.log_file.flush()
         return self.log_path.read_text(errors="replace")
 
 
@@ -341,3 +342,39 @@ class RedisServer:
                 self.process.kill()
                 self.process.wait(timeout=STOP_TIMEOUT)
         self.process = None
+
+
+# --- the stack, service by service ---------------------------------------------------------
+
+
+def start_web(supervisor: Supervisor, env: Mapping[str, str] | None = None) -> str:
+    """uvicorn on a free loopback port; returns its base URL once /healthz answers."""
+    import httpx
+
+    port = free_port()
+    managed = supervisor.start("web", local_command("web", port=port), env=env)
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        assert managed.alive, f"web exited:\n{tail(managed)}"
+        try:
+            return httpx.get(f"{base}/healthz", timeout=2, trust_env=False).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(healthy, timeout=START_TIMEOUT, what="web /healthz", interval=0.2)
+    return base
+
+
+def start_worker(
+    supervisor: Supervisor, env: Mapping[str, str] | None = None, *, name: str = "worker"
+) -> Managed:
+    managed = supervisor.start(name, local_command("worker", node=name), env=env)
+    supervisor.wait_for_log(name, r"@\S+ ready\.")
+    return managed
+
+
+def start_scheduler(supervisor: Supervisor, env: Mapping[str, str] | None = None) -> Managed:
+    managed = supervisor.start("scheduler", local_command("scheduler"), env=env)
+    supervisor.wait_for_log("scheduler", r"scheduler started")
+    return managed
