@@ -7,8 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -133,12 +134,33 @@ class CheckInListCreate(generics.ListCreateAPIView):
 
 
 class CheckInDetail(generics.RetrieveAPIView):
+    """One check-in by the client's id. Client ids are unique per patient only: staff who
+    see two patients that used the same id name the patient with `?patient=`."""
+
     serializer_class = CheckInSerializer
-    lookup_field = "client_id"
-    lookup_url_kwarg = "checkin_id"
 
     def get_queryset(self) -> QuerySet[CheckIn]:
         return CheckIn.objects.filter(enrollment__in=enrollments_visible_to(self.request.user))
+
+    @extend_schema(parameters=[OpenApiParameter("patient", int, description="Staff: patient id.")])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_object(self) -> CheckIn:
+        qs = self.get_queryset().filter(client_id=self.kwargs["checkin_id"])
+        raw = self.request.query_params.get("patient")
+        if raw is not None:
+            if not raw.isdigit():
+                raise serializers.ValidationError({"patient": ["Give the patient id."]})
+            qs = qs.filter(enrollment_id=int(raw))
+        found = list(qs[:2])
+        if not found:
+            raise Http404
+        if len(found) > 1:
+            raise serializers.ValidationError(
+                {"patient": ["Several patients used this id; give the patient id."]}
+            )
+        return found[0]
 
 
 class UrgeSerializer(StrictModelSerializer):

@@ -1,0 +1,1023 @@
+"""Who may touch what: every object endpoint, as every kind of caller.
+
+The callers: patient A (the owner of every object below), patient B (same program),
+a counselor on A's care team, a counselor of the same program who is not, a supervisor
+of the program, a supervisor of another program, and an anonymous caller.
+
+The rules the table encodes:
+
+* a patient reads and writes only their own data; staff-only endpoints refuse patients;
+* a counselor sees the patients on whose care team they sit, a supervisor the program;
+  sessions, series and attendance are program resources for staff (group facilitators
+  take the roll for the whole group);
+* nobody crosses programs;
+* an object out of reach answers 404, never 403, so its existence does not leak; a
+  403 only ever comes from a role check that runs before any lookup (it says nothing
+  about the object);
+* anonymous callers get 401.
+
+To add an endpoint: add a row to ROWS (and, if it needs one, an object to `world`).
+`test_every_url_is_in_the_table` fails until you do.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+from typing import Any
+
+import pytest
+from django.urls import URLPattern
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from notifications import urls as notification_urls
+from notifications.models import Device, Notification, NotificationKind, NotificationState
+from recovery import urls as recovery_urls
+from recovery.models import (
+    Attendance,
+    AttendanceStatus,
+    CheckIn,
+    CheckInSchedule,
+    Enrollment,
+    Exercise,
+    ExerciseAssignment,
+    ExercisePractice,
+    FavoriteExercise,
+    Flag,
+    FlagKind,
+    FlagStatus,
+    SessionSeries,
+    Severity,
+    SupportContact,
+    TreatmentSession,
+    UrgeEvent,
+    User,
+)
+from tests.conftest import client_for
+from tests.factories import (
+    ContactFactory,
+    CounselorFactory,
+    DeviceFactory,
+    EnrollmentFactory,
+    ProgramFactory,
+    ScheduleFactory,
+    SessionFactory,
+    SupervisorFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+ACTORS = (
+    "owner",
+    "other_patient",
+    "care_team",
+    "other_counselor",
+    "supervisor",
+    "foreign_supervisor",
+    "anonymous",
+)
+
+# Besides status codes, a list answers 200 and either shows A's object or hides it.
+SEE = "see"
+HIDE = "hide"
+# Account endpoints act on the caller only: any answer but a server error will do.
+SELF = "self"
+
+
+def expect(
+    owner: int | str,
+    other_patient: int | str,
+    care_team: int | str,
+    other_counselor: int | str,
+    supervisor: int | str,
+    foreign_supervisor: int | str,
+    anonymous: int | str = 401,
+) -> dict[str, int | str]:
+    return dict(zip(ACTORS, (owner, other_patient, care_team, other_counselor, supervisor,
+                             foreign_supervisor, anonymous), strict=True))  # fmt: skip
+
+
+# The usual shapes.
+PATIENT_RECORDS = expect(SEE, HIDE, SEE, HIDE, SEE, HIDE)  # lists of A's records
+PATIENT_RECORD = expect(200, 404, 200, 404, 200, 404)  # one of A's records
+STAFF_LIST = expect(403, 403, SEE, HIDE, SEE, HIDE)  # staff-only list of A's data
+
+
+def staff_on(code: int) -> dict[str, int | str]:
+    """A staff-only action on A's enrollment or flag."""
+    return expect(403, 403, code, 404, code, 404)
+
+
+def program_staff(code: int) -> dict[str, int | str]:
+    """A staff-only action on a program resource (session, series)."""
+    return expect(403, 403, code, code, code, 404)
+
+
+def own_only(code: int) -> dict[str, int | str]:
+    """A patient's own record: staff never write it, other patients never reach it."""
+    return expect(code, 404, 403, 403, 403, 403)
+
+
+def me_endpoint(owner: int | str, other_patient: int | str) -> dict[str, int | str]:
+    """`/me/...`: every patient reaches their own; staff are refused."""
+    return expect(owner, other_patient, 403, 403, 403, 403)
+
+
+@dataclass
+class World:
+    users: dict[str, User]
+    a: Enrollment
+    b: Enrollment
+    refs: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["refs"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@pytest.fixture
+def world() -> World:
+    now = timezone.now()
+    program, elsewhere = ProgramFactory(), ProgramFactory()
+    care_team = CounselorFactory(program=program)
+    other_counselor = CounselorFactory(program=program)
+    supervisor = SupervisorFactory(program=program)
+    foreign_supervisor = SupervisorFactory(program=elsewhere)
+    a = EnrollmentFactory(program=program, primary_counselor=care_team)
+    b = EnrollmentFactory(program=program, primary_counselor=other_counselor)
+    EnrollmentFactory(program=elsewhere, primary_counselor=CounselorFactory(program=elsewhere))
+
+    library = list(Exercise.objects.filter(program__isnull=True).order_by("id")[:3])
+    program_exercise = Exercise.objects.create(
+        program=program,
+        slug="clinic-walk",
+        name="Clinic walk",
+        category="behavioral",
+        summary="A walk around the block.",
+        steps=["Walk."],
+        duration_minutes=10,
+    )
+    ScheduleFactory(enrollment=a)
+    checkin = CheckIn.objects.create(
+        enrollment=a,
+        client_id=uuid.uuid4(),
+        mood=3,
+        craving=2,
+        used_substance=False,
+        device_time=now - timedelta(hours=1),
+        device_timezone="America/New_York",
+        received_at=now,
+        payload_hash="x",
+    )
+    urge = UrgeEvent.objects.create(enrollment=a, intensity=5, occurred_at=now)
+    FavoriteExercise.objects.create(enrollment=a, exercise=library[0])
+    practice = ExercisePractice.objects.create(
+        enrollment=a,
+        exercise=library[0],
+        craving_before=6,
+        craving_after=3,
+        helpfulness=4,
+        practiced_at=now,
+    )
+    assignment = ExerciseAssignment.objects.create(
+        enrollment=a, exercise=library[1], assigned_by=care_team
+    )
+    contact = ContactFactory(enrollment=a)
+    session = SessionFactory(program=program)
+    session.patients.set([a])
+    past = SessionFactory(
+        program=program, starts_at=now - timedelta(days=1), ends_at=now - timedelta(hours=21)
+    )
+    past.patients.set([a])
+    Attendance.objects.create(
+        session=past,
+        enrollment=a,
+        status=AttendanceStatus.PRESENT,
+        minutes_attended=180,
+        recorded_by=care_team,
+        recorded_at=now,
+    )
+    series = SessionSeries.objects.create(
+        program=program,
+        kind="group_therapy",
+        title="Evening group",
+        rrule="FREQ=WEEKLY;BYDAY=MO;COUNT=4",
+        start_date=now.date(),
+        start_time=time(18, 0),
+        duration_minutes=180,
+        timezone="America/New_York",
+    )
+    series.patients.set([a])
+    flag = Flag.objects.create(
+        enrollment=a,
+        kind=FlagKind.HIGH_CRAVING,
+        severity=Severity.WARNING,
+        window_key="2026-01-01",
+        created_at=now,
+    )
+    resolved_flag = Flag.objects.create(
+        enrollment=a,
+        kind=FlagKind.URGE,
+        severity=Severity.WARNING,
+        window_key="2026-01-01",
+        status=FlagStatus.RESOLVED,
+        resolved_at=now,
+        resolved_by=care_team,
+        outcome_note="Called.",
+        created_at=now,
+    )
+    notification = Notification.objects.create(
+        recipient=a.patient,
+        kind=NotificationKind.SESSION_REMINDER,
+        dedupe_key="perm-test",
+        title="Reminder",
+        body="Soon.",
+        due_at=now,
+        state=NotificationState.SENT,
+        sent_at=now,
+        created_at=now,
+    )
+    device = DeviceFactory(user=a.patient)
+    return World(
+        users={
+            "owner": a.patient,
+            "other_patient": b.patient,
+            "care_team": care_team,
+            "other_counselor": other_counselor,
+            "supervisor": supervisor,
+            "foreign_supervisor": foreign_supervisor,
+        },
+        a=a,
+        b=b,
+        refs={
+            "library": library,
+            "program_exercise": program_exercise,
+            "checkin": checkin,
+            "urge": urge,
+            "practice": practice,
+            "assignment": assignment,
+            "contact": contact,
+            "session": session,
+            "series": series,
+            "flag": flag,
+            "resolved_flag": resolved_flag,
+            "notification": notification,
+            "device": device,
+        },
+    )
+
+
+def _results(body: Any) -> list[Any]:
+    if isinstance(body, dict) and "results" in body:
+        return list(body["results"])
+    return list(body)
+
+
+def ids_include(key: str, want: Callable[[World], Any]) -> Callable[[Any, World], bool]:
+    def sees(body: Any, w: World) -> bool:
+        return want(w) in {row[key] for row in _results(body)}
+
+    return sees
+
+
+def checkin_body(**overrides: Any) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "mood": 4,
+        "craving": 2,
+        "used_substance": False,
+        "device_time": timezone.now().isoformat(),
+        "device_timezone": "America/New_York",
+        **overrides,
+    }
+
+
+def schedule_body() -> dict[str, Any]:
+    return {"opens_at": "17:00", "due_by": "21:00", "days_of_week": [1, 3, 5], "grace_minutes": 30}
+
+
+def session_body() -> dict[str, Any]:
+    start = timezone.now() + timedelta(days=3)
+    return {
+        "kind": "group_therapy",
+        "title": "Relapse prevention",
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=3)).isoformat(),
+    }
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    method: str
+    url: Callable[[World], str]
+    expected: dict[str, int | str]
+    body: Callable[[World], Any] | None = None
+    sees: Callable[[Any, World], bool] | None = None
+    route: str = ""  # the URL pattern it covers, for the coverage check
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def url(template: str) -> Callable[[World], str]:
+    return lambda w: "/api/v1/" + template.format(w=w)
+
+
+ROWS: list[Row] = [
+    # --- the patient's own space -----------------------------------------------------
+    Row("me", "get", url("me/"), expect(200, 200, 200, 200, 200, 200), route="me/"),
+    Row(
+        "my-schedule get",
+        "get",
+        url("me/checkin-schedule/"),
+        me_endpoint(200, 404),  # B has no schedule: B never sees A's
+        route="me/checkin-schedule/",
+    ),
+    Row(
+        "my-schedule put",
+        "put",
+        url("me/checkin-schedule/"),
+        me_endpoint(200, 200),
+        body=lambda w: schedule_body(),
+    ),
+    Row(
+        "my-support",
+        "get",
+        url("me/support/"),
+        me_endpoint(SEE, HIDE),
+        sees=lambda body, w: w.contact.id in {c["id"] for c in body["support_contacts"]},
+        route="me/support/",
+    ),
+    Row(
+        "my-favorites",
+        "get",
+        url("me/favorites/"),
+        me_endpoint(SEE, HIDE),
+        sees=ids_include("id", lambda w: w.library[0].id),
+        route="me/favorites/",
+    ),
+    # --- check-ins and urges -----------------------------------------------------------
+    Row(
+        "checkins list",
+        "get",
+        url("checkins/"),
+        PATIENT_RECORDS,
+        sees=ids_include("id", lambda w: str(w.checkin.client_id)),
+        route="checkins/",
+    ),
+    Row(
+        "checkins create",
+        "post",
+        url("checkins/"),
+        me_endpoint(201, 201),
+        body=lambda w: checkin_body(),
+    ),
+    Row(
+        "checkin detail",
+        "get",
+        url("checkins/{w.checkin.client_id}/"),
+        PATIENT_RECORD,
+        route="checkins/<uuid:checkin_id>/",
+    ),
+    Row(
+        "urges list",
+        "get",
+        url("urges/"),
+        PATIENT_RECORDS,
+        sees=ids_include("id", lambda w: w.urge.id),
+        route="urges/",
+    ),
+    Row("urges create", "post", url("urges/"), me_endpoint(201, 201), body=lambda w: {}),
+    # --- exercises ---------------------------------------------------------------------
+    Row(
+        "exercises list",
+        "get",
+        url("exercises/"),
+        expect(SEE, SEE, SEE, SEE, SEE, HIDE),
+        sees=ids_include("id", lambda w: w.program_exercise.id),
+        route="exercises/",
+    ),
+    Row(
+        "exercises create",
+        "post",
+        url("exercises/"),
+        expect(403, 403, 201, 201, 201, 201),
+        body=lambda w: {
+            "slug": "box-walk",
+            "name": "Box walk",
+            "category": "behavioral",
+            "summary": "Walk it off.",
+            "steps": ["Walk."],
+            "duration_minutes": 5,
+        },
+    ),
+    Row(
+        "program exercise detail",
+        "get",
+        url("exercises/{w.program_exercise.id}/"),
+        expect(200, 200, 200, 200, 200, 404),
+        route="exercises/<int:pk>/",
+    ),
+    Row(
+        "favorite put",
+        "put",
+        url("exercises/{w.program_exercise.id}/favorite/"),
+        me_endpoint(200, 200),
+        route="exercises/<int:pk>/favorite/",
+    ),
+    Row(
+        "favorite delete",
+        "delete",
+        url("exercises/{w.library[0].id}/favorite/"),
+        me_endpoint(200, 200),
+    ),
+    Row(
+        "practices list",
+        "get",
+        url("practices/"),
+        PATIENT_RECORDS,
+        sees=ids_include("id", lambda w: w.practice.id),
+        route="practices/",
+    ),
+    Row(
+        "practices create",
+        "post",
+        url("practices/"),
+        me_endpoint(201, 201),
+        body=lambda w: {
+            "exercise": w.library[0].id,
+            "craving_before": 7,
+            "craving_after": 4,
+            "helpfulness": 4,
+        },
+    ),
+    Row(
+        "assignments list",
+        "get",
+        url("assignments/"),
+        PATIENT_RECORDS,
+        sees=ids_include("id", lambda w: w.assignment.id),
+        route="assignments/",
+    ),
+    Row(
+        "assignments create",
+        "post",
+        url("assignments/"),
+        staff_on(201),
+        body=lambda w: {"patient": w.a.id, "exercise": w.library[2].id},
+    ),
+    Row(
+        "assignment detail",
+        "get",
+        url("assignments/{w.assignment.id}/"),
+        PATIENT_RECORD,
+        route="assignments/<int:pk>/",
+    ),
+    Row("assignment delete", "delete", url("assignments/{w.assignment.id}/"), staff_on(204)),
+    # --- support contacts ---------------------------------------------------------------
+    Row(
+        "contacts list",
+        "get",
+        url("contacts/"),
+        PATIENT_RECORDS,
+        sees=ids_include("id", lambda w: w.contact.id),
+        route="contacts/",
+    ),
+    Row(
+        "contacts create",
+        "post",
+        url("contacts/"),
+        me_endpoint(201, 201),
+        body=lambda w: {"name": "Sam", "relationship": "sponsor", "phone": "+1 555 0101"},
+    ),
+    Row(
+        "contacts reorder",
+        "post",
+        url("contacts/reorder/"),
+        # B cannot name A's contacts: the same 400 as any wrong list of ids.
+        me_endpoint(200, 400),
+        body=lambda w: {"ids": [w.contact.id]},
+        route="contacts/reorder/",
+    ),
+    Row(
+        "contact detail",
+        "get",
+        url("contacts/{w.contact.id}/"),
+        PATIENT_RECORD,
+        route="contacts/<int:pk>/",
+    ),
+    Row(
+        "contact patch",
+        "patch",
+        url("contacts/{w.contact.id}/"),
+        own_only(200),
+        body=lambda w: {"name": "Renamed"},
+    ),
+    Row("contact delete", "delete", url("contacts/{w.contact.id}/"), own_only(204)),
+    # --- patients (staff) ---------------------------------------------------------------
+    Row(
+        "patients list",
+        "get",
+        url("patients/"),
+        STAFF_LIST,
+        sees=ids_include("id", lambda w: w.a.id),
+        route="patients/",
+    ),
+    Row(
+        "patients enroll",
+        "post",
+        url("patients/"),
+        expect(403, 403, 201, 201, 201, 201),
+        body=lambda w: {"first_name": "Robin"},
+    ),
+    Row(
+        "patient detail",
+        "get",
+        url("patients/{w.a.id}/"),
+        staff_on(200),
+        route="patients/<int:pk>/",
+    ),
+    Row(
+        "patient patch",
+        "patch",
+        url("patients/{w.a.id}/"),
+        staff_on(200),
+        body=lambda w: {"has_medication": True},
+    ),
+    Row(
+        "patient change",
+        "post",
+        url("patients/{w.a.id}/change/"),
+        staff_on(200),
+        body=lambda w: {"stage": "early_recovery"},
+        route="patients/<int:pk>/change/",
+    ),
+    Row(
+        "patient history",
+        "get",
+        url("patients/{w.a.id}/history/"),
+        staff_on(200),
+        route="patients/<int:pk>/history/",
+    ),
+    Row(
+        "patient discharge",
+        "post",
+        url("patients/{w.a.id}/discharge/"),
+        staff_on(200),
+        body=lambda w: {"reason": "completed"},
+        route="patients/<int:pk>/discharge/",
+    ),
+    Row(
+        "patient code",
+        "post",
+        url("patients/{w.a.id}/enrollment-code/"),
+        staff_on(201),
+        route="patients/<int:pk>/enrollment-code/",
+    ),
+    Row(
+        "patient schedule get",
+        "get",
+        url("patients/{w.a.id}/checkin-schedule/"),
+        staff_on(200),
+        route="patients/<int:pk>/checkin-schedule/",
+    ),
+    Row(
+        "patient schedule put",
+        "put",
+        url("patients/{w.a.id}/checkin-schedule/"),
+        staff_on(200),
+        body=lambda w: schedule_body(),
+    ),
+    Row(
+        "patient timeline",
+        "get",
+        url("patients/{w.a.id}/timeline/"),
+        staff_on(200),
+        route="patients/<int:pk>/timeline/",
+    ),
+    Row(
+        "attendance summary",
+        "get",
+        url("attendance/summary/?patient={w.a.id}"),
+        # A patient always gets their own summary, whatever id they pass.
+        expect(SEE, HIDE, SEE, 404, SEE, 404),
+        sees=lambda body, w: body["counts"]["present"] == 1,
+        route="attendance/summary/",
+    ),
+    # --- sessions and series ------------------------------------------------------------
+    Row(
+        "sessions list",
+        "get",
+        url("sessions/"),
+        expect(SEE, HIDE, SEE, SEE, SEE, HIDE),
+        sees=ids_include("id", lambda w: w.session.id),
+        route="sessions/",
+    ),
+    Row(
+        "sessions create",
+        "post",
+        url("sessions/"),
+        expect(403, 403, 201, 201, 201, 201),
+        body=lambda w: session_body(),
+    ),
+    Row(
+        "session detail",
+        "get",
+        url("sessions/{w.session.id}/"),
+        expect(200, 404, 200, 200, 200, 404),
+        route="sessions/<int:pk>/",
+    ),
+    Row(
+        "session patch",
+        "patch",
+        url("sessions/{w.session.id}/"),
+        program_staff(200),
+        body=lambda w: {"title": "Renamed"},
+    ),
+    Row(
+        "session cancel",
+        "post",
+        url("sessions/{w.session.id}/cancel/"),
+        program_staff(200),
+        route="sessions/<int:pk>/cancel/",
+    ),
+    Row(
+        "attendance list",
+        "get",
+        url("sessions/{w.session.id}/attendance/"),
+        program_staff(200),
+        route="sessions/<int:pk>/attendance/",
+    ),
+    Row(
+        "attendance record",
+        "post",
+        url("sessions/{w.session.id}/attendance/"),
+        program_staff(201),
+        body=lambda w: {"patient": w.a.id, "status": "present"},
+    ),
+    Row(
+        "series list",
+        "get",
+        url("series/"),
+        expect(403, 403, SEE, SEE, SEE, HIDE),
+        sees=ids_include("id", lambda w: w.series.id),
+        route="series/",
+    ),
+    Row(
+        "series create",
+        "post",
+        url("series/"),
+        expect(403, 403, 201, 201, 201, 201),
+        body=lambda w: {
+            "kind": "group_therapy",
+            "title": "Morning group",
+            "rrule": "FREQ=WEEKLY;BYDAY=TU;COUNT=2",
+            "start_date": timezone.now().date().isoformat(),
+            "start_time": "09:00",
+            "duration_minutes": 120,
+            "timezone": "America/New_York",
+        },
+    ),
+    Row(
+        "series cancel rest",
+        "post",
+        url("series/{w.series.id}/cancel-rest/"),
+        program_staff(200),
+        body=lambda w: {"from_instant": timezone.now().isoformat()},
+        route="series/<int:pk>/cancel-rest/",
+    ),
+    Row(
+        "series move rest",
+        "post",
+        url("series/{w.series.id}/move-rest/"),
+        program_staff(201),
+        body=lambda w: {
+            "from_date": (timezone.now().date() + timedelta(days=7)).isoformat(),
+            "start_time": "19:00",
+            "duration_minutes": 120,
+        },
+        route="series/<int:pk>/move-rest/",
+    ),
+    # --- dashboard and flags ------------------------------------------------------------
+    Row(
+        "caseload",
+        "get",
+        url("dashboard/caseload/"),
+        STAFF_LIST,
+        sees=ids_include("patient", lambda w: w.a.id),
+        route="dashboard/caseload/",
+    ),
+    Row(
+        "flags list",
+        "get",
+        url("flags/"),
+        STAFF_LIST,
+        sees=ids_include("id", lambda w: w.flag.id),
+        route="flags/",
+    ),
+    Row("flag detail", "get", url("flags/{w.flag.id}/"), staff_on(200), route="flags/<int:pk>/"),
+    Row(
+        "flag acknowledge",
+        "post",
+        url("flags/{w.flag.id}/acknowledge/"),
+        staff_on(200),
+        route="flags/<int:pk>/acknowledge/",
+    ),
+    Row(
+        "flag assign",
+        "post",
+        url("flags/{w.flag.id}/assign/"),
+        staff_on(200),
+        body=lambda w: {"assignee": w.users["care_team"].id},
+        route="flags/<int:pk>/assign/",
+    ),
+    Row(
+        "flag resolve",
+        "post",
+        url("flags/{w.flag.id}/resolve/"),
+        staff_on(200),
+        body=lambda w: {"outcome_note": "Called; safe."},
+        route="flags/<int:pk>/resolve/",
+    ),
+    Row(
+        "flag reopen",
+        "post",
+        url("flags/{w.resolved_flag.id}/reopen/"),
+        staff_on(200),
+        body=lambda w: {"note": "Craving back."},
+        route="flags/<int:pk>/reopen/",
+    ),
+    # --- notifications: personal to each user ---------------------------------------
+    Row(
+        "device register",
+        "post",
+        url("devices/"),
+        expect(200, 200, 200, 200, 200, 200),
+        body=lambda w: {"address": f"fcm-{uuid.uuid4().hex}", "platform": "android"},
+        route="devices/",
+    ),
+    Row(
+        "device unregister",
+        "post",
+        url("devices/unregister/"),
+        expect(204, 204, 204, 204, 204, 204),
+        body=lambda w: {"address": w.device.address},
+        route="devices/unregister/",
+    ),
+    Row(
+        "inbox",
+        "get",
+        url("notifications/"),
+        expect(SEE, HIDE, HIDE, HIDE, HIDE, HIDE),
+        sees=ids_include("id", lambda w: w.notification.id),
+        route="notifications/",
+    ),
+    Row(
+        "unread count",
+        "get",
+        url("notifications/unread-count/"),
+        expect(SEE, HIDE, HIDE, HIDE, HIDE, HIDE),
+        sees=lambda body, w: body["unread"] == 1,
+        route="notifications/unread-count/",
+    ),
+    Row(
+        "preferences get",
+        "get",
+        url("notifications/preferences/"),
+        expect(200, 200, 200, 200, 200, 200),
+        route="notifications/preferences/",
+    ),
+    Row(
+        "preferences put",
+        "put",
+        url("notifications/preferences/"),
+        expect(200, 200, 200, 200, 200, 200),
+        body=lambda w: {"muted_kinds": ["checkin_nudge"]},
+    ),
+    Row(
+        "inbox item",
+        "get",
+        url("notifications/{w.notification.id}/"),
+        expect(200, 404, 404, 404, 404, 404),
+        route="notifications/<int:pk>/",
+    ),
+    Row(
+        "inbox mark read",
+        "post",
+        url("notifications/{w.notification.id}/read/"),
+        expect(200, 404, 404, 404, 404, 404),
+        route="notifications/<int:pk>/read/",
+    ),
+    Row(
+        "logout",
+        "post",
+        url("auth/logout/"),
+        # Signed-in callers send a token that is not theirs here: 400, never 500.
+        expect(400, 400, 400, 400, 400, 400),
+        body=lambda w: {"refresh": "not-a-token"},
+        route="auth/logout/",
+    ),
+]
+
+
+def _routes(patterns: list[Any]) -> set[str]:
+    return {str(p.pattern) for p in patterns if isinstance(p, URLPattern)}
+
+
+ROUTES = _routes(recovery_urls.urlpatterns) | _routes(notification_urls.urlpatterns)
+
+# Second factor for staff sign-in, where it is wired up.
+ROWS += [
+    row
+    for row in [
+        Row(
+            "totp setup",
+            "post",
+            url("auth/totp/setup/"),
+            expect(SELF, SELF, SELF, SELF, SELF, SELF),
+            body=lambda w: {},
+            route="auth/totp/setup/",
+        ),
+        Row(
+            "totp confirm",
+            "post",
+            url("auth/totp/confirm/"),
+            expect(SELF, SELF, SELF, SELF, SELF, SELF),
+            body=lambda w: {"code": "000000"},
+            route="auth/totp/confirm/",
+        ),
+    ]
+    if row.route in ROUTES
+]
+
+# Endpoints open to anyone by design (they hand out tokens).
+PUBLIC_ROUTES = {"auth/token/", "auth/token/refresh/", "auth/enrollment-code/"}
+
+CASES = [pytest.param(row, actor, id=f"{row.name}-{actor}") for row in ROWS for actor in ACTORS]
+
+
+def _call(row: Row, actor: str, w: World) -> Any:
+    client = APIClient() if actor == "anonymous" else client_for(w.users[actor])
+    body = row.body(w) if row.body else None
+    return getattr(client, row.method)(row.url(w), body, format="json")
+
+
+@pytest.mark.parametrize(("row", "actor"), CASES)
+def test_permission_matrix(world: World, row: Row, actor: str) -> None:
+    expected = row.expected[actor]
+    response = _call(row, actor, world)
+    if expected in (SEE, HIDE):
+        assert response.status_code == 200, response.content
+        assert row.sees is not None
+        assert row.sees(response.json(), world) is (expected == SEE)
+        return
+    if expected == SELF:
+        assert response.status_code < 500, response.content
+        return
+    assert response.status_code == expected, response.content
+    if isinstance(expected, int) and expected >= 400:
+        error = response.json()["error"]
+        assert set(error) == {"code", "message", "fields"}
+
+
+def test_every_url_is_in_the_table() -> None:
+    """Every route of recovery/urls.py and notifications/urls.py has a row."""
+    covered = {row.route for row in ROWS if row.route}
+    assert ROUTES - covered - PUBLIC_ROUTES == set(), "add a row to ROWS for each new endpoint"
+
+
+def test_every_non_public_route_refuses_anonymous_callers(world: World) -> None:
+    """Belt and braces: a route added without a row still may not answer anonymously."""
+    anonymous = APIClient()
+    for row in ROWS:
+        response = getattr(anonymous, row.method)(row.url(world), {}, format="json")
+        assert response.status_code == 401, row.name
+
+
+# --- what a refused write leaves behind ---------------------------------------------
+
+
+def test_other_patient_cannot_change_or_delete_a_contact(world: World) -> None:
+    intruder = client_for(world.b.patient)
+    url_ = f"/api/v1/contacts/{world.contact.id}/"
+    assert intruder.patch(url_, {"name": "Mallory"}, format="json").status_code == 404
+    assert intruder.delete(url_).status_code == 404
+    world.contact.refresh_from_db()
+    assert world.contact.name != "Mallory"
+
+
+def test_other_users_cannot_unregister_the_owners_device(world: World) -> None:
+    for actor in ("other_patient", "care_team", "supervisor"):
+        client_for(world.users[actor]).post(
+            "/api/v1/devices/unregister/", {"address": world.device.address}, format="json"
+        )
+    assert Device.objects.filter(id=world.device.id).exists()
+
+
+def test_refused_staff_writes_change_nothing(world: World) -> None:
+    outsider = client_for(world.users["other_counselor"])
+    outsider.post(f"/api/v1/patients/{world.a.id}/discharge/", {}, format="json")
+    outsider.post(f"/api/v1/flags/{world.flag.id}/resolve/", {"outcome_note": "x"}, format="json")
+    outsider.delete(f"/api/v1/assignments/{world.assignment.id}/")
+    world.a.refresh_from_db()
+    world.flag.refresh_from_db()
+    assert world.a.status == "active"
+    assert world.flag.status == FlagStatus.OPEN
+    assert ExerciseAssignment.objects.filter(id=world.assignment.id).exists()
+
+
+def test_foreign_supervisor_cannot_put_another_programs_patient_on_a_session(
+    world: World,
+) -> None:
+    response = client_for(world.users["foreign_supervisor"]).post(
+        "/api/v1/sessions/", {**session_body(), "patients": [world.a.id]}, format="json"
+    )
+    assert response.status_code == 400
+    assert "patients" in response.json()["error"]["fields"]
+    assert not TreatmentSession.objects.filter(patients=world.a, title="Relapse prevention")
+
+
+def test_foreign_staff_cannot_assign_another_programs_exercise(world: World) -> None:
+    elsewhere = world.users["foreign_supervisor"].program
+    mine = EnrollmentFactory(program=elsewhere, primary_counselor=world.users["foreign_supervisor"])
+    response = client_for(world.users["foreign_supervisor"]).post(
+        "/api/v1/assignments/",
+        {"patient": mine.id, "exercise": world.program_exercise.id},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert not ExerciseAssignment.objects.filter(enrollment=mine).exists()
+
+
+def test_a_patient_cannot_favourite_or_practise_another_programs_exercise(world: World) -> None:
+    elsewhere = Exercise.objects.create(
+        program=world.users["foreign_supervisor"].program,
+        slug="theirs",
+        name="Theirs",
+        category="behavioral",
+        summary="Not yours.",
+        steps=["No."],
+        duration_minutes=5,
+    )
+    patient = client_for(world.a.patient)
+    assert patient.put(f"/api/v1/exercises/{elsewhere.id}/favorite/").status_code == 404
+    practice = patient.post(
+        "/api/v1/practices/",
+        {"exercise": elsewhere.id, "craving_before": 5, "craving_after": 3, "helpfulness": 3},
+        format="json",
+    )
+    assert practice.status_code == 400
+    assert not ExercisePractice.objects.filter(exercise=elsewhere).exists()
+
+
+def test_staff_cannot_read_a_patients_own_schedule_through_me(world: World) -> None:
+    assert CheckInSchedule.objects.filter(enrollment=world.a).exists()
+    response = client_for(world.users["care_team"]).get("/api/v1/me/checkin-schedule/")
+    assert response.status_code == 403
+
+
+def test_session_for_patient_hides_the_other_patients(world: World) -> None:
+    world.session.patients.add(world.b)
+    body = client_for(world.a.patient).get(f"/api/v1/sessions/{world.session.id}/").json()
+    assert "patients" not in body
+    assert "facilitator" not in body
+
+
+def test_supervisor_of_another_program_sees_no_contacts_of_ours(world: World) -> None:
+    body = client_for(world.users["foreign_supervisor"]).get("/api/v1/contacts/").json()
+    assert body == []
+    assert SupportContact.objects.filter(enrollment=world.a).exists()
+
+
+def test_the_same_client_id_from_two_patients_does_not_break_the_detail(world: World) -> None:
+    """Client ids are unique per patient only; staff who see both must not get a 500."""
+    now = timezone.now()
+    CheckIn.objects.create(
+        enrollment=world.b,
+        client_id=world.checkin.client_id,
+        mood=2,
+        craving=1,
+        used_substance=False,
+        device_time=now,
+        device_timezone="America/New_York",
+        received_at=now,
+        payload_hash="y",
+    )
+    supervisor = client_for(world.users["supervisor"])
+    url_ = f"/api/v1/checkins/{world.checkin.client_id}/"
+    ambiguous = supervisor.get(url_)
+    assert ambiguous.status_code == 400
+    assert "patient" in ambiguous.json()["error"]["fields"]
+    mine = supervisor.get(url_, {"patient": world.a.id})
+    assert mine.status_code == 200
+    assert mine.json()["patient"] == world.a.id
+    # Each patient and a counselor who sees only one of them are not ambiguous.
+    assert client_for(world.a.patient).get(url_).json()["patient"] == world.a.id
+    assert client_for(world.b.patient).get(url_).json()["patient"] == world.b.id
+    assert client_for(world.users["care_team"]).get(url_).json()["patient"] == world.a.id
