@@ -33,6 +33,9 @@ SEVERITY_OF: dict[str, int] = {
     FlagKind.SUBSTANCE_USE: Severity.URGENT,
     FlagKind.URGE: Severity.WARNING,
     FlagKind.SELF_HARM: Severity.CRISIS,
+    FlagKind.POSITIVE_SCREEN: Severity.URGENT,
+    FlagKind.MISSED_SCREEN: Severity.WARNING,
+    FlagKind.MISSED_MEDICATION: Severity.WARNING,
 }
 
 
