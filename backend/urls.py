@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/", include("recovery.urls")),
+    path("api/v1/", include("recovery.urls_plan")),
     path("api/v1/", include("recovery.urls_privacy")),
     path("api/v1/", include("notifications.urls")),
 ]

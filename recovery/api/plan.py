@@ -1,0 +1,508 @@
+"""The treatment plan: goals, their history and progress, comments, reviews; the stage
+and level-of-care suggestion; the monitoring columns of the caseload.
+
+The care team (and the program's supervisors) write the plan; the patient reads it,
+comments, agrees and records progress on hand-measured goals. Out of reach is 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.api import request_user
+from recovery.api.common import IsClinician, StrictSerializer
+from recovery.models import (
+    GoalDomain,
+    GoalMetric,
+    GoalProgressEntry,
+    GoalStatus,
+    GoalStatusChange,
+    LevelOfCare,
+    PlanComment,
+    PlanGoal,
+    PlanReview,
+    Stage,
+    TreatmentPlan,
+)
+from recovery.selectors.access import visible_enrollment
+from recovery.selectors.plan import (
+    care_suggestion,
+    goal_progress_for,
+    goals_visible_to,
+    monitoring_caseload,
+    plan_progress,
+    plans_visible_to,
+)
+from recovery.services import plan as plan_services
+
+# --- serializers ------------------------------------------------------------------------
+
+
+class WeekProgressSerializer(serializers.Serializer):
+    week_start = serializers.DateField()
+    value = serializers.IntegerField()
+    met = serializers.BooleanField(allow_null=True, help_text="Null while the week runs.")
+    in_progress = serializers.BooleanField(help_text="This week, not over yet.")
+
+
+class ProgressSerializer(serializers.Serializer):
+    metric = serializers.ChoiceField(choices=GoalMetric.choices)
+    target_value = serializers.FloatField()
+    current_value = serializers.FloatField(allow_null=True)
+    target_met = serializers.BooleanField(allow_null=True)
+    basis = serializers.CharField(
+        help_text="last_complete_week, this_week_so_far, last_28_days, streak, latest_entry "
+        "or no_entry_yet."
+    )
+    weeks = WeekProgressSerializer(many=True)
+    as_of = serializers.DateField()
+
+
+class GoalHistorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = GoalStatusChange
+        fields = ["from_status", "to_status", "note", "changed_by", "changed_at"]
+
+
+class GoalSerializer(serializers.ModelSerializer):
+    patient = serializers.IntegerField(source="plan.enrollment_id", read_only=True)
+    replaced_by = serializers.SerializerMethodField()
+    history = GoalHistorySerializer(many=True, read_only=True)
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PlanGoal
+        fields = [
+            "id",
+            "plan",
+            "patient",
+            "domain",
+            "description",
+            "metric",
+            "target_value",
+            "due_date",
+            "status",
+            "replaces",
+            "replaced_by",
+            "created_by",
+            "created_at",
+            "status_changed_at",
+            "history",
+            "progress",
+        ]
+        read_only_fields = fields
+
+    def get_replaced_by(self, obj: PlanGoal) -> int | None:
+        successor = getattr(obj, "replaced_by", None)
+        return successor.id if successor is not None else None
+
+    @extend_schema_field(ProgressSerializer(allow_null=True))
+    def get_progress(self, obj: PlanGoal) -> dict[str, Any] | None:
+        progress: dict[int, dict[str, Any]] | None = self.context.get("progress")
+        if progress is None:
+            return None
+        found = progress.get(obj.id)
+        return ProgressSerializer(found).data if found is not None else None
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PlanComment
+        fields = ["id", "author", "body", "agrees", "created_at"]
+        read_only_fields = fields
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PlanReview
+        fields = ["id", "stage", "note", "reviewed_by", "reviewed_at"]
+        read_only_fields = fields
+
+
+class PlanSummarySerializer(serializers.ModelSerializer):
+    patient = serializers.IntegerField(source="enrollment_id", read_only=True)
+    agreement_current = serializers.SerializerMethodField(
+        help_text="The patient agreed to the plan as it stands now."
+    )
+
+    class Meta:
+        model = TreatmentPlan
+        fields = [
+            "id",
+            "patient",
+            "summary",
+            "review_due",
+            "review_due_since",
+            "review_due_reason",
+            "last_reviewed_at",
+            "last_reviewed_by",
+            "patient_agreed_at",
+            "agreement_current",
+            "content_changed_at",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_agreement_current(self, obj: TreatmentPlan) -> bool:
+        return obj.patient_agreed_at is not None and obj.patient_agreed_at >= obj.content_changed_at
+
+
+class PlanSerializer(PlanSummarySerializer):
+    goals = serializers.SerializerMethodField()
+    comments = CommentSerializer(many=True, read_only=True)
+    reviews = ReviewSerializer(many=True, read_only=True)
+
+    class Meta(PlanSummarySerializer.Meta):
+        fields = [*PlanSummarySerializer.Meta.fields, "goals", "comments", "reviews"]
+        read_only_fields = fields
+
+    @extend_schema_field(GoalSerializer(many=True))
+    def get_goals(self, obj: TreatmentPlan) -> list[dict[str, Any]]:
+        goals = obj.goals.prefetch_related("history").select_related("replaced_by")
+        context = {**self.context, "progress": plan_progress(obj)}
+        return list(GoalSerializer(goals, many=True, context=context).data)
+
+
+class GoalInputSerializer(StrictSerializer):
+    domain = serializers.ChoiceField(choices=GoalDomain.choices)
+    description = serializers.CharField(max_length=500)
+    metric = serializers.ChoiceField(choices=GoalMetric.choices)
+    target_value = serializers.DecimalField(max_digits=6, decimal_places=2)
+    due_date = serializers.DateField()
+
+    def to_goal(self) -> plan_services.GoalInput:
+        return plan_services.GoalInput(**self.validated_data)
+
+
+class PlanCreateSerializer(StrictSerializer):
+    patient = serializers.IntegerField()
+    summary = serializers.CharField(max_length=4000, allow_blank=True, required=False, default="")
+    goals = GoalInputSerializer(many=True, required=False)
+
+    def validate_goals(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if len(value) > plan_services.MAX_GOALS_PER_PLAN:
+            raise serializers.ValidationError(f"At most {plan_services.MAX_GOALS_PER_PLAN} goals.")
+        return value
+
+
+class PlanUpdateSerializer(StrictSerializer):
+    summary = serializers.CharField(max_length=4000, allow_blank=True)
+
+
+class StatusSerializer(StrictSerializer):
+    status = serializers.ChoiceField(
+        choices=GoalStatus.choices, help_text="met, not_met, dropped or active (revise to revise)."
+    )
+    note = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
+
+
+class ReviseSerializer(StrictSerializer):
+    description = serializers.CharField(max_length=500, required=False)
+    metric = serializers.ChoiceField(choices=GoalMetric.choices, required=False)
+    target_value = serializers.DecimalField(max_digits=6, decimal_places=2, required=False)
+    due_date = serializers.DateField(required=False)
+    note = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
+
+
+class ProgressEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = GoalProgressEntry
+        fields = ["id", "goal", "value", "on_date", "note", "recorded_by", "recorded_at"]
+        read_only_fields = fields
+
+
+class ProgressEntryInputSerializer(StrictSerializer):
+    value = serializers.DecimalField(max_digits=6, decimal_places=2)
+    on_date = serializers.DateField(required=False)
+    note = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
+
+
+class CommentInputSerializer(StrictSerializer):
+    body = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+    agrees = serializers.BooleanField(required=False, default=False)
+
+
+class ReviewInputSerializer(StrictSerializer):
+    note = serializers.CharField(max_length=4000, required=False, default="", allow_blank=True)
+
+
+class SuggestionSerializer(serializers.Serializer):
+    current_stage = serializers.ChoiceField(choices=Stage.choices)
+    suggested_stage = serializers.ChoiceField(choices=Stage.choices, allow_null=True)
+    current_level_of_care = serializers.ChoiceField(choices=LevelOfCare.choices)
+    suggested_level_of_care = serializers.ChoiceField(choices=LevelOfCare.choices, allow_null=True)
+    reasons = serializers.ListField(child=serializers.CharField())
+    window_from = serializers.DateField()
+    window_to = serializers.DateField()
+    days_in_stage = serializers.IntegerField()
+    checkin_adherence = serializers.FloatField(allow_null=True)
+    use_days = serializers.IntegerField()
+    positive_screens = serializers.IntegerField()
+    missed_screens = serializers.IntegerField()
+    confirm_with = serializers.CharField(
+        help_text="Suggestions are never applied: POST here to make the change."
+    )
+
+
+class MonitoringRowSerializer(serializers.Serializer):
+    patient = serializers.IntegerField()
+    meetings_this_week = serializers.IntegerField()
+    meetings_last_week = serializers.IntegerField()
+    last_screen_on = serializers.DateField(allow_null=True)
+    last_screen_outcome = serializers.CharField(allow_null=True)
+    positive_screens_28d = serializers.IntegerField()
+    doses_taken_7d = serializers.IntegerField()
+    doses_missed_7d = serializers.IntegerField()
+    has_plan = serializers.BooleanField()
+    plan_review_due = serializers.BooleanField()
+    active_goals = serializers.IntegerField()
+
+
+# --- views ------------------------------------------------------------------------------
+
+
+class StaffWrites(IsClinician):
+    """Everyone in reach reads; only staff write (a role check before any lookup)."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if request.method in SAFE_METHODS:
+            return bool(request.user.is_authenticated)
+        return super().has_permission(request, view)
+
+
+class PlanFilter(filters.FilterSet):
+    patient = filters.NumberFilter(field_name="enrollment", help_text="Patient id.")
+    review_due = filters.BooleanFilter(field_name="review_due")
+
+    class Meta:
+        model = TreatmentPlan
+        fields = ["patient", "review_due"]
+
+
+class PlanList(generics.ListAPIView):
+    """Plans in reach (a patient: their own). POST writes a patient's plan (staff)."""
+
+    serializer_class = PlanSummarySerializer
+    permission_classes = [StaffWrites]
+    filterset_class = PlanFilter
+    queryset = TreatmentPlan.objects.none()
+
+    def get_queryset(self) -> QuerySet[TreatmentPlan]:
+        return plans_visible_to(request_user(self.request)).order_by("id")
+
+    @extend_schema(request=PlanCreateSerializer, responses={201: PlanSerializer})
+    def post(self, request: Request) -> Response:
+        user = request_user(request)
+        serializer = PlanCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        enrollment = visible_enrollment(user, serializer.validated_data["patient"])
+        goals = [
+            plan_services.GoalInput(**goal) for goal in serializer.validated_data.get("goals", [])
+        ]
+        plan = plan_services.plan_create(
+            enrollment=enrollment,
+            actor=user,
+            summary=serializer.validated_data["summary"],
+            goals=goals,
+        )
+        return Response(PlanSerializer(plan).data, status=status.HTTP_201_CREATED)
+
+
+class PlanDetail(APIView):
+    """The plan with each goal's history and progress, the comments and the reviews."""
+
+    permission_classes = [StaffWrites]
+
+    def _plan(self, request: Request, pk: int) -> TreatmentPlan:
+        return generics.get_object_or_404(
+            plans_visible_to(request_user(request)).select_related("enrollment"), pk=pk
+        )
+
+    @extend_schema(responses={200: PlanSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(PlanSerializer(self._plan(request, pk)).data)
+
+    @extend_schema(request=PlanUpdateSerializer, responses={200: PlanSerializer})
+    def patch(self, request: Request, pk: int) -> Response:
+        plan = self._plan(request, pk)
+        serializer = PlanUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        plan = plan_services.plan_update(
+            plan=plan, actor=request_user(request), summary=serializer.validated_data["summary"]
+        )
+        return Response(PlanSerializer(plan).data)
+
+
+class PlanGoals(APIView):
+    """Add a goal to a plan (staff)."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(request=GoalInputSerializer, responses={201: GoalSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        user = request_user(request)
+        plan = generics.get_object_or_404(
+            plans_visible_to(user).select_related("enrollment"), pk=pk
+        )
+        serializer = GoalInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        goal = plan_services.goal_add(plan=plan, actor=user, goal=serializer.to_goal())
+        return Response(
+            GoalSerializer(goal, context={"progress": {goal.id: goal_progress_for(goal)}}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class PlanComments(generics.ListAPIView):
+    """Comments on the plan. The patient agrees to the plan with `agrees: true`."""
+
+    serializer_class = CommentSerializer
+    queryset = PlanComment.objects.none()
+
+    def _plan(self) -> TreatmentPlan:
+        return generics.get_object_or_404(
+            plans_visible_to(request_user(self.request)).select_related("enrollment"),
+            pk=self.kwargs["pk"],
+        )
+
+    def get_queryset(self) -> QuerySet[PlanComment]:
+        return self._plan().comments.all()
+
+    @extend_schema(request=CommentInputSerializer, responses={201: CommentSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        plan = self._plan()
+        serializer = CommentInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = plan_services.plan_comment_add(
+            plan=plan, author=request_user(request), **serializer.validated_data
+        )
+        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class PlanReviewView(APIView):
+    """Record a review of the plan (due at each stage change); clears `review_due`."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(request=ReviewInputSerializer, responses={201: ReviewSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        user = request_user(request)
+        plan = generics.get_object_or_404(
+            plans_visible_to(user).select_related("enrollment"), pk=pk
+        )
+        serializer = ReviewInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = plan_services.plan_review_record(
+            plan=plan, actor=user, **serializer.validated_data
+        )
+        return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+
+def _goal(request: Request, pk: int) -> PlanGoal:
+    return generics.get_object_or_404(
+        goals_visible_to(request_user(request)).select_related("plan__enrollment"), pk=pk
+    )
+
+
+def _goal_response(goal: PlanGoal, code: int = status.HTTP_200_OK) -> Response:
+    context = {"progress": {goal.id: goal_progress_for(goal)}}
+    return Response(GoalSerializer(goal, context=context).data, status=code)
+
+
+class GoalDetail(APIView):
+    @extend_schema(responses={200: GoalSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        return _goal_response(_goal(request, pk))
+
+
+class GoalStatusView(APIView):
+    """Set a goal met, not met, dropped or active again; the change is kept in history."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(request=StatusSerializer, responses={200: GoalSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        goal = _goal(request, pk)
+        serializer = StatusSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        goal = plan_services.goal_status_set(
+            goal=goal, actor=request_user(request), **serializer.validated_data
+        )
+        return _goal_response(goal)
+
+
+class GoalReviseView(APIView):
+    """Revise a goal: it closes as "revised" and its successor (answered) opens."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(request=ReviseSerializer, responses={201: GoalSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        goal = _goal(request, pk)
+        serializer = ReviseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        successor = plan_services.goal_revise(
+            goal=goal, actor=request_user(request), **serializer.validated_data
+        )
+        return _goal_response(successor, status.HTTP_201_CREATED)
+
+
+class GoalProgressList(generics.ListAPIView):
+    """Progress entered by hand on a `manual` goal (staff or the patient)."""
+
+    serializer_class = ProgressEntrySerializer
+    queryset = GoalProgressEntry.objects.none()
+
+    def get_queryset(self) -> QuerySet[GoalProgressEntry]:
+        return _goal(self.request, self.kwargs["pk"]).progress_entries.all()
+
+    @extend_schema(request=ProgressEntryInputSerializer, responses={201: ProgressEntrySerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        goal = _goal(request, pk)
+        serializer = ProgressEntryInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        entry = plan_services.goal_progress_record(
+            goal=goal, actor=request_user(request), **serializer.validated_data
+        )
+        return Response(ProgressEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+
+class PatientSuggestion(APIView):
+    """What the record suggests for stage and level of care. Never applied: a counselor
+    confirms with POST /api/v1/patients/{id}/change/."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(responses={200: SuggestionSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        enrollment = visible_enrollment(request_user(request), pk)
+        suggestion = care_suggestion(enrollment=enrollment)
+        data = {**suggestion.__dict__, "confirm_with": f"/api/v1/patients/{enrollment.id}/change/"}
+        return Response(SuggestionSerializer(data).data)
+
+
+class MonitoringCaseload(APIView):
+    """Peer support, screens, doses and plan state of each active patient in reach."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "MonitoringCaseload", {"results": MonitoringRowSerializer(many=True)}
+            )
+        }
+    )
+    def get(self, request: Request) -> Response:
+        rows = monitoring_caseload(user=request_user(request))
+        return Response({"results": MonitoringRowSerializer(rows, many=True).data})

@@ -1,0 +1,40 @@
+"""URLs of the treatment plan, peer support, drug screens and medications (issue 9)."""
+
+from django.urls import path
+
+from recovery.api import monitoring, plan
+
+urlpatterns = [
+    path("plans/", plan.PlanList.as_view(), name="plans"),
+    path("plans/<int:pk>/", plan.PlanDetail.as_view(), name="plan-detail"),
+    path("plans/<int:pk>/goals/", plan.PlanGoals.as_view(), name="plan-goals"),
+    path("plans/<int:pk>/comments/", plan.PlanComments.as_view(), name="plan-comments"),
+    path("plans/<int:pk>/review/", plan.PlanReviewView.as_view(), name="plan-review"),
+    path("goals/<int:pk>/", plan.GoalDetail.as_view(), name="goal-detail"),
+    path("goals/<int:pk>/status/", plan.GoalStatusView.as_view(), name="goal-status"),
+    path("goals/<int:pk>/revise/", plan.GoalReviseView.as_view(), name="goal-revise"),
+    path("goals/<int:pk>/progress/", plan.GoalProgressList.as_view(), name="goal-progress"),
+    path(
+        "patients/<int:pk>/suggestion/",
+        plan.PatientSuggestion.as_view(),
+        name="patient-suggestion",
+    ),
+    path("dashboard/monitoring/", plan.MonitoringCaseload.as_view(), name="monitoring-caseload"),
+    path("meetings/", monitoring.MeetingList.as_view(), name="meetings"),
+    path("meetings/weekly/", monitoring.MeetingWeekly.as_view(), name="meetings-weekly"),
+    path("meetings/<int:pk>/", monitoring.MeetingDetail.as_view(), name="meeting-detail"),
+    path("screens/", monitoring.ScreenList.as_view(), name="screens"),
+    path("screens/<int:pk>/", monitoring.ScreenDetail.as_view(), name="screen-detail"),
+    path("medications/", monitoring.MedicationList.as_view(), name="medications"),
+    path(
+        "medications/adherence/",
+        monitoring.MedicationAdherence.as_view(),
+        name="medication-adherence",
+    ),
+    path("medications/<int:pk>/", monitoring.MedicationDetail.as_view(), name="medication-detail"),
+    path(
+        "monitoring-settings/",
+        monitoring.MonitoringSettingsView.as_view(),
+        name="monitoring-settings",
+    ),
+]
