@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.http import Http404
+from django.http import Http404, HttpResponse, JsonResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
@@ -153,3 +153,24 @@ class StrictSerializer(serializers.Serializer):
 
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
     pass
+
+
+def lockout_response(request: Any, original_response: Any, credentials: Any) -> HttpResponse:
+    """django-axes answers a lockout in the API's one error format (pages get text)."""
+    message = "Too many failed sign-ins. Try again later or ask your supervisor."
+    if not request.path.startswith("/api/"):
+        return HttpResponse(
+            message,
+            status=status.HTTP_429_TOO_MANY_REQUESTS,
+            content_type="text/plain; charset=utf-8",
+        )
+    return JsonResponse(
+        {
+            "error": {
+                "code": "locked_out",
+                "message": "Too many failed sign-ins. Try again later or ask your supervisor.",
+                "fields": {},
+            }
+        },
+        status=status.HTTP_429_TOO_MANY_REQUESTS,
+    )

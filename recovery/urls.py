@@ -1,11 +1,12 @@
 from django.urls import path
-from rest_framework_simplejwt.views import TokenRefreshView
 
-from recovery.api import accounts, care, checkins, flags, patients, sessions
+from recovery.api import accounts, auth, care, checkins, flags, patients, sessions
 
 urlpatterns = [
-    path("auth/token/", accounts.ThrottledLogin.as_view(), name="token"),
-    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/token/", auth.Login.as_view(), name="token"),
+    path("auth/token/refresh/", auth.Refresh.as_view(), name="token-refresh"),
+    path("auth/totp/setup/", auth.TotpSetup.as_view(), name="totp-setup"),
+    path("auth/totp/confirm/", auth.TotpConfirm.as_view(), name="totp-confirm"),
     path("auth/logout/", accounts.Logout.as_view(), name="logout"),
     path("auth/enrollment-code/", accounts.RedeemEnrollmentCode.as_view(), name="redeem-code"),
     path("me/", accounts.Me.as_view(), name="me"),

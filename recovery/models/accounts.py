@@ -60,6 +60,9 @@ class Program(models.Model):
     escalation_delay_minutes = models.PositiveIntegerField(default=4 * 60)
     crisis_escalation_delay_minutes = models.PositiveIntegerField(default=15)
     nudge_before_due_minutes = models.PositiveIntegerField(default=60)
+    require_staff_2fa = models.BooleanField(
+        default=False, help_text="Staff must sign in with a TOTP code as well."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
