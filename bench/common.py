@@ -12,6 +12,7 @@ the same report format as the modules that have their own command line.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import importlib
 import json
@@ -25,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -92,7 +94,10 @@ class Report:
         self.notes.extend(other.notes)
         self.targets.update(other.targets)
         self.baselines.update(other.baselines)
+        failed = self.meta.get("failed", []) + other.meta.get("failed", [])
         self.meta.update(other.meta)
+        if failed:
+            self.meta["failed"] = failed
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -456,9 +461,15 @@ def postgres_server(notes: list[str]) -> Iterator[str | None]:
 # --- Child processes -----------------------------------------------------------------------
 
 
+def progress(message: str) -> None:
+    """A progress line on stderr; the runner passes these through as they come."""
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
 def run_child(argv: list[str], *, env: dict[str, str], timeout: float) -> tuple[Report, str]:
     """Run `python -m bench.X ... --json-out FILE` and read its report. Returns the report
-    (empty with a note on failure) and the tail of its stderr."""
+    (empty with a note on failure) and the tail of its stderr. Its progress lines are
+    echoed to this process's stderr as they come."""
     with tempfile.TemporaryDirectory(prefix="bench-out-") as tmp:
         out = Path(tmp) / "report.json"
         cmd = [PYTHON, *argv, "--json-out", str(out)]
@@ -468,25 +479,46 @@ def run_child(argv: list[str], *, env: dict[str, str], timeout: float) -> tuple[
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
             start_new_session=True,
         )
+        tail: collections.deque[str] = collections.deque(maxlen=60)
+
+        def pump() -> None:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                tail.append(line)
+                if line.startswith("bench: "):
+                    sys.stderr.write("  " + line)
+                    sys.stderr.flush()
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
         try:
-            _, err = proc.communicate(timeout=timeout)
+            proc.wait(timeout=timeout)
+            timed_out = False
         except subprocess.TimeoutExpired:
+            timed_out = True
             os.killpg(proc.pid, signal.SIGTERM)
             try:
-                _, err = proc.communicate(timeout=30)
+                proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-                _, err = proc.communicate()
-            report = Report(notes=[f"{' '.join(argv)}: timed out after {timeout:.0f} s"])
-            return report, err.decode(errors="replace")[-2000:]
-        tail = err.decode(errors="replace")[-2000:]
+                proc.wait()
+        reader.join(timeout=10)
+        text = "".join(tail)[-3000:]
+        name = " ".join(argv)
+        if timed_out:
+            report = Report(notes=[f"{name}: timed out after {timeout:.0f} s"])
+            report.meta["failed"] = [name]
+            return report, text
         if proc.returncode != 0 or not out.exists():
-            last = tail.strip().splitlines()[-1] if tail.strip() else "no output"
-            report = Report(notes=[f"{' '.join(argv)}: failed (exit {proc.returncode}): {last}"])
-            return report, tail
-        return Report.from_json(json.loads(out.read_text())), tail
+            last = text.strip().splitlines()[-1] if text.strip() else "no output"
+            report = Report(notes=[f"{name}: failed (exit {proc.returncode}): {last}"])
+            report.meta["failed"] = [name]
+            return report, text
+        return Report.from_json(json.loads(out.read_text())), text
 
 
 def _run_foreign(module_name: str, quick: bool) -> Report:

@@ -41,6 +41,7 @@ from bench.common import (
     median,
     postgres_server,
     postgres_url_from_env,
+    progress,
     reset_sequences,
     rounded,
     run_child,
@@ -505,21 +506,43 @@ def _measure(report: Report, db: str, quick: bool, now: datetime) -> None:
         seconds = time.perf_counter() - started
         rate = seconds / added
         report.results[f"sweep.{db}.populate_s_{size}"] = rounded(seconds, 1)
+        progress(f"sweep.{db}: {size:,} patients populated ({seconds:.1f} s)")
         choose_due(world, size, due)
-        times = timed_runs(world, run_real, f"sweep {size}", REPEATS, warmup=True)
+        try:
+            times = timed_runs(world, run_real, f"sweep {size}", REPEATS, warmup=True)
+        except Exception as exc:
+            report.notes.append(
+                f"sweep.{db}: sweep_missed_checkins failed at {size:,} patients with "
+                f"{due:,} due: {failure(exc)}; nothing more measured on {db}"
+            )
+            progress(f"sweep.{db}: sweep at {size:,} FAILED: {failure(exc)}")
+            break
         report.results[f"sweep.{db}.ms_{size}"] = rounded(median(times))
+        progress(f"sweep.{db}: sweep at {size:,}: {median(times):.0f} ms (median of {len(times)})")
         if not measured and not quick:  # baselines at the smallest size too
             _baselines(report, db, world, size, warmup=True)
         measured.append(size)
     report.results["sweep.due_per_run"] = due
-    if world.size != measured[0] or quick:  # and at the largest size measured
-        _baselines(report, db, world, world.size, warmup=False)
+    if measured and (world.size != measured[0] or quick) and world.size == measured[-1]:
+        _baselines(report, db, world, world.size, warmup=False)  # and at the largest size
+
+
+def failure(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
 
 
 def _baselines(report: Report, db: str, world: World, size: int, *, warmup: bool) -> None:
     for name, run in (("naive", run_naive), ("one_at_a_time", run_one_at_a_time)):
-        times = timed_runs(world, run, f"{name} {size}", REPEATS, warmup=warmup)
+        try:
+            times = timed_runs(world, run, f"{name} {size}", REPEATS, warmup=warmup)
+        except Exception as exc:
+            report.notes.append(
+                f"sweep.{db}: the {name} baseline failed at {size:,}: {failure(exc)}"
+            )
+            continue
         report.results[f"sweep.{db}.{name}_ms_{size}"] = rounded(median(times))
+        progress(f"sweep.{db}: {name} at {size:,}: {median(times):.0f} ms (median of {len(times)})")
         if len(times) < REPEATS:
             report.notes.append(
                 f"sweep.{db}.{name}_ms_{size}: one run took {times[0] / 1000:.0f} s, so it was "

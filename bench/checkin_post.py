@@ -1,0 +1,460 @@
+"""Check-in submissions: POST /api/v1/checkins/ with a JWT, against a real server.
+
+One uvicorn process (`backend.asgi:application` on 127.0.0.1, a free port) serves the real
+API plus one bench-only route: a plain Django view that does the same insert with
+`CheckIn.objects.create` and nothing else (no DRF, no JWT, no rules). An httpx async client
+keeps a fixed number of requests in flight and alternates rounds between the two, so the
+ratio compares them on the same server, database and moment. Each real request is a
+different patient's first check-in inside an open window -- the common case, which also
+moves the patient's schedule on. Answers must be 201; anything else is counted.
+
+Queries per request are counted in this process with Django's CaptureQueriesContext on
+the test client, on the same database.
+
+The database is PostgreSQL if available (BENCH_DATABASE_URL, DATABASE_URL, or a throwaway
+server), else SQLite. backend/settings.py has no ROOT_URLCONF override, so the server
+process (`python -m bench.checkin_post --serve`) sets `settings.ROOT_URLCONF` to this
+module after `django.setup()`; its `urlpatterns` are backend.urls' plus the plain view.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+import zoneinfo
+from datetime import datetime, timedelta
+from typing import Any
+
+from bench.common import (
+    PYTHON,
+    ROOT,
+    UNUSABLE,
+    Report,
+    Target,
+    bench_env,
+    cli,
+    db_version,
+    free_port,
+    fresh_database,
+    median,
+    percentile,
+    postgres_server,
+    progress,
+    rounded,
+    setup_django,
+    stub_dispatch_enqueue,
+    summarize_sql,
+)
+
+CONCURRENCY = 8
+ROUNDS, PER_ROUND = 5, 400
+QUICK_ROUNDS, QUICK_PER_ROUND = 3, 60
+WARMUP = 4 * CONCURRENCY
+QUERY_SAMPLES = 5
+ZONE = "America/New_York"
+PLAIN_PATH = "/bench/plain-checkin/"
+REAL_PATH = "/api/v1/checkins/"
+SERVER_START_TIMEOUT_S = 60
+
+
+# --- The server side: the plain view and the URLconf ---------------------------------------
+
+
+def plain_checkin(request: Any) -> Any:
+    """The baseline: parse JSON, insert the row, answer 201. Same fields as the API."""
+    from django.http import JsonResponse
+    from django.utils import timezone
+    from django.utils.dateparse import parse_datetime
+
+    from recovery.models import CheckIn
+
+    data = json.loads(request.body)
+    checkin = CheckIn.objects.create(
+        enrollment_id=int(data["enrollment"]),
+        client_id=uuid.UUID(data["id"]),
+        mood=int(data["mood"]),
+        craving=int(data["craving"]),
+        used_substance=bool(data["used_substance"]),
+        device_time=parse_datetime(data["device_time"]),
+        device_timezone=data["device_timezone"],
+        received_at=timezone.now(),
+        payload_hash="",
+    )
+    return JsonResponse({"id": str(checkin.client_id)}, status=201)
+
+
+def __getattr__(name: str) -> Any:
+    """`urlpatterns`, built on first use (Django must be set up first): ROOT_URLCONF."""
+    if name != "urlpatterns":
+        raise AttributeError(name)
+    from django.urls import path
+    from django.views.decorators.csrf import csrf_exempt
+    from django.views.decorators.http import require_POST
+
+    from backend.urls import urlpatterns
+
+    view = csrf_exempt(require_POST(plain_checkin))
+    return [*urlpatterns, path(PLAIN_PATH.strip("/") + "/", view)]
+
+
+def serve(port: int) -> None:
+    """The server process: the project's ASGI application on 127.0.0.1:port."""
+    import uvicorn
+
+    setup_django(os.environ["DATABASE_URL"], migrate=False)
+    from django.conf import settings
+
+    settings.ROOT_URLCONF = __name__ if __name__ != "__main__" else "bench.checkin_post"
+    from backend.asgi import application
+
+    uvicorn.run(
+        application,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
+
+
+# --- Data ----------------------------------------------------------------------------------
+
+
+def populate(patients: int) -> tuple[Any, list[Any]]:
+    """A program, a counselor and `patients` patients whose check-in window is open now."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from recovery.models import (
+        CareTeamMember,
+        CheckInSchedule,
+        Enrollment,
+        Program,
+        Role,
+        User,
+    )
+    from recovery.services.windows import first_window_closing_after
+
+    now = timezone.now()
+    local = now.astimezone(zoneinfo.ZoneInfo(ZONE))
+    opens = (local - timedelta(hours=2)).time().replace(second=0, microsecond=0)
+    due = (local + timedelta(hours=2)).time().replace(second=0, microsecond=0)
+    template = CheckInSchedule(opens_at=opens, due_by=due, days_of_week=[1, 2, 3, 4, 5, 6, 7])
+    window = first_window_closing_after(template, now, ZONE)
+    assert window is not None
+    assert window.opens <= now <= window.deadline
+    with transaction.atomic():
+        program = Program.objects.create(name="Bench IOP", timezone=ZONE)
+        counselor = User.objects.create(
+            username="counselor", role=Role.COUNSELOR, program=program, password=UNUSABLE
+        )
+        users = User.objects.bulk_create(
+            [
+                User(username=f"p{n}", role=Role.PATIENT, program=program, password=UNUSABLE)
+                for n in range(patients)
+            ],
+            batch_size=1000,
+        )
+        enrollments = Enrollment.objects.bulk_create(
+            [
+                Enrollment(
+                    patient=u,
+                    program=program,
+                    primary_counselor=counselor,
+                    timezone=ZONE,
+                    start_date=local.date() - timedelta(days=10),
+                )
+                for u in users
+            ],
+            batch_size=1000,
+        )
+        CareTeamMember.objects.bulk_create(
+            [
+                CareTeamMember(enrollment=e, counselor=counselor, is_primary=True)
+                for e in enrollments
+            ],
+            batch_size=1000,
+        )
+        CheckInSchedule.objects.bulk_create(
+            [
+                CheckInSchedule(
+                    enrollment=e,
+                    opens_at=opens,
+                    due_by=due,
+                    days_of_week=[1, 2, 3, 4, 5, 6, 7],
+                    next_due_at=window.deadline,
+                    next_window_date=window.day,
+                )
+                for e in enrollments
+            ],
+            batch_size=1000,
+        )
+    return program, enrollments
+
+
+def token_for(user: Any) -> str:
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    return str(AccessToken.for_user(user))
+
+
+def checkin_body(device_time: datetime) -> dict[str, Any]:
+    """No flag, no crisis: the everyday check-in."""
+    return {
+        "id": str(uuid.uuid4()),
+        "mood": 4,
+        "craving": 2,
+        "used_substance": False,
+        "hours_slept": "7.5",
+        "device_time": device_time.isoformat(),
+        "device_timezone": ZONE,
+    }
+
+
+# --- Queries per request, in process -------------------------------------------------------
+
+
+def count_queries(enrollments: list[Any], report: Report) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+    from rest_framework.test import APIClient
+
+    counts: list[int] = []
+    sample: list[str] = []
+    for n, enrollment in enumerate(enrollments[: QUERY_SAMPLES + 1]):
+        client = APIClient(SERVER_NAME="127.0.0.1")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(enrollment.patient)}")
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(REAL_PATH, checkin_body(timezone.now()), format="json")
+        if response.status_code != 201:
+            raise AssertionError(
+                f"in-process POST answered {response.status_code}: {response.content[:300]!r}"
+            )
+        if n == 0:
+            continue  # warm-up: first request of the process
+        counts.append(len(queries.captured_queries))
+        if not sample:
+            sample = [summarize_sql(q["sql"]) for q in queries.captured_queries]
+    report.results["checkin_post.queries_per_request"] = int(median([float(c) for c in counts]))
+    report.meta["checkin_post.queries"] = sample
+    if report.results["checkin_post.queries_per_request"] > 3:
+        report.notes.append(
+            "checkin_post: the queries of one POST: "
+            + " | ".join(f"[{i + 1}] {q}" for i, q in enumerate(sample))
+        )
+
+
+# --- Load ----------------------------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, database_url: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = bench_env(database_url)
+        self.proc = subprocess.Popen(
+            [PYTHON, "-m", "bench.checkin_post", "--serve", "--port", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+
+    def wait_ready(self) -> None:
+        import httpx
+
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+                raise RuntimeError(f"server exited: {err[-800:]}")
+            try:
+                if httpx.get(self.base + "/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("server did not answer /healthz in time")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+Request = tuple[str, dict[str, str], bytes]
+
+
+async def fire(
+    base: str, requests: list[Request], concurrency: int
+) -> tuple[float, list[float], list[str]]:
+    """Send `requests` keeping `concurrency` in flight. Returns wall seconds, latencies
+    in ms, and the errors (non-201 answers)."""
+    import httpx
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    position = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            nonlocal position
+            while position < len(requests):
+                url, headers, body = requests[position]
+                position += 1
+                started = time.perf_counter()
+                try:
+                    response = await client.post(url, content=body, headers=headers)
+                    status = str(response.status_code)
+                except httpx.HTTPError as exc:
+                    status = type(exc).__name__
+                latencies.append((time.perf_counter() - started) * 1000)
+                if status != "201":
+                    errors.append(status)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - started, latencies, errors
+
+
+def build_requests(
+    enrollments: list[Any], tokens: dict[int, str], real: bool, count: int, start: int
+) -> list[Request]:
+    from django.utils import timezone
+
+    requests: list[Request] = []
+    for n in range(count):
+        enrollment = enrollments[(start + n) % len(enrollments)]
+        body = checkin_body(timezone.now())
+        headers = {"Content-Type": "application/json"}
+        if real:
+            headers["Authorization"] = f"Bearer {tokens[enrollment.id]}"
+            requests.append((REAL_PATH, headers, json.dumps(body).encode()))
+        else:
+            body["enrollment"] = enrollment.id
+            requests.append((PLAIN_PATH, headers, json.dumps(body).encode()))
+    return requests
+
+
+def load(report: Report, server: Server, enrollments: list[Any], quick: bool) -> None:
+    rounds, per_round = (QUICK_ROUNDS, QUICK_PER_ROUND) if quick else (ROUNDS, PER_ROUND)
+    tokens = {e.id: token_for(e.patient) for e in enrollments}
+    used = 0  # each real request is a new patient's first check-in of the window
+
+    def real_batch(count: int) -> list[Request]:
+        nonlocal used
+        batch = build_requests(enrollments, tokens, True, count, used)
+        used += count
+        return batch
+
+    for real in (True, False):  # warm-up, untimed
+        batch = (
+            real_batch(WARMUP) if real else build_requests(enrollments, tokens, False, WARMUP, 0)
+        )
+        _, _, errors = asyncio.run(fire(server.base, batch, CONCURRENCY))
+        if errors:
+            raise RuntimeError(f"warm-up answered {sorted(set(errors))}")
+    rps: dict[bool, list[float]] = {True: [], False: []}
+    latencies: dict[bool, list[float]] = {True: [], False: []}
+    errors: dict[bool, list[str]] = {True: [], False: []}
+    for round_no in range(rounds):
+        order = (True, False) if round_no % 2 == 0 else (False, True)
+        for real in order:
+            batch = (
+                real_batch(per_round)
+                if real
+                else build_requests(enrollments, tokens, False, per_round, round_no * per_round)
+            )
+            seconds, lat, errs = asyncio.run(fire(server.base, batch, CONCURRENCY))
+            rps[real].append(len(batch) / seconds)
+            latencies[real].extend(lat)
+            errors[real].extend(errs)
+    assert used <= len(enrollments), "not enough patients for one first check-in each"
+    r = report.results
+    progress(
+        f"checkin_post: API {median(rps[True]):.0f} rps, plain view {median(rps[False]):.0f} rps"
+    )
+    r["checkin_post.rps"] = rounded(median(rps[True]), 1)
+    r["checkin_post.p99_ms"] = rounded(percentile(latencies[True], 99))
+    r["checkin_post.p50_ms"] = rounded(percentile(latencies[True], 50))
+    r["checkin_post.plain_rps"] = rounded(median(rps[False]), 1)
+    r["checkin_post.plain_p99_ms"] = rounded(percentile(latencies[False], 99))
+    r["checkin_post.ratio_to_plain"] = rounded(median(rps[True]) / median(rps[False]), 3)
+    r["checkin_post.concurrency"] = CONCURRENCY
+    r["checkin_post.requests"] = rounds * per_round
+    r["checkin_post.errors"] = len(errors[True])
+    r["checkin_post.plain_errors"] = len(errors[False])
+    for real, name in ((True, "API"), (False, "plain view")):
+        if errors[real]:
+            report.notes.append(
+                f"checkin_post: {name} answered {sorted(set(errors[real]))} "
+                f"({len(errors[real])} times)"
+            )
+
+
+# --- Driver --------------------------------------------------------------------------------
+
+
+def measure(args: argparse.Namespace) -> Report:
+    if args.serve:
+        serve(args.port)
+        raise SystemExit(0)
+    report = Report()
+    rounds, per_round = (QUICK_ROUNDS, QUICK_PER_ROUND) if args.quick else (ROUNDS, PER_ROUND)
+    patients = WARMUP + rounds * per_round + QUERY_SAMPLES + 1 + 10
+    with postgres_server(report.notes) as pg_url:
+        backend = "postgres" if pg_url else "sqlite"
+        if pg_url is None:
+            report.notes.append("checkin_post: ran on SQLite (no PostgreSQL server)")
+        with fresh_database(backend, "checkin", pg_url) as url:
+            setup_django(url)
+            from django.db import connections
+
+            report.meta["checkin_post.database"] = db_version()
+            try:
+                _, enrollments = populate(patients)
+                enrollments = list(
+                    type(enrollments[0]).objects.select_related("patient").order_by("id")
+                )
+                with stub_dispatch_enqueue():
+                    count_queries(enrollments[-(QUERY_SAMPLES + 1) :], report)
+                connections.close_all()
+                server = Server(url)
+                try:
+                    server.wait_ready()
+                    load(report, server, enrollments[: -(QUERY_SAMPLES + 1)], args.quick)
+                finally:
+                    server.stop()
+            finally:
+                connections.close_all()
+    report.targets["checkin_post.ratio_to_plain"] = Target(">=", 0.8, "checkin_post.plain_rps")
+    report.targets["checkin_post.queries_per_request"] = Target("<=", 3)
+    report.baselines["checkin_post.rps"] = "checkin_post.plain_rps"
+    report.baselines["checkin_post.p99_ms"] = "checkin_post.plain_p99_ms"
+    return report
+
+
+def _extra(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+
+
+def run(*, quick: bool) -> dict[str, float | int]:
+    return measure(argparse.Namespace(quick=quick, serve=False, port=0)).results
+
+
+if __name__ == "__main__":
+    cli("checkin_post", measure, _extra)
