@@ -10,6 +10,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("dashboard/", include("recovery.web.urls")),
     path("api/v1/", include("recovery.urls")),
     path("api/v1/", include("recovery.urls_plan")),
     path("api/v1/", include("recovery.urls_privacy")),

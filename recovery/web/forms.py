@@ -1,0 +1,52 @@
+"""Forms of the dashboard: sign-in for staff, and the small action forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from recovery.models import AttendanceStatus, User
+from recovery.web.selectors import assignable_staff, is_dashboard_user
+
+
+class StaffAuthenticationForm(AuthenticationForm):
+    """Only counselors and supervisors sign in here. Anyone else gets the same answer as
+    a wrong password, so the form does not tell who is a patient."""
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if not is_dashboard_user(user):
+            raise self.get_invalid_login_error()
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        name = f"{obj.first_name} {obj.last_name}".strip()
+        return name or str(obj.username)
+
+
+class AssignForm(forms.Form):
+    assignee = StaffChoiceField(queryset=User.objects.none(), empty_label=None)
+
+    def __init__(self, *args: Any, program_id: int | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["assignee"]
+        assert isinstance(field, StaffChoiceField)
+        field.queryset = assignable_staff(program_id=program_id)
+
+
+class ResolveForm(forms.Form):
+    outcome_note = forms.CharField(
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="What was done",
+        strip=True,
+    )
+
+
+class AttendanceForm(forms.Form):
+    patient = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    status = forms.ChoiceField(choices=AttendanceStatus.choices)
+    minutes_attended = forms.IntegerField(min_value=0, max_value=24 * 60, required=False)

@@ -1,0 +1,245 @@
+"""Reads shaped for the dashboard pages, on the same access rules as the API.
+
+Everything starts from `recovery.selectors.access`: a counselor sees the patients on whose
+care team they sit, a supervisor the program, anything else is a 404. These reads are
+page-shaped (a week grid, a flag queue with names); they would sit well in
+`recovery/selectors/` once another client needs them.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from statistics import mean
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from recovery.models import (
+    Attendance,
+    CheckIn,
+    Enrollment,
+    EnrollmentChange,
+    ExerciseAssignment,
+    Flag,
+    FlagStatus,
+    Role,
+    TreatmentSession,
+    User,
+)
+from recovery.selectors.access import enrollments_visible_to
+from recovery.selectors.dashboard import week_start
+
+OPEN_STATUSES = (FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED)
+STAFF_ROLES = (Role.COUNSELOR, Role.SUPERVISOR)
+FLAG_QUEUE_LIMIT = 500
+
+
+def is_dashboard_user(user: object) -> bool:
+    """Counselors and supervisors of a program: the API's IsClinician, for sessions."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and getattr(user, "is_active", False)
+        and getattr(user, "role", None) in STAFF_ROLES
+        and getattr(user, "program_id", None) is not None
+    )
+
+
+def _flags_visible_to(user: User) -> QuerySet[Flag]:
+    return Flag.objects.filter(enrollment__in=enrollments_visible_to(user)).select_related(
+        "enrollment__patient", "assigned_to", "acknowledged_by"
+    )
+
+
+def flag_queue(*, user: User, enrollment: Enrollment | None = None) -> list[Flag]:
+    """Open and acknowledged flags, most severe first, then oldest first."""
+    flags = _flags_visible_to(user).filter(status__in=OPEN_STATUSES)
+    if enrollment is not None:
+        flags = flags.filter(enrollment=enrollment)
+    return list(flags.order_by("-severity", "created_at", "id")[:FLAG_QUEUE_LIMIT])
+
+
+def visible_flag(*, user: User, flag_id: int) -> Flag:
+    flag = _flags_visible_to(user).select_related("enrollment__program").filter(id=flag_id).first()
+    if flag is None:
+        raise Http404
+    return flag
+
+
+def assignable_staff(*, program_id: int | None) -> QuerySet[User]:
+    """Who a flag of this program may be assigned to (the API's rule)."""
+    if program_id is None:
+        return User.objects.none()
+    staff = User.objects.filter(program_id=program_id, role__in=STAFF_ROLES, is_active=True)
+    return staff.order_by("last_name", "first_name", "id")
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    day: date
+    mood: float | None
+    craving: float | None
+
+
+def daily_checkins(
+    *, enrollment: Enrollment, days: int = 30, now: datetime | None = None
+) -> list[DayPoint]:
+    """Mean mood and craving per local day of the patient, oldest first, `days` days."""
+    now = now or timezone.now()
+    zone = zoneinfo.ZoneInfo(enrollment.timezone)
+    today = now.astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, time.min, tzinfo=zone)
+    moods: dict[date, list[int]] = defaultdict(list)
+    cravings: dict[date, list[int]] = defaultdict(list)
+    for at, mood, craving in CheckIn.objects.filter(
+        enrollment=enrollment, device_time__gte=since
+    ).values_list("device_time", "mood", "craving"):
+        day = at.astimezone(zone).date()
+        moods[day].append(mood)
+        cravings[day].append(craving)
+    points = []
+    for n in range(days):
+        day = first + timedelta(days=n)
+        points.append(
+            DayPoint(
+                day=day,
+                mood=round(mean(moods[day]), 2) if moods[day] else None,
+                craving=round(mean(cravings[day]), 2) if cravings[day] else None,
+            )
+        )
+    return points
+
+
+def exercise_assignments(*, enrollment: Enrollment) -> list[ExerciseAssignment]:
+    return list(
+        ExerciseAssignment.objects.filter(enrollment=enrollment)
+        .select_related("exercise", "assigned_by")
+        .order_by("-assigned_at", "-id")
+    )
+
+
+def care_path_history(*, enrollment: Enrollment) -> list[EnrollmentChange]:
+    """Stage, level-of-care and status changes, oldest first."""
+    return list(enrollment.changes.select_related("changed_by").order_by("changed_at", "id"))
+
+
+@dataclass
+class SessionPatient:
+    enrollment: Enrollment
+    attendance: Attendance | None
+
+
+@dataclass
+class SessionCard:
+    session: TreatmentSession
+    starts_local: datetime
+    ends_local: datetime
+    duration_minutes: int
+    patients: list[SessionPatient] = field(default_factory=list)
+    other_patients: int = 0
+
+
+@dataclass
+class CalendarDay:
+    day: date
+    is_today: bool
+    sessions: list[SessionCard] = field(default_factory=list)
+
+
+@dataclass
+class CalendarWeek:
+    start: date
+    end: date
+    zone_name: str
+    days: list[CalendarDay]
+    previous_start: date
+    next_start: date
+
+
+def session_card(
+    session: TreatmentSession,
+    *,
+    zone: zoneinfo.ZoneInfo,
+    patients: list[SessionPatient] | None = None,
+    other_patients: int = 0,
+) -> SessionCard:
+    return SessionCard(
+        session=session,
+        starts_local=session.starts_at.astimezone(zone),
+        ends_local=session.ends_at.astimezone(zone),
+        duration_minutes=int((session.ends_at - session.starts_at).total_seconds() // 60),
+        patients=patients or [],
+        other_patients=other_patients,
+    )
+
+
+def week_calendar(*, user: User, week_of: date | None = None) -> CalendarWeek:
+    """The program's sessions of one week (Monday to Sunday, the program's local time).
+
+    Each session lists only the patients the user may see, with their attendance; the
+    others are counted, never named.
+    """
+    program = user.program
+    if program is None:
+        raise Http404
+    zone = zoneinfo.ZoneInfo(program.timezone)
+    today = timezone.now().astimezone(zone).date()
+    start = week_start(week_of or today)
+    begin = datetime.combine(start, time.min, tzinfo=zone)
+    end = datetime.combine(start + timedelta(days=7), time.min, tzinfo=zone)
+    sessions = list(
+        TreatmentSession.objects.filter(
+            program_id=program.id, starts_at__gte=begin, starts_at__lt=end
+        ).order_by("starts_at", "id")
+    )
+    visible = {e.id: e for e in enrollments_visible_to(user).select_related("patient")}
+    on_session: dict[int, list[int]] = defaultdict(list)
+    for session_id, enrollment_id in TreatmentSession.patients.through.objects.filter(
+        treatmentsession_id__in=[s.id for s in sessions]
+    ).values_list("treatmentsession_id", "enrollment_id"):
+        on_session[session_id].append(enrollment_id)
+    attendance = {
+        (a.session_id, a.enrollment_id): a
+        for a in Attendance.objects.filter(
+            session_id__in=[s.id for s in sessions], enrollment_id__in=list(visible)
+        )
+    }
+    days = [
+        CalendarDay(day=start + timedelta(days=n), is_today=start + timedelta(days=n) == today)
+        for n in range(7)
+    ]
+    for session in sessions:
+        ids = on_session.get(session.id, [])
+        mine = sorted(
+            (visible[i] for i in ids if i in visible),
+            key=lambda e: (e.patient.last_name, e.patient.first_name, e.id),
+        )
+        card = session_card(
+            session,
+            zone=zone,
+            patients=[SessionPatient(e, attendance.get((session.id, e.id))) for e in mine],
+            other_patients=len(ids) - len(mine),
+        )
+        days[(card.starts_local.date() - start).days].sessions.append(card)
+    return CalendarWeek(
+        start=start,
+        end=start + timedelta(days=6),
+        zone_name=program.timezone,
+        days=days,
+        previous_start=start - timedelta(days=7),
+        next_start=start + timedelta(days=7),
+    )
+
+
+def visible_session(*, user: User, session_id: int) -> TreatmentSession:
+    """A session of the user's program (the API's rule); 404 otherwise."""
+    if user.program_id is None:
+        raise Http404
+    session = TreatmentSession.objects.filter(program_id=user.program_id, id=session_id).first()
+    if session is None:
+        raise Http404
+    return session

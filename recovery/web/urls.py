@@ -1,0 +1,27 @@
+"""URLs of the dashboard, mounted at /dashboard/ by backend/urls.py."""
+
+from django.urls import path
+
+from recovery.web import views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", views.caseload_page, name="caseload"),
+    path("login/", views.DashboardLoginView.as_view(), name="login"),
+    path("logout/", views.DashboardLogoutView.as_view(), name="logout"),
+    path("token/", views.socket_token, name="socket-token"),
+    path("flags/", views.flag_queue_page, name="flags"),
+    path("flags/<int:pk>/row/", views.flag_row, name="flag-row"),
+    path("flags/<int:pk>/acknowledge/", views.flag_acknowledge, name="flag-acknowledge"),
+    path("flags/<int:pk>/assign/", views.flag_assign, name="flag-assign"),
+    path("flags/<int:pk>/resolve/", views.flag_resolve, name="flag-resolve"),
+    path("patients/<int:pk>/", views.patient_page, name="patient"),
+    path("calendar/", views.calendar_page, name="calendar"),
+    path(
+        "sessions/<int:session_id>/attendance/",
+        views.attendance_mark,
+        name="attendance-mark",
+    ),
+    path("assets/<path:path>", views.asset, name="asset"),
+]

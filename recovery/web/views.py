@@ -1,0 +1,438 @@
+"""Dashboard pages. Thin: access through the selectors, writes through the services.
+
+Staff only (counselors and supervisors of a program, like the API's IsClinician).
+Anonymous visitors are sent to the sign-in page; anyone else signed in gets a 404, and
+so does a patient outside the user's reach, exactly as in the API.
+
+Actions are ordinary POST forms with the CSRF token: they work without JavaScript
+(redirect back with a message) and, when the page's script sends them with
+`Accept: application/json`, answer JSON with the re-rendered fragment to swap in place.
+
+Two-factor authentication is not enforced here yet: the API has no TOTP rule today.
+When one lands, the sign-in view is where it gets wired.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from datetime import date, timedelta
+from functools import wraps
+from pathlib import Path
+from typing import Any, cast
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import static
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
+from rest_framework.exceptions import ValidationError as ServiceError
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework_simplejwt.tokens import AccessToken
+
+from notifications.realtime import close_user_sockets
+from recovery.models import AttendanceStatus, Flag, FlagStatus, LevelOfCare, Stage, User
+from recovery.selectors.access import visible_enrollment
+from recovery.selectors.dashboard import attendance_counts, caseload, weekly_hours
+from recovery.selectors.timeline import timeline
+from recovery.services import flags as flag_services
+from recovery.services.sessions import attendance_record
+from recovery.web import present
+from recovery.web.forms import AssignForm, AttendanceForm, ResolveForm, StaffAuthenticationForm
+from recovery.web.selectors import (
+    SessionPatient,
+    assignable_staff,
+    care_path_history,
+    daily_checkins,
+    exercise_assignments,
+    flag_queue,
+    is_dashboard_user,
+    session_card,
+    visible_flag,
+    visible_session,
+    week_calendar,
+)
+
+ASSET_ROOT = Path(__file__).resolve().parent.parent / "static" / "dashboard"
+SOCKET_TOKEN_LIFETIME = timedelta(minutes=5)
+TIMELINE_PAGE = 50
+
+View = Callable[..., HttpResponseBase]
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def staff_required(view: View) -> View:
+    """Sign-in for the anonymous, 404 for anyone who is not program staff; never cached."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            if _wants_json(request):
+                return JsonResponse({"ok": False, "error": "signed_out"}, status=401)
+            return redirect_to_login(request.get_full_path(), reverse("dashboard:login"))
+        if not is_dashboard_user(request.user):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return never_cache(wrapper)
+
+
+def _base_context(request: HttpRequest, active: str) -> dict[str, Any]:
+    user = _user(request)
+    program = user.program
+    return {
+        "active": active,
+        "tz": zoneinfo.ZoneInfo(program.timezone) if program else zoneinfo.ZoneInfo("UTC"),
+        "program": program,
+    }
+
+
+# --- sign-in ---------------------------------------------------------------------------
+
+
+class DashboardLoginView(LoginView):
+    template_name = "dashboard/login.html"
+    authentication_form = StaffAuthenticationForm
+    extra_context = {"tz": zoneinfo.ZoneInfo("UTC")}
+    throttle_scope = "login"  # shares the API sign-in's rate limit per address
+
+    def get_default_redirect_url(self) -> str:
+        return reverse("dashboard:caseload")
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # Staff already signed in go on; anyone else signed in sees the form (to switch
+        # to a staff account) rather than a redirect to a page that answers 404.
+        if is_dashboard_user(request.user):
+            return redirect(self.get_success_url())
+        return super().dispatch(request, *args, **kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not ScopedRateThrottle().allow_request(request, self):  # type: ignore[arg-type]
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(None, "Too many attempts. Wait a minute and try again.")
+            response = self.form_invalid(form)
+            response.status_code = 429
+            return response
+        return super().post(request, *args, **kwargs)
+
+
+class DashboardLogoutView(LogoutView):
+    """POST only (Django's rule). Also closes this user's open websockets."""
+
+    def get_default_redirect_url(self) -> str:
+        return reverse("dashboard:login")
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user_id = request.user.pk if request.user.is_authenticated else None
+        response = super().post(request, *args, **kwargs)
+        if user_id is not None:
+            close_user_sockets(int(user_id))
+        return response
+
+
+@require_POST
+@staff_required
+def socket_token(request: HttpRequest) -> HttpResponse:
+    """A short-lived JWT access token for the page's websocket (sent as its first message,
+    never in a URL). The session stays the page's credential; this token only opens the
+    socket, and the socket closes itself when the token expires."""
+    token = AccessToken.for_user(_user(request))
+    token.set_exp(lifetime=SOCKET_TOKEN_LIFETIME)
+    return JsonResponse(
+        {"token": str(token), "expires_in": int(SOCKET_TOKEN_LIFETIME.total_seconds())}
+    )
+
+
+# --- pages -----------------------------------------------------------------------------
+
+
+@require_safe
+@staff_required
+def caseload_page(request: HttpRequest) -> HttpResponse:
+    rows = present.caseload_view(caseload(user=_user(request)))
+    return render(
+        request,
+        "dashboard/caseload.html",
+        {**_base_context(request, "caseload"), "rows": rows, "q": request.GET.get("q", "")},
+    )
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    """Where a form on this page returns to without JavaScript: the `next` the page gave,
+    if it is ours, else `default`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _flag_context(request: HttpRequest, next_url: str) -> dict[str, Any]:
+    user = _user(request)
+    return {
+        "staff": list(assignable_staff(program_id=user.program_id)),
+        "next_url": next_url,
+    }
+
+
+def _flag_row(request: HttpRequest, flag: Flag, *, error: list[str] | None = None) -> str:
+    return render_to_string(
+        "dashboard/_flag_row.html",
+        {
+            **_base_context(request, "flags"),
+            **_flag_context(request, _next_url(request, reverse("dashboard:flags"))),
+            "flag": flag,
+            "errors": error or [],
+        },
+        request=request,
+    )
+
+
+@require_safe
+@staff_required
+def flag_queue_page(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "dashboard/flags.html",
+        {
+            **_base_context(request, "flags"),
+            **_flag_context(request, request.get_full_path()),
+            "flags": flag_queue(user=_user(request)),
+        },
+    )
+
+
+@require_safe
+@staff_required
+def flag_row(request: HttpRequest, pk: int) -> HttpResponse:
+    """One row of the queue, for the page's script to insert a flag that just arrived."""
+    flag = visible_flag(user=_user(request), flag_id=pk)
+    return HttpResponse(_flag_row(request, flag))
+
+
+def _errors(exc: ServiceError) -> list[str]:
+    detail = exc.detail
+    if isinstance(detail, dict):
+        return [str(m) for messages_ in detail.values() for m in _as_list(messages_)]
+    return [str(m) for m in _as_list(detail)]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _form_errors(form: Any) -> list[str]:
+    return [str(m) for errors in form.errors.values() for m in errors]
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    return redirect(_next_url(request, default))
+
+
+def _refused(request: HttpRequest, errors: list[str], default: str) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"ok": False, "errors": errors}, status=400)
+    for message in errors:
+        messages.error(request, message)
+    return _back(request, default)
+
+
+def _flag_action(
+    request: HttpRequest, pk: int, act: Callable[[Flag, User], Flag | list[str]], done: str
+) -> HttpResponse:
+    user = _user(request)
+    flag = visible_flag(user=user, flag_id=pk)
+    try:
+        result = act(flag, user)
+    except ServiceError as exc:
+        result = _errors(exc)
+    if isinstance(result, list):
+        return _refused(request, result, reverse("dashboard:flags"))
+    flag = visible_flag(user=user, flag_id=result.id)
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "ok": True,
+                "message": done,
+                "status": flag.status,
+                "remove": flag.status == FlagStatus.RESOLVED,
+                "html": _flag_row(request, flag),
+            }
+        )
+    messages.success(request, done)
+    return _back(request, reverse("dashboard:flags"))
+
+
+@require_POST
+@staff_required
+def flag_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    return _flag_action(
+        request,
+        pk,
+        lambda flag, user: flag_services.flag_acknowledge(flag=flag, actor=user),
+        "Flag acknowledged.",
+    )
+
+
+@require_POST
+@staff_required
+def flag_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(flag: Flag, user: User) -> Flag | list[str]:
+        form = AssignForm(request.POST, program_id=flag.enrollment.program_id)
+        if not form.is_valid():
+            return _form_errors(form)
+        return flag_services.flag_assign(
+            flag=flag, actor=user, assignee=form.cleaned_data["assignee"]
+        )
+
+    return _flag_action(request, pk, act, "Flag assigned.")
+
+
+@require_POST
+@staff_required
+def flag_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(flag: Flag, user: User) -> Flag | list[str]:
+        form = ResolveForm(request.POST)
+        if not form.is_valid():
+            return _form_errors(form)
+        return flag_services.flag_resolve(
+            flag=flag, actor=user, outcome_note=form.cleaned_data["outcome_note"]
+        )
+
+    return _flag_action(request, pk, act, "Flag resolved.")
+
+
+@require_safe
+@staff_required
+def patient_page(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    enrollment = visible_enrollment(user, pk)
+    before = None
+    raw_before = request.GET.get("before")
+    if raw_before:
+        try:
+            before = parse_datetime(raw_before)
+        except ValueError:
+            before = None
+        if before is not None and before.tzinfo is None:
+            before = None
+    entries = timeline(enrollment=enrollment, before=before, limit=TIMELINE_PAGE)
+    days = daily_checkins(enrollment=enrollment, days=30)
+    return render(
+        request,
+        "dashboard/patient.html",
+        {
+            **_base_context(request, "caseload"),
+            **_flag_context(request, request.get_full_path()),
+            "enrollment": enrollment,
+            "patient": enrollment.patient,
+            "stage": present.label(Stage, enrollment.stage),
+            "level_of_care": present.label(LevelOfCare, enrollment.level_of_care),
+            "mood_chart": present.line_chart(
+                [(d.day, d.mood) for d in days], vmin=1, vmax=5, what="Mood (1 to 5)"
+            ),
+            "craving_chart": present.line_chart(
+                [(d.day, d.craving) for d in days], vmin=0, vmax=10, what="Craving (0 to 10)"
+            ),
+            "weeks": weekly_hours(enrollment=enrollment, weeks=8),
+            "attendance_counts": [
+                (present.label(AttendanceStatus, status), n)
+                for status, n in attendance_counts(enrollment=enrollment).items()
+            ],
+            "assignments": exercise_assignments(enrollment=enrollment),
+            "history": [present.change_entry(c) for c in care_path_history(enrollment=enrollment)],
+            "flags": flag_queue(user=user, enrollment=enrollment),
+            "timeline": [present.timeline_entry(item) for item in entries],
+            "older": entries[-1]["at"].isoformat() if len(entries) == TIMELINE_PAGE else None,
+            "before": before,
+        },
+    )
+
+
+def _week_param(request: HttpRequest) -> date | None:
+    try:
+        return date.fromisoformat(request.GET.get("week", ""))
+    except ValueError:
+        return None
+
+
+@require_safe
+@staff_required
+def calendar_page(request: HttpRequest) -> HttpResponse:
+    week = week_calendar(user=_user(request), week_of=_week_param(request))
+    return render(
+        request,
+        "dashboard/calendar.html",
+        {
+            **_base_context(request, "calendar"),
+            "week": week,
+            "statuses": AttendanceStatus.choices,
+            "next_url": request.get_full_path(),
+        },
+    )
+
+
+@require_POST
+@staff_required
+def attendance_mark(request: HttpRequest, session_id: int) -> HttpResponse:
+    user = _user(request)
+    session = visible_session(user=user, session_id=session_id)
+    calendar_url = reverse("dashboard:calendar")
+    form = AttendanceForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, _form_errors(form), calendar_url)
+    enrollment = visible_enrollment(user, form.cleaned_data["patient"])
+    try:
+        attendance = attendance_record(
+            session=session,
+            enrollment=enrollment,
+            status=form.cleaned_data["status"],
+            minutes_attended=form.cleaned_data["minutes_attended"],
+            actor=user,
+        )
+    except ServiceError as exc:
+        return _refused(request, _errors(exc), calendar_url)
+    done = f"Attendance saved: {present.label(AttendanceStatus, attendance.status)}."
+    if not _wants_json(request):
+        messages.success(request, done)
+        return _back(request, calendar_url)
+    html = render_to_string(
+        "dashboard/_attendance_item.html",
+        {
+            **_base_context(request, "calendar"),
+            "card": session_card(session, zone=zoneinfo.ZoneInfo(session.program.timezone)),
+            "item": SessionPatient(enrollment=enrollment, attendance=attendance),
+            "statuses": AttendanceStatus.choices,
+            "next_url": _next_url(request, calendar_url),
+        },
+        request=request,
+    )
+    return JsonResponse({"ok": True, "message": done, "html": html})
+
+
+# --- assets ----------------------------------------------------------------------------
+
+
+@require_safe
+def asset(request: HttpRequest, path: str) -> HttpResponseBase:
+    """The dashboard's own CSS and JS, served by the app so that `make run` (uvicorn,
+    which serves no static files) needs nothing more. Conditional GETs answer 304."""
+    response = static.serve(request, path, document_root=str(ASSET_ROOT))
+    response["Cache-Control"] = "no-cache" if settings.DEBUG else "public, max-age=300"
+    return response
