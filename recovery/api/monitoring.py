@@ -61,18 +61,27 @@ def _enrollment_asked_for(request: Request) -> Enrollment:
     if user.role == Role.PATIENT:
         return enrollment_for_patient_user(user)
     raw = request.query_params.get("patient", "")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ValidationError({"patient": ["Give the patient id."]})
     return visible_enrollment(user, int(raw))
 
+
+MAX_ID = 2**63 - 1
 
 PATIENT_PARAMETER = OpenApiParameter(
     "patient", int, description="Staff: the patient id (patients get their own)."
 )
 
 
+def patient_filter() -> filters.NumberFilter:
+    """?patient=<id>, bounded so that an absurd id is a 400, not a database overflow."""
+    return filters.NumberFilter(
+        field_name="enrollment", help_text="Patient id.", min_value=1, max_value=MAX_ID
+    )
+
+
 class MeetingFilter(filters.FilterSet):
-    patient = filters.NumberFilter(field_name="enrollment", help_text="Patient id.")
+    patient = patient_filter()
     since = filters.DateFilter(field_name="attended_on", lookup_expr="gte")
     until = filters.DateFilter(field_name="attended_on", lookup_expr="lte")
 
@@ -231,7 +240,7 @@ class ScreenRecordedSerializer(ScreenSerializer):
 
 
 class ScreenFilter(filters.FilterSet):
-    patient = filters.NumberFilter(field_name="enrollment", help_text="Patient id.")
+    patient = patient_filter()
     since = filters.DateFilter(field_name="collected_on", lookup_expr="gte")
     until = filters.DateFilter(field_name="collected_on", lookup_expr="lte")
     outcome = filters.MultipleChoiceFilter(choices=ScreenOutcome.choices)
@@ -337,7 +346,7 @@ class MedicationUpdateSerializer(StrictModelSerializer):
 
 
 class MedicationFilter(filters.FilterSet):
-    patient = filters.NumberFilter(field_name="enrollment", help_text="Patient id.")
+    patient = patient_filter()
 
     class Meta:
         model = Medication
@@ -423,7 +432,7 @@ class MedicationAdherence(APIView):
     def get(self, request: Request) -> Response:
         enrollment = _enrollment_asked_for(request)
         raw = request.query_params.get("days", "28")
-        if not raw.isdigit() or not 7 <= int(raw) <= 90:
+        if not (raw.isascii() and raw.isdigit()) or not 7 <= int(raw) <= 90:
             raise ValidationError({"days": ["A whole number from 7 to 90."]})
         summary = medication_adherence(enrollment=enrollment, days=int(raw))
         return Response(AdherenceSerializer(summary).data)

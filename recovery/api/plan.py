@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from backend.api import request_user
 from recovery.api.common import IsClinician, StrictSerializer
+from recovery.api.monitoring import patient_filter
 from recovery.models import (
     GoalDomain,
     GoalMetric,
@@ -281,7 +282,7 @@ class StaffWrites(IsClinician):
 
 
 class PlanFilter(filters.FilterSet):
-    patient = filters.NumberFilter(field_name="enrollment", help_text="Patient id.")
+    patient = patient_filter()
     review_due = filters.BooleanFilter(field_name="review_due")
 
     class Meta:

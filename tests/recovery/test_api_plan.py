@@ -484,3 +484,19 @@ def test_program_settings_are_read_by_staff_and_set_by_supervisors(people):
     assert "missed_dose_days" in fields_of(bad)
     foreign = people["foreign_supervisor"].get("/api/v1/monitoring-settings/").json()
     assert foreign["missed_dose_days"] == 2  # their own program's defaults
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/meetings/?patient=1000000000000000000000000000000",
+        "/api/v1/screens/?patient=-1",
+        "/api/v1/medications/?patient=abc",
+        "/api/v1/plans/?patient=1e40",
+        "/api/v1/meetings/weekly/?patient=%C2%B2",
+        "/api/v1/medications/adherence/?patient=1&days=%C2%B2",
+    ],
+)
+def test_absurd_query_parameters_are_a_400(people, url):
+    assert "error" in people["care_team"].get(url).json()
+    assert people["care_team"].get(url).status_code == 400
