@@ -110,10 +110,10 @@ def test_reminder_and_missed_checkin_flow_through_every_process(
 
             # --- a missed check-in raises one flag that reaches the counselor -------------
             now = datetime.now(UTC)
-            due_by = now + timedelta(seconds=6)
+            opens_at, due_by = now - timedelta(hours=1), now + timedelta(seconds=10)
             schedule = staff.checkin_schedule(
                 enrollment_id,
-                opens_at=(now - timedelta(hours=1)).strftime("%H:%M:%S"),
+                opens_at=opens_at.strftime("%H:%M:%S"),
                 due_by=due_by.strftime("%H:%M:%S"),
                 days_of_week=[1, 2, 3, 4, 5, 6, 7],
                 grace_minutes=0,
@@ -130,7 +130,8 @@ def test_reminder_and_missed_checkin_flow_through_every_process(
                 what="the missed check-in flag on the counselor's socket",
             )
             assert alert["payload"]["kind"] == FlagKind.MISSED_CHECKIN
-            assert alert["payload"]["window"] == next_due.date().isoformat()
+            # The window belongs to the day it opened (the patient's zone is UTC).
+            assert alert["payload"]["window"] == opens_at.date().isoformat()
 
             # A few more scheduler ticks: nothing goes out twice, nothing is flagged twice.
             patient_socket.drain(3.0)
