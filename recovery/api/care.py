@@ -16,11 +16,13 @@ from rest_framework.views import APIView
 from recovery.api.common import (
     AwareDateTimeField,
     BoundedListField,
+    IdField,
     IsClinician,
     IsPatient,
     PatientWritesStaffReads,
     StrictModelSerializer,
     StrictSerializer,
+    refuse_body_if_any,
 )
 from recovery.api.filters import patient_and_range
 from recovery.crisis import CRISIS_RESOURCES
@@ -98,6 +100,7 @@ class FavoriteView(APIView):
     permission_classes = [IsPatient]
 
     def _set(self, request: Request, pk: int, favorite: bool) -> Response:
+        refuse_body_if_any(request)
         enrollment = enrollment_for_patient_user(request.user)
         exercise = get_object_or_404(exercises_visible_to(request.user), pk=pk)
         care.favorite_set(enrollment=enrollment, exercise=exercise, favorite=favorite)
@@ -175,7 +178,7 @@ class PracticeList(generics.ListCreateAPIView):
 
 
 class AssignmentSerializer(StrictModelSerializer):
-    patient = serializers.IntegerField(source="enrollment_id")
+    patient = IdField(source="enrollment_id")
     exercise = serializers.PrimaryKeyRelatedField(queryset=Exercise.objects.all())
 
     class Meta:
@@ -304,7 +307,7 @@ class ContactDetail(generics.RetrieveUpdateDestroyAPIView):
 
 
 class ReorderSerializer(StrictSerializer):
-    ids = BoundedListField(child=serializers.IntegerField(), max_length=50)
+    ids = BoundedListField(child=IdField(), max_length=50)
 
 
 class ContactReorder(APIView):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +20,8 @@ from recovery.api.common import (
     IsPatient,
     PatientWritesStaffReads,
     StrictModelSerializer,
+    parse_id_param,
+    validate_zone_name,
 )
 from recovery.api.filters import patient_and_range
 from recovery.crisis import CRISIS_RESOURCES
@@ -81,9 +82,7 @@ class CheckInSerializer(StrictModelSerializer):
         read_only_fields = ["patient", "received_at", "is_late"]
 
     def validate_device_timezone(self, value: str) -> str:
-        if value not in zoneinfo.available_timezones():
-            raise serializers.ValidationError("Not an IANA time zone.")
-        return value
+        return validate_zone_name(value)
 
     def validate_device_time(self, value: Any) -> Any:
         now = timezone.now()
@@ -150,9 +149,7 @@ class CheckInDetail(generics.RetrieveAPIView):
         qs = self.get_queryset().filter(client_id=self.kwargs["checkin_id"])
         raw = self.request.query_params.get("patient")
         if raw is not None:
-            if not raw.isdigit():
-                raise serializers.ValidationError({"patient": ["Give the patient id."]})
-            qs = qs.filter(enrollment_id=int(raw))
+            qs = qs.filter(enrollment_id=parse_id_param(raw, "patient"))
         found = list(qs[:2])
         if not found:
             raise Http404

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
+import django_filters
+from django import forms
 from django.utils import timezone
 from rest_framework import permissions, serializers
+from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -56,6 +61,107 @@ class BoundedListField(serializers.ListField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 50)
         super().__init__(**kwargs)
+
+
+# Ids are 64-bit: a bigger number cannot name a row, and SQLite refuses to even compare
+# with one (OverflowError, a 500), so such numbers are refused as input.
+MAX_ID = 2**63 - 1
+
+
+class IdField(serializers.IntegerField):
+    """The id of a row: a whole number from 1 to 2^63 - 1."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A filter by id (`?patient=12`): whole numbers in the id range only."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class BoundedManyRelatedField(serializers.ManyRelatedField):
+    """`many=True` of a primary-key relation, at most `max_items` long, resolved in one
+    query (DRF's own field runs one query per id before any length check)."""
+
+    default_error_messages = {
+        **serializers.ManyRelatedField.default_error_messages,
+        "max_length": "At most {max_length} items.",
+    }
+
+    def __init__(self, *args: Any, max_items: int = 200, **kwargs: Any) -> None:
+        self.max_items = max_items
+        super().__init__(*args, **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if isinstance(data, str | bytes | dict) or not hasattr(data, "__iter__"):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        items = list(data)
+        if not self.allow_empty and not items:
+            self.fail("empty")
+        if len(items) > self.max_items:
+            self.fail("max_length", max_length=self.max_items)
+        id_field = IdField()
+        ids = list(dict.fromkeys(id_field.run_validation(item) for item in items))
+        child = self.child_relation
+        found = {obj.pk: obj for obj in child.get_queryset().filter(pk__in=ids)}
+        for pk in ids:
+            if pk not in found:
+                child.fail("does_not_exist", pk_value=pk)
+        return [found[pk] for pk in ids]
+
+
+class BoundedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """With `many=True`, a `BoundedManyRelatedField` (pass `max_items`)."""
+
+    @classmethod
+    def many_init(cls, *args: Any, **kwargs: Any) -> BoundedManyRelatedField:
+        max_items = kwargs.pop("max_items", 200)
+        list_kwargs: dict[str, Any] = {"child_relation": cls(*args, **kwargs)}
+        for key in kwargs:
+            if key in MANY_RELATION_KWARGS:
+                list_kwargs[key] = kwargs[key]
+        return BoundedManyRelatedField(max_items=max_items, **list_kwargs)
+
+
+class EmptyBodySerializer(StrictSerializer):
+    """An action that takes no input still refuses input it would silently ignore."""
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_zone_name(value: str) -> str:
+    """An IANA time zone name (the list is read from disk once, not on every request)."""
+    if value not in _zones():
+        raise serializers.ValidationError("Not an IANA time zone.")
+    return value
+
+
+def parse_id_param(raw: str, name: str) -> int:
+    """A query-string id: ASCII digits in the id range, else a 400 naming the parameter."""
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID:
+        raise serializers.ValidationError({name: ["Give the patient id."]})
+    return int(raw)
+
+
+def refuse_body_if_any(request: Request) -> None:
+    """Parse the body of an action that takes none: broken, oversized or non-empty bodies
+    answer 400/413 instead of being silently ignored."""
+    data = request.data
+    if isinstance(data, dict) and not data:
+        return
+    EmptyBodySerializer(data=data).is_valid(raise_exception=True)
 
 
 class IsPatient(permissions.BasePermission):

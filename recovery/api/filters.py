@@ -7,12 +7,14 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 
+from recovery.api.common import IdFilter
+
 
 def patient_and_range(
     time_field: str, patient_field: str = "enrollment"
 ) -> type[django_filters.FilterSet]:
     class PatientRangeFilter(django_filters.FilterSet):
-        patient = django_filters.NumberFilter(field_name=patient_field, help_text="Patient id.")
+        patient = IdFilter(field_name=patient_field, help_text="Patient id.")
         since = django_filters.IsoDateTimeFilter(field_name=time_field, lookup_expr="gte")
         until = django_filters.IsoDateTimeFilter(field_name=time_field, lookup_expr="lt")
 

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from recovery.api.common import IsClinician, StrictSerializer
+from recovery.api.common import IdField, IdFilter, IsClinician, StrictSerializer, refuse_body_if_any
 from recovery.models import Flag, FlagEvent, FlagKind, FlagStatus, Role, Severity, User
 from recovery.selectors.access import enrollments_visible_to
 from recovery.selectors.dashboard import caseload
@@ -59,8 +59,8 @@ class FlagFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=FlagStatus.choices)
     severity = filters.MultipleChoiceFilter(choices=Severity.choices)
     kind = filters.MultipleChoiceFilter(choices=FlagKind.choices)
-    patient = filters.NumberFilter(field_name="enrollment")
-    assigned_to = filters.NumberFilter(field_name="assigned_to")
+    patient = IdFilter(field_name="enrollment")
+    assigned_to = IdFilter(field_name="assigned_to")
 
     class Meta:
         model = Flag
@@ -101,7 +101,7 @@ class NoteSerializer(StrictSerializer):
 
 
 class AssignSerializer(StrictSerializer):
-    assignee = serializers.IntegerField()
+    assignee = IdField()
 
 
 class FlagAction(APIView):
@@ -120,7 +120,9 @@ class FlagAction(APIView):
     def post(self, request: Request, pk: int) -> Response:
         flag = self._flag(request, pk)
         data: dict[str, Any] = {}
-        if self.request_serializer is not None:
+        if self.request_serializer is None:
+            refuse_body_if_any(request)
+        else:
             serializer = self.request_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             data = dict(serializer.validated_data)

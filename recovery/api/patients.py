@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from typing import Any
 
 from django.db.models import QuerySet
@@ -15,7 +14,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recovery.api.checkins import ScheduleSerializer
-from recovery.api.common import IsClinician, StrictModelSerializer, StrictSerializer
+from recovery.api.common import (
+    IdField,
+    IsClinician,
+    StrictModelSerializer,
+    StrictSerializer,
+    parse_id_param,
+    refuse_body_if_any,
+    validate_zone_name,
+)
 from recovery.models import (
     CheckInSchedule,
     Enrollment,
@@ -26,17 +33,15 @@ from recovery.models import (
     Stage,
     User,
 )
-from recovery.selectors.access import enrollments_visible_to, visible_enrollment
+from recovery.selectors.access import (
+    enrollment_for_patient_user,
+    enrollments_visible_to,
+    visible_enrollment,
+)
 from recovery.selectors.dashboard import attendance_counts, weekly_hours
 from recovery.selectors.timeline import timeline
 from recovery.services import enrollment as enrollment_services
 from recovery.services.schedules import checkin_schedule_set
-
-
-def _validate_zone(value: str) -> str:
-    if value not in zoneinfo.available_timezones():
-        raise serializers.ValidationError("Not an IANA time zone.")
-    return value
 
 
 class EnrollmentSerializer(StrictModelSerializer):
@@ -77,7 +82,16 @@ class EnrollmentSerializer(StrictModelSerializer):
         return sorted(m.counselor_id for m in obj.members.all())
 
     def validate_timezone(self, value: str) -> str:
-        return _validate_zone(value)
+        return validate_zone_name(value)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        end = attrs.get("expected_end_date")
+        start = self.instance.start_date if self.instance else None
+        if end is not None and start is not None and end <= start:
+            raise serializers.ValidationError(
+                {"expected_end_date": ["Must be after the start date."]}
+            )
+        return attrs
 
 
 class EnrollSerializer(StrictSerializer):
@@ -90,12 +104,10 @@ class EnrollSerializer(StrictSerializer):
     start_date = serializers.DateField(required=False)
     expected_end_date = serializers.DateField(required=False)
     has_medication = serializers.BooleanField(required=False, default=False)
-    care_team = serializers.ListField(
-        child=serializers.IntegerField(), max_length=10, required=False, default=list
-    )
+    care_team = serializers.ListField(child=IdField(), max_length=10, required=False, default=list)
 
     def validate_timezone(self, value: str) -> str:
-        return _validate_zone(value)
+        return validate_zone_name(value)
 
 
 class EnrollResponseSerializer(serializers.Serializer):
@@ -243,6 +255,7 @@ class PatientCode(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         enrollment = visible_enrollment(request.user, pk)
+        refuse_body_if_any(request)
         if enrollment.status != EnrollmentStatus.ACTIVE:
             raise ValidationError({"status": ["The patient is discharged."]})
         code, expires_at = enrollment_services.enrollment_code_issue(
@@ -338,14 +351,10 @@ class AttendanceSummary(APIView):
     )
     def get(self, request: Request) -> Response:
         if request.user.role == Role.PATIENT:
-            from recovery.selectors.access import enrollment_for_patient_user
-
             enrollment = enrollment_for_patient_user(request.user)
         else:
             raw = request.query_params.get("patient", "")
-            if not raw.isdigit():
-                raise ValidationError({"patient": ["Give the patient id."]})
-            enrollment = visible_enrollment(request.user, int(raw))
+            enrollment = visible_enrollment(request.user, parse_id_param(raw, "patient"))
         return Response(
             {
                 "weeks": weekly_hours(enrollment=enrollment),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import zoneinfo
+from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
@@ -16,9 +16,13 @@ from rest_framework.views import APIView
 
 from recovery.api.common import (
     AwareDateTimeField,
+    BoundedPrimaryKeyRelatedField,
+    IdField,
     IsClinician,
     StrictModelSerializer,
     StrictSerializer,
+    refuse_body_if_any,
+    validate_zone_name,
 )
 from recovery.models import (
     Attendance,
@@ -31,8 +35,14 @@ from recovery.models import (
 from recovery.services import series as series_services
 from recovery.services import sessions as session_services
 
+MAX_PATIENTS = 200
+# A series recurs at most daily, and starts at most a year back: anything finer or older
+# would expand into hundreds of sessions (or iterate for ages) on every horizon roll.
+SERIES_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+SERIES_MAX_AGE = timedelta(days=366)
 
-class PatientsField(serializers.PrimaryKeyRelatedField):
+
+class PatientsField(BoundedPrimaryKeyRelatedField):
     def get_queryset(self) -> QuerySet[Enrollment]:
         request = self.context["request"]
         return Enrollment.objects.filter(program_id=request.user.program_id)
@@ -49,7 +59,7 @@ class FacilitatorField(serializers.PrimaryKeyRelatedField):
 class SessionSerializer(StrictModelSerializer):
     starts_at = AwareDateTimeField()
     ends_at = AwareDateTimeField()
-    patients = PatientsField(many=True, required=False)
+    patients = PatientsField(many=True, required=False, max_items=MAX_PATIENTS)
     facilitator = FacilitatorField(required=False, allow_null=True)
 
     class Meta:
@@ -68,11 +78,6 @@ class SessionSerializer(StrictModelSerializer):
             "series",
         ]
         read_only_fields = ["id", "status", "series"]
-
-    def validate_patients(self, value: list[Enrollment]) -> list[Enrollment]:
-        if len(value) > 200:
-            raise serializers.ValidationError("At most 200 patients.")
-        return value
 
 
 class PatientSessionSerializer(serializers.ModelSerializer):
@@ -120,7 +125,10 @@ class SessionList(generics.ListCreateAPIView):
         params = self.request.query_params
         for key, lookup in (("since", "starts_at__gte"), ("until", "starts_at__lt")):
             if key in params:
-                value = AwareDateTimeField().run_validation(params[key])
+                try:
+                    value = AwareDateTimeField().run_validation(params[key])
+                except serializers.ValidationError as exc:
+                    raise serializers.ValidationError({key: exc.detail}) from None
                 qs = qs.filter(**{lookup: value})
         return qs.order_by("starts_at")
 
@@ -166,12 +174,13 @@ class SessionCancel(APIView):
         session = generics.get_object_or_404(
             TreatmentSession.objects.filter(program_id=request.user.program_id), pk=pk
         )
+        refuse_body_if_any(request)
         session = session_services.session_cancel(session=session)
         return Response(SessionSerializer(session, context={"request": request}).data)
 
 
 class AttendanceSerializer(StrictModelSerializer):
-    patient = serializers.IntegerField(source="enrollment_id")
+    patient = IdField(source="enrollment_id")
 
     class Meta:
         model = Attendance
@@ -213,7 +222,7 @@ class SessionAttendance(generics.ListCreateAPIView):
 
 
 class SeriesSerializer(StrictModelSerializer):
-    patients = PatientsField(many=True, required=False)
+    patients = PatientsField(many=True, required=False, max_items=MAX_PATIENTS)
     facilitator = FacilitatorField(required=False, allow_null=True)
 
     class Meta:
@@ -237,8 +246,24 @@ class SeriesSerializer(StrictModelSerializer):
         read_only_fields = ["id", "ends_after", "expanded_until"]
 
     def validate_timezone(self, value: str) -> str:
-        if value not in zoneinfo.available_timezones():
-            raise serializers.ValidationError("Not an IANA time zone.")
+        return validate_zone_name(value)
+
+    def validate_rrule(self, value: str) -> str:
+        parts = dict(
+            part.split("=", 1)
+            for part in value.upper().removeprefix("RRULE:").split(";")
+            if "=" in part
+        )
+        if parts.get("FREQ") not in SERIES_FREQUENCIES:
+            raise serializers.ValidationError(
+                "FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY, for example "
+                "FREQ=WEEKLY;BYDAY=MO,WE,TH;COUNT=36."
+            )
+        return value
+
+    def validate_start_date(self, value: date) -> date:
+        if value < timezone.now().date() - SERIES_MAX_AGE:
+            raise serializers.ValidationError("At most a year in the past.")
         return value
 
 
