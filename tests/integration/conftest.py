@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,6 +46,17 @@ def _services_missing() -> str | None:
     if redis_url.scheme not in ("redis", "rediss"):
         return "REDIS_URL does not name a Redis server"
     return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A SIGTERM (a CI timeout) stops the run like Ctrl-C, so finalizers still stop every
+    process the tests started."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker

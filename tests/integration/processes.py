@@ -93,7 +93,8 @@ def base_env(extra: Mapping[str, str]) -> dict[str, str]:
     """A clean environment: nothing from the pytest process leaks in but the basics."""
     env = {
         key: os.environ[key]
-        for key in ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "VIRTUAL_ENV")
+        # IOP_CI_RUN marks every process of one .ci/run, which stops any left behind.
+        for key in ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "VIRTUAL_ENV", "IOP_CI_RUN")
         if key in os.environ
     }
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
