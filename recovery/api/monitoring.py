@@ -156,13 +156,21 @@ class MeetingWeekly(APIView):
     @extend_schema(
         parameters=[PATIENT_PARAMETER],
         responses={
-            200: inline_serializer("MeetingWeeks", {"weeks": WeeklyMeetingsSerializer(many=True)})
+            200: inline_serializer(
+                "MeetingWeeks",
+                {
+                    "patient": serializers.IntegerField(),
+                    "weeks": WeeklyMeetingsSerializer(many=True),
+                },
+            )
         },
     )
     def get(self, request: Request) -> Response:
         enrollment = _enrollment_asked_for(request)
         weeks = meetings_weekly(enrollment=enrollment)
-        return Response({"weeks": WeeklyMeetingsSerializer(weeks, many=True).data})
+        return Response(
+            {"patient": enrollment.id, "weeks": WeeklyMeetingsSerializer(weeks, many=True).data}
+        )
 
 
 # --- drug screens -----------------------------------------------------------------------
@@ -406,6 +414,7 @@ class AdherenceDaySerializer(serializers.Serializer):
 
 
 class AdherenceSerializer(serializers.Serializer):
+    patient = serializers.IntegerField()
     from_date = serializers.DateField()
     to_date = serializers.DateField()
     days_on_medication = serializers.IntegerField()
@@ -435,7 +444,7 @@ class MedicationAdherence(APIView):
         if not (raw.isascii() and raw.isdigit()) or not 7 <= int(raw) <= 90:
             raise ValidationError({"days": ["A whole number from 7 to 90."]})
         summary = medication_adherence(enrollment=enrollment, days=int(raw))
-        return Response(AdherenceSerializer(summary).data)
+        return Response(AdherenceSerializer({"patient": enrollment.id, **summary}).data)
 
 
 # --- program thresholds -----------------------------------------------------------------

@@ -116,16 +116,20 @@ class GoalSerializer(serializers.ModelSerializer):
 
 
 class CommentSerializer(serializers.ModelSerializer):
+    patient = serializers.IntegerField(source="plan.enrollment_id", read_only=True)
+
     class Meta:
         model = PlanComment
-        fields = ["id", "author", "body", "agrees", "created_at"]
+        fields = ["id", "patient", "author", "body", "agrees", "created_at"]
         read_only_fields = fields
 
 
 class ReviewSerializer(serializers.ModelSerializer):
+    patient = serializers.IntegerField(source="plan.enrollment_id", read_only=True)
+
     class Meta:
         model = PlanReview
-        fields = ["id", "stage", "note", "reviewed_by", "reviewed_at"]
+        fields = ["id", "patient", "stage", "note", "reviewed_by", "reviewed_at"]
         read_only_fields = fields
 
 
@@ -216,9 +220,20 @@ class ReviseSerializer(StrictSerializer):
 
 
 class ProgressEntrySerializer(serializers.ModelSerializer):
+    patient = serializers.IntegerField(source="goal.plan.enrollment_id", read_only=True)
+
     class Meta:
         model = GoalProgressEntry
-        fields = ["id", "goal", "value", "on_date", "note", "recorded_by", "recorded_at"]
+        fields = [
+            "id",
+            "patient",
+            "goal",
+            "value",
+            "on_date",
+            "note",
+            "recorded_by",
+            "recorded_at",
+        ]
         read_only_fields = fields
 
 
@@ -238,6 +253,7 @@ class ReviewInputSerializer(StrictSerializer):
 
 
 class SuggestionSerializer(serializers.Serializer):
+    patient = serializers.IntegerField()
     current_stage = serializers.ChoiceField(choices=Stage.choices)
     suggested_stage = serializers.ChoiceField(choices=Stage.choices, allow_null=True)
     current_level_of_care = serializers.ChoiceField(choices=LevelOfCare.choices)
@@ -488,7 +504,11 @@ class PatientSuggestion(APIView):
     def get(self, request: Request, pk: int) -> Response:
         enrollment = visible_enrollment(request_user(request), pk)
         suggestion = care_suggestion(enrollment=enrollment)
-        data = {**suggestion.__dict__, "confirm_with": f"/api/v1/patients/{enrollment.id}/change/"}
+        data = {
+            **suggestion.__dict__,
+            "patient": enrollment.id,
+            "confirm_with": f"/api/v1/patients/{enrollment.id}/change/",
+        }
         return Response(SuggestionSerializer(data).data)
 
 

@@ -500,3 +500,22 @@ def test_program_settings_are_read_by_staff_and_set_by_supervisors(people):
 def test_absurd_query_parameters_are_a_400(people, url):
     assert "error" in people["care_team"].get(url).json()
     assert people["care_team"].get(url).status_code == 400
+
+
+def test_staff_reads_of_plan_and_monitoring_records_are_audited(people):
+    from recovery.models import AuditEntry
+
+    plan = write_plan(people)
+    patient = people["a"].id
+    staff = people["care_team"]
+    people["owner"].post(f"/api/v1/plans/{plan['id']}/comments/", {"agrees": True})
+    for url in (
+        f"/api/v1/plans/{plan['id']}/",
+        f"/api/v1/plans/{plan['id']}/comments/",
+        f"/api/v1/patients/{patient}/suggestion/",
+        f"/api/v1/meetings/weekly/?patient={patient}",
+        f"/api/v1/medications/adherence/?patient={patient}",
+    ):
+        before = AuditEntry.objects.filter(enrollment_id=patient).count()
+        assert staff.get(url).status_code == 200
+        assert AuditEntry.objects.filter(enrollment_id=patient).count() > before, url
