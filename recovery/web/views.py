@@ -15,7 +15,7 @@ When one lands, the sign-in view is where it gets wired.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from functools import wraps
 from pathlib import Path
@@ -38,11 +38,20 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.tokens import AccessToken
 
 from notifications.realtime import close_user_sockets
-from recovery.models import AttendanceStatus, Flag, FlagStatus, LevelOfCare, Stage, User
+from recovery.models import (
+    AttendanceStatus,
+    AuditEntry,
+    Flag,
+    FlagStatus,
+    LevelOfCare,
+    Stage,
+    User,
+)
 from recovery.selectors.access import visible_enrollment
 from recovery.selectors.dashboard import attendance_counts, caseload, weekly_hours
 from recovery.selectors.timeline import timeline
 from recovery.services import flags as flag_services
+from recovery.services.audit import RequestMeta, audit_record
 from recovery.services.sessions import attendance_record
 from recovery.web import present
 from recovery.web.forms import AssignForm, AttendanceForm, ResolveForm, StaffAuthenticationForm
@@ -91,6 +100,21 @@ def staff_required(view: View) -> View:
     return never_cache(wrapper)
 
 
+def _audit(
+    request: HttpRequest, resource: str, enrollment_ids: Iterable[int], *, write: bool = False
+) -> None:
+    """Staff access to patient records goes to the audit trail, as through the API
+    (whose middleware records only /api/v1/)."""
+    audit_record(
+        actor=_user(request),
+        action=AuditEntry.Action.UPDATE if write else AuditEntry.Action.READ,
+        resource=resource,
+        enrollment_ids=enrollment_ids,
+        meta=RequestMeta.of(request),
+        status_code=200,
+    )
+
+
 def _base_context(request: HttpRequest, active: str) -> dict[str, Any]:
     user = _user(request)
     program = user.program
@@ -122,12 +146,9 @@ class DashboardLoginView(LoginView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not ScopedRateThrottle().allow_request(request, self):  # type: ignore[arg-type]
-            form = self.get_form()
-            form.errors.clear()
-            form.add_error(None, "Too many attempts. Wait a minute and try again.")
-            response = self.form_invalid(form)
-            response.status_code = 429
-            return response
+            # Refused before any password is checked: an unbound form and a message.
+            context = self.get_context_data(form=self.get_form_class()(request), throttled=True)
+            return self.render_to_response(context, status=429)
         return super().post(request, *args, **kwargs)
 
 
@@ -165,6 +186,7 @@ def socket_token(request: HttpRequest) -> HttpResponse:
 @staff_required
 def caseload_page(request: HttpRequest) -> HttpResponse:
     rows = present.caseload_view(caseload(user=_user(request)))
+    _audit(request, "dashboard-caseload", (r.row.enrollment.id for r in rows))
     return render(
         request,
         "dashboard/caseload.html",
@@ -207,13 +229,15 @@ def _flag_row(request: HttpRequest, flag: Flag, *, error: list[str] | None = Non
 @require_safe
 @staff_required
 def flag_queue_page(request: HttpRequest) -> HttpResponse:
+    flags = flag_queue(user=_user(request))
+    _audit(request, "dashboard-flags", (f.enrollment_id for f in flags))
     return render(
         request,
         "dashboard/flags.html",
         {
             **_base_context(request, "flags"),
             **_flag_context(request, request.get_full_path()),
-            "flags": flag_queue(user=_user(request)),
+            "flags": flags,
         },
     )
 
@@ -223,6 +247,7 @@ def flag_queue_page(request: HttpRequest) -> HttpResponse:
 def flag_row(request: HttpRequest, pk: int) -> HttpResponse:
     """One row of the queue, for the page's script to insert a flag that just arrived."""
     flag = visible_flag(user=_user(request), flag_id=pk)
+    _audit(request, "dashboard-flag", [flag.enrollment_id])
     return HttpResponse(_flag_row(request, flag))
 
 
@@ -265,6 +290,7 @@ def _flag_action(
     if isinstance(result, list):
         return _refused(request, result, reverse("dashboard:flags"))
     flag = visible_flag(user=user, flag_id=result.id)
+    _audit(request, "dashboard-flag", [flag.enrollment_id], write=True)
     if _wants_json(request):
         return JsonResponse(
             {
@@ -323,6 +349,7 @@ def flag_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 def patient_page(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     enrollment = visible_enrollment(user, pk)
+    _audit(request, "dashboard-patient", [enrollment.id])
     before = None
     raw_before = request.GET.get("before")
     if raw_before:
@@ -376,6 +403,11 @@ def _week_param(request: HttpRequest) -> date | None:
 @staff_required
 def calendar_page(request: HttpRequest) -> HttpResponse:
     week = week_calendar(user=_user(request), week_of=_week_param(request))
+    _audit(
+        request,
+        "dashboard-calendar",
+        (p.enrollment.id for day in week.days for card in day.sessions for p in card.patients),
+    )
     return render(
         request,
         "dashboard/calendar.html",
@@ -408,6 +440,7 @@ def attendance_mark(request: HttpRequest, session_id: int) -> HttpResponse:
         )
     except ServiceError as exc:
         return _refused(request, _errors(exc), calendar_url)
+    _audit(request, "dashboard-attendance", [enrollment.id], write=True)
     done = f"Attendance saved: {present.label(AttendanceStatus, attendance.status)}."
     if not _wants_json(request):
         messages.success(request, done)

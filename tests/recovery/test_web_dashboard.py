@@ -19,6 +19,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from recovery.models import (
     Attendance,
+    AuditEntry,
     Exercise,
     ExerciseAssignment,
     Flag,
@@ -85,6 +86,10 @@ def checkin(enrollment: Any, *, craving: int, mood: int = 3, days_ago: int = 0) 
         format="json",
     )
     assert response.status_code == 201, response.content
+
+
+def link(enrollment: Any) -> str:
+    return f'href="/dashboard/patients/{enrollment.id}/"'
 
 
 @pytest.fixture
@@ -215,6 +220,11 @@ def test_login_shares_the_api_sign_in_rate_limit_per_address() -> None:
     ]
     assert codes[:10] == [200] * 10
     assert codes[10] == 429
+    response = client.post(
+        "/dashboard/login/",
+        {"username": "nobody", "password": "wrong", "csrfmiddlewaretoken": token},
+    )
+    assert b"Too many attempts" in response.content
 
 
 def test_signed_in_staff_skip_the_login_page(counselor: Any, enrollment: Any) -> None:
@@ -250,9 +260,10 @@ def test_caseload_shows_a_counselors_own_patients_with_their_figures(team: dict[
     response = browser(team["counselor"]).get("/dashboard/")
     html = response.content.decode()
     assert response.status_code == 200
+    assert link(mine) in html
     assert mine.patient.last_name in html
-    assert team["theirs"].patient.last_name not in html
-    assert team["elsewhere"].patient.last_name not in html
+    assert link(team["theirs"]) not in html
+    assert link(team["elsewhere"]) not in html
     assert '<svg class="spark"' in html
     assert "<polyline" in html
     assert "1 urgent" in html
@@ -264,9 +275,9 @@ def test_caseload_shows_a_counselors_own_patients_with_their_figures(team: dict[
 
 def test_supervisor_sees_the_whole_program(team: dict[str, Any]) -> None:
     html = browser(team["supervisor"]).get("/dashboard/").content.decode()
-    assert team["mine"].patient.last_name in html
-    assert team["theirs"].patient.last_name in html
-    assert team["elsewhere"].patient.last_name not in html
+    assert link(team["mine"]) in html
+    assert link(team["theirs"]) in html
+    assert link(team["elsewhere"]) not in html
 
 
 # --- patient page --------------------------------------------------------------------------
@@ -325,6 +336,24 @@ def test_counselor_off_the_care_team_gets_404_on_a_patient_page(team: dict[str, 
     assert supervisor.get(f"/dashboard/patients/{team['elsewhere'].id}/").status_code == 404
 
 
+def test_staff_access_through_the_dashboard_is_audited(team: dict[str, Any]) -> None:
+    mine, counselor = team["mine"], team["counselor"]
+    flag = raise_flag(mine)
+    client = browser(counselor)
+    client.get(f"/dashboard/patients/{mine.id}/")
+    client.get("/dashboard/")
+    post(client, f"/dashboard/flags/{flag.id}/acknowledge/", **JSON)
+    entries = list(
+        AuditEntry.objects.filter(actor=counselor).values_list(
+            "resource", "action", "enrollment_id"
+        )
+    )
+    assert ("dashboard-patient", "read", mine.id) in entries
+    assert ("dashboard-caseload", "read", mine.id) in entries
+    assert ("dashboard-flag", "update", mine.id) in entries
+    assert all(enrollment_id == mine.id for _, _, enrollment_id in entries)
+
+
 # --- flag queue ----------------------------------------------------------------------------
 
 
@@ -339,6 +368,30 @@ def test_flag_queue_is_most_severe_first_then_oldest(team: dict[str, Any]) -> No
     assert order == [crisis.id, older_warning.id, newer_warning.id]
     assert hidden.id not in order
     assert "data-flag-rows" in html
+
+
+def test_pages_cost_the_same_queries_for_one_patient_or_many(team: dict[str, Any]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    supervisor = team["supervisor"]
+    program = team["mine"].program
+    client = browser(supervisor)
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    raise_flag(team["mine"])
+    _session_this_week(program, [team["mine"]])
+    before = {url: queries(url) for url in PAGES}
+    for n in range(6):
+        enrollment = EnrollmentFactory(program=program, primary_counselor=team["colleague"])
+        raise_flag(enrollment, FlagKind.SUBSTANCE_USE, ago=n)
+        _session_this_week(program, [enrollment])
+    after = {url: queries(url) for url in PAGES}
+    assert after == before
 
 
 def test_flag_row_fragment_respects_access(team: dict[str, Any]) -> None:
@@ -508,8 +561,10 @@ def test_calendar_shows_this_weeks_sessions_with_only_visible_patients(
     html = browser(team["counselor"]).get("/dashboard/calendar/").content.decode()
     assert "Evening process group" in html
     assert f'id="session-{session.id}"' in html
-    assert team["mine"].patient.last_name in html
-    assert team["theirs"].patient.last_name not in html
+    assert f'id="att-{session.id}-{team["mine"].id}"' in html
+    assert link(team["mine"]) in html
+    assert f'id="att-{session.id}-{team["theirs"].id}"' not in html
+    assert link(team["theirs"]) not in html
     assert "1 patient not on your caseload" in html
     assert html.count('class="day') == 7
 
