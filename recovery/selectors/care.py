@@ -53,13 +53,13 @@ def urge_toolkit(*, enrollment: Enrollment) -> dict[str, Any]:
         f.exercise
         for f in FavoriteExercise.objects.filter(enrollment=enrollment)
         .select_related("exercise")
-        .order_by("created_at")
+        .order_by("created_at", "id")
     ]
     assigned = [
         a.exercise
         for a in ExerciseAssignment.objects.filter(enrollment=enrollment)
         .select_related("exercise")
-        .order_by("-assigned_at")
+        .order_by("-assigned_at", "-id")
     ]
     seen: set[int] = set()
     cards = []
