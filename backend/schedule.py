@@ -38,6 +38,16 @@ def periodic_jobs() -> tuple[PeriodicJob, ...]:
         PeriodicJob("escalate_flags", "recovery.services.flags.flags_escalate_due", 60.0),
         PeriodicJob("expand_session_series", "recovery.services.series.series_expand_all", 3600.0),
         PeriodicJob("send_disclosures", "recovery.services.consent.disclosures_send_due", 60.0),
+        PeriodicJob(
+            "medication_adherence_sweep",
+            "recovery.services.monitoring.medication_adherence_sweep",
+            3600.0,
+        ),
+        PeriodicJob(
+            "medication_reminders_top_up",
+            "recovery.services.monitoring.medication_reminders_top_up",
+            3600.0,
+        ),
     )
 
 

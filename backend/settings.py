@@ -178,6 +178,11 @@ SPECTACULAR_SETTINGS = {
         "NotificationKindEnum": "notifications.models.NotificationKind",
         "SessionKindEnum": "recovery.models.SessionKind",
         "FlagKindEnum": "recovery.models.FlagKind",
+        "StageEnum": "recovery.models.Stage",
+        "LevelOfCareEnum": "recovery.models.LevelOfCare",
+        "GoalStatusEnum": "recovery.models.GoalStatus",
+        "ScreenStatusEnum": "recovery.models.ScreenStatus",
+        "MedicationCategoryEnum": "recovery.models.MedicationCategory",
     },
 }
 

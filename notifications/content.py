@@ -16,6 +16,10 @@ PUSH_TEXT: dict[str, tuple[str, str]] = {
     NotificationKind.CRISIS_RESOURCES: ("Support is here", "Open the app for help right now."),
     NotificationKind.FLAG_RAISED: ("New alert", "Someone on your caseload needs attention."),
     NotificationKind.FLAG_ESCALATED: ("Alert escalated", "An alert needs attention now."),
+    NotificationKind.MEDICATION_REMINDER: (
+        "Reminder",
+        "A daily reminder is waiting. Open the app.",
+    ),
 }
 
 DEFAULT_PUSH_TEXT = ("New message", "Open the app to read it.")

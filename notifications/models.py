@@ -48,6 +48,7 @@ class NotificationKind(models.TextChoices):
     CRISIS_RESOURCES = "crisis_resources", "Crisis resources"
     FLAG_RAISED = "flag_raised", "Flag raised"
     FLAG_ESCALATED = "flag_escalated", "Flag escalated"
+    MEDICATION_REMINDER = "medication_reminder", "Medication reminder"
 
 
 class NotificationState(models.TextChoices):

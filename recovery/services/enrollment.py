@@ -23,6 +23,7 @@ from recovery.models import (
     Stage,
     User,
 )
+from recovery.services.plan import plan_mark_review_due
 from recovery.services.schedules import checkin_schedule_set, schedule_stop
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -199,6 +200,8 @@ def enrollment_change(
     if changes:
         enrollment.save(update_fields=["stage", "level_of_care"])
         EnrollmentChange.objects.bulk_create(changes)
+        if any(c.field == "stage" for c in changes):
+            plan_mark_review_due(enrollment=enrollment, now=now)
     return enrollment
 
 
