@@ -39,7 +39,7 @@ from recovery.selectors.access import (
     visible_enrollment,
 )
 from recovery.selectors.dashboard import attendance_counts, weekly_hours
-from recovery.selectors.timeline import timeline
+from recovery.selectors.timeline import TimelineCursor, timeline
 from recovery.services import enrollment as enrollment_services
 from recovery.services.schedules import checkin_schedule_set
 
@@ -288,13 +288,14 @@ class PatientSchedule(APIView):
 
 
 class PatientTimeline(APIView):
-    """Check-ins, practice, urges, attendance and flags, newest first. Page with
-    `before` (the `next_before` of the previous page)."""
+    """Check-ins, practice, urges, attendance and flags, newest first. Page with `cursor`
+    (the `next_cursor` of the previous page); `before` starts at an instant."""
 
     permission_classes = [IsClinician]
 
     @extend_schema(
         parameters=[
+            OpenApiParameter("cursor", str, description="`next_cursor` of the previous page."),
             OpenApiParameter("before", str, description="ISO 8601 instant with offset."),
             OpenApiParameter("limit", int, description="1 to 200, default 50."),
         ],
@@ -303,33 +304,43 @@ class PatientTimeline(APIView):
                 "Timeline",
                 {
                     "results": serializers.ListField(child=serializers.DictField()),
-                    "next_before": serializers.DateTimeField(allow_null=True),
+                    "next_cursor": serializers.CharField(allow_null=True),
+                    "next_before": serializers.DateTimeField(
+                        allow_null=True,
+                        help_text="Deprecated: items sharing this instant may be skipped; "
+                        "use next_cursor.",
+                    ),
                 },
             )
         },
     )
     def get(self, request: Request, pk: int) -> Response:
         enrollment = visible_enrollment(request.user, pk)
-        before_raw = request.query_params.get("before")
+        params = request.query_params
+        cursor = None
+        if params.get("cursor"):
+            cursor = TimelineCursor.decode(params["cursor"])
+            if cursor is None:
+                raise ValidationError({"cursor": ["Pass back the next_cursor you were given."]})
         before = None
-        if before_raw:
+        if params.get("before"):
             try:
-                before = parse_datetime(before_raw)
+                before = parse_datetime(params["before"])
             except ValueError:
                 before = None
             if before is None or before.tzinfo is None:
                 raise ValidationError({"before": ["An ISO 8601 instant with an offset."]})
-        try:
-            limit = int(request.query_params.get("limit", "50"))
-        except ValueError:
-            raise ValidationError({"limit": ["A whole number."]}) from None
-        if not 1 <= limit <= 200:
-            raise ValidationError({"limit": ["Between 1 and 200."]})
-        items = timeline(enrollment=enrollment, before=before, limit=limit)
+        raw_limit = params.get("limit", "50")
+        if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= 200:
+            raise ValidationError({"limit": ["A whole number from 1 to 200."]})
+        limit = int(raw_limit)
+        items = timeline(enrollment=enrollment, before=before, limit=limit, cursor=cursor)
+        full = len(items) == limit
         return Response(
             {
                 "results": items,
-                "next_before": items[-1]["at"] if len(items) == limit else None,
+                "next_cursor": TimelineCursor.of(items[-1]).encode() if full else None,
+                "next_before": items[-1]["at"] if full else None,
             }
         )
 

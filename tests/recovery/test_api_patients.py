@@ -307,19 +307,56 @@ def test_the_timeline_merges_everything_newest_first(
     }
 
 
-def test_the_timeline_pages_with_before(
+def _walk(client: APIClient, url: str, limit: int) -> list[tuple[str, int]]:
+    seen: list[tuple[str, int]] = []
+    params: dict[str, Any] = {"limit": limit}
+    for _ in range(20):
+        page = client.get(url, params).json()
+        seen += [(i["type"], i["id"]) for i in page["results"]]
+        if page["next_cursor"] is None:
+            return seen
+        params = {"limit": limit, "cursor": page["next_cursor"]}
+    raise AssertionError("the timeline did not end")
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_the_timeline_pages_with_the_cursor(
+    counselor_client: APIClient, enrollment: Enrollment, history_of: dict[str, Any], limit: int
+) -> None:
+    url = f"/api/v1/patients/{enrollment.id}/timeline/"
+    seen = _walk(counselor_client, url, limit)
+    assert [t for t, _ in seen] == ["flag", "urge", "exercise_practice", "checkin", "attendance"]
+
+
+def test_paging_skips_nothing_when_items_share_an_instant(
+    counselor_client: APIClient, enrollment: Enrollment
+) -> None:
+    """The urge button stores the urge and raises its flag at the same instant."""
+    patient = client_for(enrollment.patient)
+    for _ in range(3):
+        assert patient.post("/api/v1/urges/", {}, format="json").status_code == 201
+    url = f"/api/v1/patients/{enrollment.id}/timeline/"
+    everything = _walk(counselor_client, url, 50)
+    assert sorted(t for t, _ in everything) == ["flag", "urge", "urge", "urge"]
+    for limit in (1, 2, 3):
+        assert _walk(counselor_client, url, limit) == everything
+
+
+def test_before_starts_the_timeline_at_an_instant(
     counselor_client: APIClient, enrollment: Enrollment, history_of: dict[str, Any]
 ) -> None:
     url = f"/api/v1/patients/{enrollment.id}/timeline/"
-    seen: list[str] = []
-    params: dict[str, Any] = {"limit": 2}
-    for _ in range(5):
-        page = counselor_client.get(url, params).json()
-        seen += [i["type"] for i in page["results"]]
-        if page["next_before"] is None:
-            break
-        params = {"limit": 2, "before": page["next_before"]}
-    assert seen == ["flag", "urge", "exercise_practice", "checkin", "attendance"]
+    body = counselor_client.get(url, {"before": history_of["practice"].isoformat()}).json()
+    assert [i["type"] for i in body["results"]] == ["checkin", "attendance"]
+    assert body["next_cursor"] is None
+
+
+def test_a_made_up_cursor_is_refused(counselor_client: APIClient, enrollment: Enrollment) -> None:
+    url = f"/api/v1/patients/{enrollment.id}/timeline/"
+    for cursor in ("yesterday", "2026-01-01T00:00:00Z|gossip|1", "2026-01-01T00:00:00|flag|1"):
+        response = counselor_client.get(url, {"cursor": cursor})
+        assert response.status_code == 400
+        assert "cursor" in response.json()["error"]["fields"]
 
 
 # --- attendance hours -----------------------------------------------------------------
