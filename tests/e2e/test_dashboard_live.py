@@ -218,3 +218,70 @@ def test_pages_at_tablet_width_and_the_sign_in_page(
     page.wait_for_url("**/dashboard/login/")
     page.goto("/dashboard/flags/")
     assert "/dashboard/login/" in page.url
+
+
+TRACK_SOCKETS = """
+(() => {
+  const Native = window.WebSocket;
+  window.__sockets = [];
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__sockets.push(this);
+    }
+  };
+})();
+"""
+
+
+def _drop_socket(page: Any) -> None:
+    """Close the page's socket as a network blip would, and wait until it notices."""
+    page.evaluate("window.__sockets[window.__sockets.length - 1].close()")
+    page.wait_for_selector("body[data-live='offline']")
+
+
+def test_reconnects_and_resumes_what_was_missed(
+    chromium: Any, live_app: LiveApp, artifacts: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    context = chromium.new_context(
+        viewport={"width": 1280, "height": 900}, base_url=live_app.base_url
+    )
+    context.add_init_script(TRACK_SOCKETS)
+    try:
+        # A counselor: the server replays the notification the page did not get.
+        page = context.new_page()
+        _sign_in(page, "/dashboard/flags/")
+        _live(page)
+        _drop_socket(page)
+        response = _post_checkin(live_app, craving=4, self_harm_thoughts=True)
+        assert response.status_code == 201, response.text
+        row = page.locator("tr.flag-row.is-new", has_text="Thoughts of self-harm")
+        expect(row).to_be_visible(timeout=15_000)
+        expect(page.locator("tr.flag-row").first).to_contain_text("Thoughts of self-harm")
+        page.wait_for_function("document.body.dataset.lastBeep === '40'")
+        _live(page)
+        page.get_by_role("button", name="Sign out").click()
+
+        # A supervisor: program-wide flag events are not kept, the page catches up itself.
+        page.goto("/dashboard/flags/")
+        page.get_by_label("Username").fill("demo-supervisor")
+        page.get_by_label("Password").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/dashboard/flags/")
+        _live(page)
+        _drop_socket(page)
+        with _api(live_app) as api:
+            urge = api.post(
+                "/urges/",
+                json={"intensity": 7},
+                headers={"Authorization": f"Bearer {live_app.data['patient_token']}"},
+            )
+        assert urge.status_code == 201, urge.text
+        expect(page.locator("tr.flag-row.is-new", has_text="Urge button pressed")).to_be_visible(
+            timeout=15_000
+        )
+        _live(page)
+    finally:
+        context.close()
