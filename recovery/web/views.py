@@ -8,8 +8,9 @@ Actions are ordinary POST forms with the CSRF token: they work without JavaScrip
 (redirect back with a message) and, when the page's script sends them with
 `Accept: application/json`, answer JSON with the re-rendered fragment to swap in place.
 
-Two-factor authentication is not enforced here yet: the API has no TOTP rule today.
-When one lands, the sign-in view is where it gets wired.
+Two-factor sign-in is not enforced on this session login yet (the API's staff TOTP rule
+is being built separately). When it lands, DashboardLoginView is where the second step
+goes, and socket_token must refuse a session that has not passed it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, Js
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import static
 from django.views.decorators.cache import never_cache
@@ -49,7 +49,7 @@ from recovery.models import (
 )
 from recovery.selectors.access import visible_enrollment
 from recovery.selectors.dashboard import attendance_counts, caseload, weekly_hours
-from recovery.selectors.timeline import timeline
+from recovery.selectors.timeline import TimelineCursor, timeline
 from recovery.services import flags as flag_services
 from recovery.services.audit import RequestMeta, audit_record
 from recovery.services.sessions import attendance_record
@@ -350,16 +350,9 @@ def patient_page(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     enrollment = visible_enrollment(user, pk)
     _audit(request, "dashboard-patient", [enrollment.id])
-    before = None
-    raw_before = request.GET.get("before")
-    if raw_before:
-        try:
-            before = parse_datetime(raw_before)
-        except ValueError:
-            before = None
-        if before is not None and before.tzinfo is None:
-            before = None
-    entries = timeline(enrollment=enrollment, before=before, limit=TIMELINE_PAGE)
+    # A cursor that does not parse shows the first page rather than an error.
+    cursor = TimelineCursor.decode(request.GET.get("cursor", ""))
+    entries = timeline(enrollment=enrollment, before=None, limit=TIMELINE_PAGE, cursor=cursor)
     days = daily_checkins(enrollment=enrollment, days=30)
     return render(
         request,
@@ -386,8 +379,10 @@ def patient_page(request: HttpRequest, pk: int) -> HttpResponse:
             "history": [present.change_entry(c) for c in care_path_history(enrollment=enrollment)],
             "flags": flag_queue(user=user, enrollment=enrollment),
             "timeline": [present.timeline_entry(item) for item in entries],
-            "older": entries[-1]["at"].isoformat() if len(entries) == TIMELINE_PAGE else None,
-            "before": before,
+            "older": (
+                TimelineCursor.of(entries[-1]).encode() if len(entries) == TIMELINE_PAGE else None
+            ),
+            "paged": cursor is not None,
         },
     )
 

@@ -20,6 +20,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from recovery.models import (
     Attendance,
     AuditEntry,
+    CheckIn,
     Exercise,
     ExerciseAssignment,
     Flag,
@@ -27,6 +28,7 @@ from recovery.models import (
     FlagStatus,
     Severity,
 )
+from recovery.selectors.timeline import TimelineCursor
 from recovery.services.enrollment import enrollment_change
 from recovery.services.flags import FlagCandidate, flags_raise
 from recovery.services.sessions import session_create
@@ -313,18 +315,38 @@ def test_patient_page_shows_charts_timeline_exercises_attendance_and_history(
     assert 'aria-labelledby="mood-title mood-desc"' in html
 
 
-def test_patient_page_timeline_pages_with_before(team: dict[str, Any]) -> None:
+def test_patient_page_timeline_pages_with_a_cursor(team: dict[str, Any]) -> None:
     mine = team["mine"]
     checkin(mine, craving=2, days_ago=5)
     checkin(mine, craving=4, days_ago=1)
-    before = (timezone.now() - timedelta(days=2)).isoformat()
+    newest = CheckIn.objects.filter(enrollment=mine).order_by("-device_time").first()
+    assert newest is not None
+    cursor = TimelineCursor(at=newest.device_time, type="checkin", id=newest.id).encode()
     client = browser(team["counselor"])
-    html = client.get(f"/dashboard/patients/{mine.id}/", {"before": before}).content.decode()
+    html = client.get(f"/dashboard/patients/{mine.id}/", {"cursor": cursor}).content.decode()
     assert "craving 2/10" in html
     assert "craving 4/10" not in html
     assert "Back to the latest entries" in html
-    # A malformed `before` is ignored, not an error.
-    assert client.get(f"/dashboard/patients/{mine.id}/?before=nonsense").status_code == 200
+    # A malformed cursor shows the first page, not an error.
+    html = client.get(f"/dashboard/patients/{mine.id}/?cursor=nonsense").content.decode()
+    assert "craving 4/10" in html
+
+
+def test_patient_page_links_older_entries_when_the_page_is_full(
+    team: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recovery.web import views
+
+    monkeypatch.setattr(views, "TIMELINE_PAGE", 1)
+    mine = team["mine"]
+    checkin(mine, craving=2, days_ago=5)
+    checkin(mine, craving=4, days_ago=1)
+    client = browser(team["counselor"])
+    html = client.get(f"/dashboard/patients/{mine.id}/").content.decode()
+    match = re.search(r'href="\?cursor=([^"]+)">Older entries', html)
+    assert match is not None
+    older = client.get(f"/dashboard/patients/{mine.id}/?cursor={match.group(1)}")
+    assert "craving 2/10" in older.content.decode()
 
 
 def test_counselor_off_the_care_team_gets_404_on_a_patient_page(team: dict[str, Any]) -> None:
