@@ -70,7 +70,9 @@ def main() -> None:
     enrollment_change(
         enrollment=first, actor=counselor, stage="early_recovery", reason="Engaged in groups"
     )
-    starts = (now - timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    # The start of this hour: always today in the program's zone, so always in this
+    # week's calendar, even just after midnight on a Monday.
+    starts = now.replace(minute=0, second=0, microsecond=0)
     session = session_create(
         program_id=counselor.program_id,
         kind="skills_training",
