@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint integration bench bench-quick clean
+.PHONY: run test lint e2e fuzz integration bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -20,12 +20,18 @@ run: $(STAMP)
 	$(BIN)/python manage.py serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
-	$(BIN)/pytest -q -m "not integration" --cov --cov-report=term:skip-covered --cov-fail-under=85
+	$(BIN)/pytest -q -m "not integration and not e2e and not fuzz" --cov --cov-report=term:skip-covered --cov-fail-under=85
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	SECRET_KEY=$${SECRET_KEY:-lint-only-not-a-secret} $(BIN)/mypy .
+
+e2e: $(STAMP)
+	$(BIN)/pytest -q -m e2e tests/e2e
+
+fuzz: $(STAMP)
+	$(BIN)/pytest -q -m fuzz tests/fuzz
 
 integration: $(STAMP)
 	$(BIN)/pytest -q -m integration tests/integration

@@ -15,6 +15,8 @@ def user_for_access_token(raw: str) -> tuple[Any, float] | None:
         token = AccessToken(raw)  # type: ignore[arg-type]
     except TokenError:
         return None
+    if token.get("otp_pending"):
+        return None  # two-factor setup first: such a token reaches only auth/totp/
     user = get_user_model().objects.filter(id=token.get("user_id"), is_active=True).first()
     if user is None:
         return None

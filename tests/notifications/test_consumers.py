@@ -180,3 +180,11 @@ async def test_the_socket_closes_when_the_token_expires():
     communicator, _ = await _connect(_token(patient, lifetime=timedelta(seconds=1)))
     await _ready(communicator)
     assert (await communicator.receive_output(timeout=3))["code"] == 4401
+
+
+async def test_a_token_waiting_for_two_factor_setup_cannot_open_a_socket():
+    counselor = await database_sync_to_async(CounselorFactory)()
+    token = AccessToken.for_user(counselor)
+    token["otp_pending"] = True
+    _, connected = await _connect(str(token))
+    assert not connected
