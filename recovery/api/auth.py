@@ -20,6 +20,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from backend.api import StrictSerializer, request_user
 from recovery.models import User
+from recovery.selectors.access import requires_second_factor
 from recovery.services.tokens import refresh_reuse_revoke_family, tokens_issue
 
 TokenPair = inline_serializer(
@@ -46,10 +47,6 @@ class BearerChallenge:
 
     def get_authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
-
-
-def requires_second_factor(user: User) -> bool:
-    return bool(user.is_clinician and user.program and user.program.require_staff_2fa)
 
 
 class Login(BearerChallenge, APIView):

@@ -42,3 +42,8 @@ def visible_enrollment(user: User, enrollment_id: int) -> Enrollment:
     if enrollment is None:
         raise Http404
     return enrollment
+
+
+def requires_second_factor(user: User) -> bool:
+    """Staff of a program that requires two-factor sign-in."""
+    return bool(user.is_clinician and user.program and user.program.require_staff_2fa)

@@ -6,8 +6,10 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from recovery.models import AttendanceStatus, User
+from recovery.selectors.access import requires_second_factor
 from recovery.web.selectors import assignable_staff, is_dashboard_user
 
 
@@ -15,10 +17,27 @@ class StaffAuthenticationForm(AuthenticationForm):
     """Only counselors and supervisors sign in here. Anyone else gets the same answer as
     a wrong password, so the form does not tell who is a patient."""
 
+    otp = forms.RegexField(regex=r"^\d{6}$", required=False, label="Authenticator code")
+
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)
         if not is_dashboard_user(user):
             raise self.get_invalid_login_error()
+        # The program's two-factor rule holds here as in the API (recovery/api/auth.py).
+        if not requires_second_factor(user):
+            return
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            raise forms.ValidationError(
+                "Your program requires two-factor sign-in. Set up an authenticator first "
+                "(POST /api/v1/auth/totp/setup/) or ask your supervisor.",
+                code="otp_setup_required",
+            )
+        code = self.cleaned_data.get("otp")
+        if not code or not device.verify_token(code):
+            raise forms.ValidationError(
+                "Enter the current 6-digit code from your authenticator.", code="otp_invalid"
+            )
 
 
 class StaffChoiceField(forms.ModelChoiceField):

@@ -671,3 +671,27 @@ def test_severity_badges_and_live_hooks_are_on_every_staff_page(team: dict[str, 
         assert 'href="#main"' in html
         assert '<main id="main"' in html
     assert Severity.CRISIS.label in client.get("/dashboard/flags/").content.decode()
+
+
+def test_dashboard_sign_in_honours_the_programs_two_factor_rule(time_machine) -> None:
+    from django.test import Client
+    from django.utils import timezone
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.factories import CounselorFactory
+
+    counselor = CounselorFactory()
+    counselor.program.require_staff_2fa = True
+    counselor.program.save()
+    form = {"username": counselor.username, "password": "correct-horse-battery-staple"}
+    no_device = Client().post("/dashboard/login/", form)
+    assert no_device.status_code == 200
+    assert b"requires two-factor" in no_device.content
+
+    device = TOTPDevice.objects.create(user=counselor, name="phone", confirmed=True)
+    assert b"6-digit code" in Client().post("/dashboard/login/", form).content
+    time_machine.move_to(timezone.now() + timezone.timedelta(seconds=31))
+    code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    signed_in = Client().post("/dashboard/login/", {**form, "otp": code})
+    assert signed_in.status_code == 302
