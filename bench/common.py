@@ -489,7 +489,7 @@ def run_child(argv: list[str], *, env: dict[str, str], timeout: float) -> tuple[
             assert proc.stderr is not None
             for line in proc.stderr:
                 tail.append(line)
-                if line.startswith("bench: "):
+                if line.lstrip().startswith("bench: "):  # nested runners indent theirs
                     sys.stderr.write("  " + line)
                     sys.stderr.flush()
 

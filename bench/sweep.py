@@ -9,9 +9,11 @@ the same run against two baselines on the same data:
   `.filter(next_due_at__lte=now).order_by().first()`, claim that one row with a conditional
   UPDATE checked by its row count, then flag it.
 
-Each timed run flags every due window (flags, their events and the notification rows,
-nudges included) and is checked for it. Between repeats the due rows are put back and the
-rows the sweep wrote deleted.
+Each size has its own database; the timed runs go round the sizes and baselines in turns
+(3 rounds), so that a burst of load on the shared machine hits them alike. Each timed run
+flags every due window (flags, their events and the notification rows, nudges included)
+and is checked for it. Before each run the due rows are put back and the rows the sweep
+wrote deleted.
 
     python -m bench.sweep [--quick]                      # both databases
     python -m bench.sweep --backend sqlite [--quick]     # one, in this process
@@ -20,12 +22,13 @@ rows the sweep wrote deleted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import time
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from typing import Any
 
@@ -61,24 +64,28 @@ CHUNK = 100_000
 # Stop growing the table when the next size would take longer than this to populate.
 POPULATE_BUDGET_S = float(os.environ.get("BENCH_POPULATE_BUDGET_S", "300"))
 # A baseline slower than this per run is measured once, not REPEATS times.
-SLOW_BASELINE_S = float(os.environ.get("BENCH_SLOW_BASELINE_S", "90"))
+SLOW_BASELINE_S = float(os.environ.get("BENCH_SLOW_BASELINE_S", "150"))
 
 # Every 40th patient is discharged and every 40th (offset 20) has a paused schedule: both
 # have next_due_at NULL. Every 10th schedule had already missed its previous window, so
 # the sweep also raises a "missed in a row" flag for it.
 DISCHARGED, PAUSED, MODULO = 0, 20, 40
+NEVER = datetime.min.replace(tzinfo=UTC)  # placeholder until populate() sets the windows
 
 
 @dataclass
 class World:
-    program_id: int
-    first_counselor_id: int
+    """One size: its own database, filled with `size` patients."""
+
+    database: str  # the NAME of Django's default connection for it
+    size: int
     now: datetime
-    due_day: date
-    due_deadline: datetime
-    next_day: date
-    next_deadline: datetime
-    size: int = 0
+    program_id: int = 0
+    first_counselor_id: int = 0
+    due_day: date = date.min
+    due_deadline: datetime = NEVER
+    next_day: date = date.min
+    next_deadline: datetime = NEVER
     due_ids: list[int] = field(default_factory=list)
 
 
@@ -127,7 +134,9 @@ def insert_series(model: Any, first: int, last: int, exprs: dict[str, Any]) -> N
                 cursor.execute(sql, [start, stop, *params])
 
 
-def make_world(now: datetime) -> World:
+def make_staff(world: World) -> None:
+    """The program, its counselors, and the two windows: the one that just closed (due)
+    and the next one."""
     from recovery.models import CheckInSchedule, Program, Role, User
     from recovery.services.windows import window_on
 
@@ -141,6 +150,7 @@ def make_world(now: datetime) -> World:
     ids = sorted(c.id for c in counselors)
     assert ids == list(range(ids[0], ids[0] + COUNSELORS))
     assert ids[-1] < USER_ID_OFFSET
+    now = world.now
     template = template_schedule(CheckInSchedule)
     today = now.astimezone(zoneinfo.ZoneInfo(ZONE)).date()
     windows = [window_on(template, today - timedelta(days=n), ZONE) for n in range(4)]
@@ -148,30 +158,23 @@ def make_world(now: datetime) -> World:
     following = window_on(template, due.day + timedelta(days=1), ZONE)
     assert following is not None
     assert following.deadline > now
-    return World(
-        program_id=program.id,
-        first_counselor_id=ids[0],
-        now=now,
-        due_day=due.day,
-        due_deadline=due.deadline,
-        next_day=following.day,
-        next_deadline=following.deadline,
-    )
+    world.program_id, world.first_counselor_id = program.id, ids[0]
+    world.due_day, world.due_deadline = due.day, due.deadline
+    world.next_day, world.next_deadline = following.day, following.deadline
 
 
 def template_schedule(model: Any) -> Any:
     return model(opens_at=clock(17), due_by=clock(21), days_of_week=[1, 2, 3, 4, 5, 6, 7])
 
 
-def grow(world: World, size: int) -> None:
-    """Add patients world.size+1 .. size: users, enrollments, care teams, schedules."""
+def populate(world: World) -> None:
+    """Patients 1 .. world.size: users, enrollments, care teams, schedules; no one due."""
     from django.db import connection, transaction
 
     from recovery.models import CareTeamMember, CheckInSchedule, Enrollment, User
 
-    first, last = world.size + 1, size
-    if first > last:
-        return
+    make_staff(world)
+    first, last = 1, world.size
 
     def prep(model: Any, name: str, value: Any) -> Any:
         return model._meta.get_field(name).get_db_prep_save(value, connection)
@@ -242,7 +245,6 @@ def grow(world: World, size: int) -> None:
         )
     reset_sequences([User, Enrollment, CareTeamMember, CheckInSchedule])
     analyze()
-    world.size = size
 
 
 def set_due(world: World, ids: list[int], *, due: bool) -> None:
@@ -285,12 +287,11 @@ def clear_outputs() -> None:
             cursor.execute(f"DELETE FROM {table}")  # noqa: S608 (a model's own table)
 
 
-def choose_due(world: World, size: int, count: int) -> None:
-    if world.due_ids:
-        set_due(world, world.due_ids, due=False)
+def choose_due(size: int, count: int) -> list[int]:
+    """Which schedules are due in every timed run: spread over the whole table."""
     rng = random.Random(size)
     eligible = [i for i in range(1, size + 1) if i % MODULO not in (DISCHARGED, PAUSED)]
-    world.due_ids = sorted(rng.sample(eligible, count))
+    return sorted(rng.sample(eligible, count))
 
 
 def prepare_run(world: World) -> None:
@@ -443,88 +444,25 @@ def run_one_at_a_time(world: World) -> int:
         handled += 1
 
 
-def timed_runs(
-    world: World, run: Any, label: str, repeats: int, *, warmup: bool = False
-) -> list[float]:
-    """Median material: `repeats` timed runs, each on the same due rows, each checked.
-    A warm-up run first (untimed) when the code path has not run in this process yet."""
-    times: list[float] = []
-    if warmup:
-        prepare_run(world)
-        check_outputs(world, run(world), f"{label} (warm-up)")
-    for _ in range(repeats):
-        prepare_run(world)
-        started = time.perf_counter()
-        handled = run(world)
-        times.append((time.perf_counter() - started) * 1000)
-        check_outputs(world, handled, label)
-        if times[-1] > SLOW_BASELINE_S * 1000 and run is not run_real:
-            break
-    return times
+def timed_once(world: World, run: Any, label: str) -> float:
+    """One timed run on freshly due rows, checked; milliseconds."""
+    prepare_run(world)
+    started = time.perf_counter()
+    handled = run(world)
+    elapsed = (time.perf_counter() - started) * 1000
+    check_outputs(world, handled, label)
+    return elapsed
 
 
-# --- One database, in this process ---------------------------------------------------------
+def use(world: World) -> None:
+    """Point Django's default connection at this size's database (as Django's test runner
+    does when it switches to the test database)."""
+    from django.db import connections
 
-
-def measure_backend(backend: str, quick: bool) -> Report:
-    report = Report()
-    pg_url = postgres_url_from_env() if backend == "postgres" else None
-    if backend == "postgres" and pg_url is None:
-        report.notes.append("sweep: PostgreSQL skipped (no server)")
-        return report
-    with fresh_database(backend, "sweep", pg_url) as url:
-        setup_django(url)
-        from django.db import connections
-        from django.utils import timezone
-
-        try:
-            with stub_dispatch_enqueue():
-                _measure(report, backend, quick, timezone.now())
-        finally:
-            connections.close_all()
-    return report
-
-
-def _measure(report: Report, db: str, quick: bool, now: datetime) -> None:
-    sizes, due = (QUICK_SIZES, QUICK_DUE) if quick else (SIZES, DUE)
-    report.meta[f"sweep.{db}.version"] = db_version()
-    world = make_world(now)
-    rate: float | None = None  # seconds per row of the last populate
-    measured: list[int] = []
-    for size in sizes:
-        added = size - world.size
-        if rate is not None and rate * added > POPULATE_BUDGET_S:
-            report.notes.append(
-                f"sweep.{db}: {size:,} patients not measured: populating {added:,} more rows "
-                f"would take about {rate * added:.0f} s (budget {POPULATE_BUDGET_S:.0f} s, "
-                "BENCH_POPULATE_BUDGET_S); the largest size measured is "
-                f"{world.size:,}"
-            )
-            break
-        started = time.perf_counter()
-        grow(world, size)
-        seconds = time.perf_counter() - started
-        rate = seconds / added
-        report.results[f"sweep.{db}.populate_s_{size}"] = rounded(seconds, 1)
-        progress(f"sweep.{db}: {size:,} patients populated ({seconds:.1f} s)")
-        choose_due(world, size, due)
-        try:
-            times = timed_runs(world, run_real, f"sweep {size}", REPEATS, warmup=True)
-        except Exception as exc:
-            report.notes.append(
-                f"sweep.{db}: sweep_missed_checkins failed at {size:,} patients with "
-                f"{due:,} due: {failure(exc)}; nothing more measured on {db}"
-            )
-            progress(f"sweep.{db}: sweep at {size:,} FAILED: {failure(exc)}")
-            break
-        report.results[f"sweep.{db}.ms_{size}"] = rounded(median(times))
-        progress(f"sweep.{db}: sweep at {size:,}: {median(times):.0f} ms (median of {len(times)})")
-        if not measured and not quick:  # baselines at the smallest size too
-            _baselines(report, db, world, size, warmup=True)
-        measured.append(size)
-    report.results["sweep.due_per_run"] = due
-    if measured and (world.size != measured[0] or quick) and world.size == measured[-1]:
-        _baselines(report, db, world, world.size, warmup=False)  # and at the largest size
+    connection = connections["default"]
+    if connection.settings_dict["NAME"] != world.database:
+        connection.close()
+        connection.settings_dict["NAME"] = world.database
 
 
 def failure(exc: BaseException) -> str:
@@ -532,24 +470,127 @@ def failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
 
 
-def _baselines(report: Report, db: str, world: World, size: int, *, warmup: bool) -> None:
-    for name, run in (("naive", run_naive), ("one_at_a_time", run_one_at_a_time)):
+# --- One database engine, in this process ---------------------------------------------------
+
+
+def measure_backend(backend: str, quick: bool) -> Report:
+    """One database per size, so that the sizes can be measured in turns: a burst of load
+    on the shared machine then hits every size and baseline alike, not one of them."""
+    import environ
+
+    report = Report()
+    pg_url = postgres_url_from_env() if backend == "postgres" else None
+    if backend == "postgres" and pg_url is None:
+        report.notes.append("sweep: PostgreSQL skipped (no server)")
+        return report
+    sizes = QUICK_SIZES if quick else SIZES
+    with contextlib.ExitStack() as stack:
+        urls = [stack.enter_context(fresh_database(backend, "sweep", pg_url)) for _ in sizes]
+        setup_django(urls[0], migrate=False)
+        from django.db import connections
+        from django.utils import timezone
+
+        databases = [environ.Env.db_url_config(url)["NAME"] for url in urls]
         try:
-            times = timed_runs(world, run, f"{name} {size}", REPEATS, warmup=warmup)
+            with stub_dispatch_enqueue():
+                _measure(
+                    report, backend, quick, timezone.now(), list(zip(sizes, databases, strict=True))
+                )
+        finally:
+            connections.close_all()
+    return report
+
+
+def _measure(
+    report: Report, db: str, quick: bool, now: datetime, plan: list[tuple[int, str]]
+) -> None:
+    from django.core.management import call_command
+
+    due = QUICK_DUE if quick else DUE
+    report.results["sweep.due_per_run"] = due
+    worlds: list[World] = []
+    rate: float | None = None  # seconds per row of the last populate
+    for size, database in plan:
+        if rate is not None and rate * size > POPULATE_BUDGET_S:
+            report.notes.append(
+                f"sweep.{db}: {size:,} patients not measured: populating them would take "
+                f"about {rate * size:.0f} s (budget {POPULATE_BUDGET_S:.0f} s, "
+                f"BENCH_POPULATE_BUDGET_S); the largest size measured is {worlds[-1].size:,}"
+            )
+            break
+        world = World(database=database, size=size, now=now)
+        use(world)
+        call_command("migrate", interactive=False, verbosity=0)
+        if not worlds:
+            report.meta[f"sweep.{db}.version"] = db_version()
+        started = time.perf_counter()
+        populate(world)
+        seconds = time.perf_counter() - started
+        rate = seconds / size
+        report.results[f"sweep.{db}.populate_s_{size}"] = rounded(seconds, 1)
+        progress(f"sweep.{db}: {size:,} patients populated ({seconds:.1f} s)")
+        world.due_ids = choose_due(size, due)
+        try:  # a warm-up run, and the sweep must work at all before the tables grow
+            timed_once(world, run_real, f"sweep {world.size} (warm-up)")
         except Exception as exc:
             report.notes.append(
-                f"sweep.{db}: the {name} baseline failed at {size:,}: {failure(exc)}"
+                f"sweep.{db}: sweep_missed_checkins failed at {size:,} patients with "
+                f"{due:,} due: {failure(exc)}; no larger size tried on {db}"
             )
-            continue
-        report.results[f"sweep.{db}.{name}_ms_{size}"] = rounded(median(times))
-        progress(f"sweep.{db}: {name} at {size:,}: {median(times):.0f} ms (median of {len(times)})")
-        if len(times) < REPEATS:
+            progress(f"sweep.{db}: sweep at {size:,} FAILED: {failure(exc)}")
+            break
+        worlds.append(world)
+    alive = worlds
+    if not alive:
+        return
+    # Baselines at the smallest and the largest size (quick: the largest only).
+    with_baselines = {alive[-1].size} if quick else {alive[0].size, alive[-1].size}
+    baselines = (("naive", run_naive), ("one_at_a_time", run_one_at_a_time))
+    times: dict[tuple[str, int], list[float]] = {}
+    dropped: set[tuple[str, int]] = set()
+    for round_no in range(REPEATS):
+        order = alive[round_no % len(alive) :] + alive[: round_no % len(alive)]
+        for world in order:
+            use(world)
+            runs = [("sweep", run_real)]
+            if world.size in with_baselines:
+                runs += list(baselines)
+            for name, run in runs:
+                key = (name, world.size)
+                if key in dropped:
+                    continue
+                try:
+                    elapsed = timed_once(world, run, f"{name} {world.size}")
+                except Exception as exc:
+                    report.notes.append(
+                        f"sweep.{db}: {name} failed at {world.size:,}: {failure(exc)}"
+                    )
+                    dropped.add(key)
+                    continue
+                times.setdefault(key, []).append(elapsed)
+                if name != "sweep" and elapsed > SLOW_BASELINE_S * 1000:
+                    dropped.add(key)  # once is enough for a baseline this slow
+        progress(f"sweep.{db}: round {round_no + 1}/{REPEATS} done")
+
+    for (name, size), values in sorted(times.items()):
+        key = f"sweep.{db}.ms_{size}" if name == "sweep" else f"sweep.{db}.{name}_ms_{size}"
+        report.results[key] = rounded(median(values))
+        progress(f"sweep.{db}: {name} at {size:,}: {median(values):.0f} ms")
+        if len(values) < REPEATS:
             report.notes.append(
-                f"sweep.{db}.{name}_ms_{size}: one run took {times[0] / 1000:.0f} s, so it was "
-                f"run {len(times)} time(s), not {REPEATS}"
+                f"{key}: median of {len(values)} run(s), not {REPEATS}"
+                + (
+                    f" (one took {values[0] / 1000:.0f} s > BENCH_SLOW_BASELINE_S)"
+                    if values[0] > SLOW_BASELINE_S * 1000
+                    else ""
+                )
             )
-        real = report.results[f"sweep.{db}.ms_{size}"]
-        report.results[f"sweep.{db}.speedup_vs_{name}_{size}"] = rounded(median(times) / real, 1)
+    for (name, size), values in times.items():
+        if name != "sweep" and ("sweep", size) in times:
+            real = median(times[("sweep", size)])
+            report.results[f"sweep.{db}.speedup_vs_{name}_{size}"] = rounded(
+                median(values) / real, 1
+            )
 
 
 # --- Both databases ------------------------------------------------------------------------
