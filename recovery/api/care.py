@@ -142,9 +142,17 @@ class FavoriteList(generics.ListAPIView):
         return Exercise.objects.filter(id__in=ids)
 
 
+class VisibleExerciseField(serializers.PrimaryKeyRelatedField):
+    """An exercise the caller can see: the shared library or their program's own. Others
+    answer as unknown ids, so their existence does not leak across programs."""
+
+    def get_queryset(self) -> QuerySet[Exercise]:
+        return exercises_visible_to(self.context["request"].user)
+
+
 class PracticeSerializer(StrictModelSerializer):
     patient = serializers.IntegerField(source="enrollment_id", read_only=True)
-    exercise = serializers.PrimaryKeyRelatedField(queryset=Exercise.objects.all())
+    exercise = VisibleExerciseField()
     practiced_at = AwareDateTimeField(required=False)
 
     class Meta:
@@ -179,7 +187,7 @@ class PracticeList(generics.ListCreateAPIView):
 
 class AssignmentSerializer(StrictModelSerializer):
     patient = IdField(source="enrollment_id")
-    exercise = serializers.PrimaryKeyRelatedField(queryset=Exercise.objects.all())
+    exercise = VisibleExerciseField()
 
     class Meta:
         model = ExerciseAssignment

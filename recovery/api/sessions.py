@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import zoneinfo
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
@@ -295,14 +296,35 @@ class SeriesList(generics.ListCreateAPIView):
         )
 
 
+# "From now on", sent a moment ago, is still now.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 class CancelRestSerializer(StrictSerializer):
+    """Ends the series at `from_instant`. Sessions that already started (and may have
+    attendance recorded) are history, not cancellable."""
+
     from_instant = AwareDateTimeField()
+
+    def validate_from_instant(self, value: datetime) -> datetime:
+        if value < timezone.now() - CLOCK_SKEW:
+            raise serializers.ValidationError("Give an instant from now on.")
+        return value
 
 
 class MoveRestSerializer(StrictSerializer):
+    """Moves the occurrences from `from_date` (in the series' zone) on; not the past."""
+
     from_date = serializers.DateField()
     start_time = serializers.TimeField()
     duration_minutes = serializers.IntegerField(min_value=5, max_value=720)
+
+    def validate_from_date(self, value: date) -> date:
+        series: SessionSeries = self.context["series"]
+        today = timezone.now().astimezone(zoneinfo.ZoneInfo(series.timezone)).date()
+        if value < today:
+            raise serializers.ValidationError("Give today or a later date.")
+        return value
 
 
 class SeriesCancelRest(APIView):
@@ -327,7 +349,7 @@ class SeriesMoveRest(APIView):
         series = generics.get_object_or_404(
             SessionSeries.objects.filter(program_id=request.user.program_id), pk=pk
         )
-        serializer = MoveRestSerializer(data=request.data)
+        serializer = MoveRestSerializer(data=request.data, context={"series": series})
         serializer.is_valid(raise_exception=True)
         new_series = series_services.series_move_rest(series=series, **serializer.validated_data)
         return Response(SeriesSerializer(new_series, context={"request": request}).data, status=201)

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from statistics import mean
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from recovery.models import (
@@ -21,12 +21,21 @@ from recovery.models import (
     EnrollmentStatus,
     Flag,
     FlagStatus,
+    SessionStatus,
     Severity,
     User,
 )
 from recovery.selectors.access import enrollments_visible_to
 
 ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE, AttendanceStatus.LEFT_EARLY)
+
+
+def _held_attendance() -> QuerySet[Attendance]:
+    """Attendance of sessions that took place: a session cancelled after the roll was
+    taken, or a roll taken ahead of the session, counts no hours."""
+    return Attendance.objects.exclude(session__status=SessionStatus.CANCELLED).filter(
+        session__starts_at__lte=timezone.now()
+    )
 
 
 @dataclass
@@ -96,7 +105,8 @@ def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRo
         )
     )
     last_attended = dict(
-        Attendance.objects.filter(enrollment_id__in=ids, status__in=ATTENDED)
+        _held_attendance()
+        .filter(enrollment_id__in=ids, status__in=ATTENDED)
         .values("enrollment_id")
         .annotate(m=Max("session__starts_at"))
         .values_list("enrollment_id", "m")
@@ -115,9 +125,11 @@ def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRo
     # Hours this week, in each program's own week (Monday to Sunday, local time).
     week_minutes: dict[int, int] = defaultdict(int)
     earliest_week = now - timedelta(days=8)
-    for enrollment_id, starts_at, minutes in Attendance.objects.filter(
-        enrollment_id__in=ids, session__starts_at__gte=earliest_week
-    ).values_list("enrollment_id", "session__starts_at", "minutes_attended"):
+    for enrollment_id, starts_at, minutes in (
+        _held_attendance()
+        .filter(enrollment_id__in=ids, session__starts_at__gte=earliest_week)
+        .values_list("enrollment_id", "session__starts_at", "minutes_attended")
+    ):
         row = rows[enrollment_id]
         zone = zoneinfo.ZoneInfo(row.enrollment.program.timezone)
         if week_start(starts_at.astimezone(zone).date()) == week_start(now.astimezone(zone).date()):
@@ -167,10 +179,14 @@ def weekly_hours(*, enrollment: Enrollment, weeks: int = 12) -> list[dict[str, o
     this_week = week_start(now.astimezone(zone).date())
     first_week = this_week - timedelta(weeks=weeks - 1)
     minutes: dict[date, int] = defaultdict(int)
-    for starts_at, m in Attendance.objects.filter(
-        enrollment=enrollment,
-        session__starts_at__gte=datetime.combine(first_week, datetime.min.time(), tzinfo=zone),
-    ).values_list("session__starts_at", "minutes_attended"):
+    for starts_at, m in (
+        _held_attendance()
+        .filter(
+            enrollment=enrollment,
+            session__starts_at__gte=datetime.combine(first_week, datetime.min.time(), tzinfo=zone),
+        )
+        .values_list("session__starts_at", "minutes_attended")
+    ):
         minutes[week_start(starts_at.astimezone(zone).date())] += m
     required = float(enrollment.program.required_hours_per_week)
     return [
@@ -186,7 +202,8 @@ def weekly_hours(*, enrollment: Enrollment, weeks: int = 12) -> list[dict[str, o
 
 def attendance_counts(*, enrollment: Enrollment) -> dict[str, int]:
     counts = dict(
-        Attendance.objects.filter(enrollment=enrollment)
+        _held_attendance()
+        .filter(enrollment=enrollment)
         .values("status")
         .annotate(n=Count("id"))
         .values_list("status", "n")

@@ -353,7 +353,13 @@ def test_before_starts_the_timeline_at_an_instant(
 
 def test_a_made_up_cursor_is_refused(counselor_client: APIClient, enrollment: Enrollment) -> None:
     url = f"/api/v1/patients/{enrollment.id}/timeline/"
-    for cursor in ("yesterday", "2026-01-01T00:00:00Z|gossip|1", "2026-01-01T00:00:00|flag|1"):
+    for cursor in (
+        "yesterday",
+        "2026-01-01T00:00:00Z|gossip|1",
+        "2026-01-01T00:00:00|flag|1",
+        "2026-02-30T10:00:00Z|flag|1",
+        "2026-01-01T00:00:00Z|flag|one",
+    ):
         response = counselor_client.get(url, {"cursor": cursor})
         assert response.status_code == 400
         assert "cursor" in response.json()["error"]["fields"]

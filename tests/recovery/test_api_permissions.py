@@ -29,9 +29,11 @@ from datetime import time, timedelta
 from typing import Any
 
 import pytest
+from django.http import Http404
 from django.urls import URLPattern
 from django.utils import timezone
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from notifications import urls as notification_urls
 from notifications.models import Device, Notification, NotificationKind, NotificationState
@@ -56,12 +58,14 @@ from recovery.models import (
     UrgeEvent,
     User,
 )
+from recovery.selectors.access import enrollment_for_patient_user, enrollments_visible_to
 from tests.conftest import client_for
 from tests.factories import (
     ContactFactory,
     CounselorFactory,
     DeviceFactory,
     EnrollmentFactory,
+    PatientUserFactory,
     ProgramFactory,
     ScheduleFactory,
     SessionFactory,
@@ -974,6 +978,14 @@ def test_a_patient_cannot_favourite_or_practise_another_programs_exercise(world:
     )
     assert practice.status_code == 400
     assert not ExercisePractice.objects.filter(exercise=elsewhere).exists()
+    # Another program's exercise answers exactly like an id that does not exist.
+    missing = patient.post(
+        "/api/v1/practices/",
+        {"exercise": 999_999, "craving_before": 5, "craving_after": 3, "helpfulness": 3},
+        format="json",
+    )
+    shape = practice.json()["error"]["fields"]["exercise"][0].replace(str(elsewhere.id), "N")
+    assert shape == missing.json()["error"]["fields"]["exercise"][0].replace("999999", "N")
 
 
 def test_staff_cannot_read_a_patients_own_schedule_through_me(world: World) -> None:
@@ -1021,3 +1033,53 @@ def test_the_same_client_id_from_two_patients_does_not_break_the_detail(world: W
     assert client_for(world.a.patient).get(url_).json()["patient"] == world.a.id
     assert client_for(world.b.patient).get(url_).json()["patient"] == world.b.id
     assert client_for(world.users["care_team"]).get(url_).json()["patient"] == world.a.id
+
+
+# --- edges of "who sees what" -------------------------------------------------------
+
+
+def test_staff_without_a_program_see_nobody(world: World) -> None:
+    adrift = CounselorFactory(program=None)
+    client = client_for(adrift)
+    assert client.get("/api/v1/checkins/").json()["results"] == []
+    assert client.get("/api/v1/sessions/").json()["results"] == []
+    # Staff-only endpoints refuse them outright.
+    assert client.get("/api/v1/patients/").status_code == 403
+
+
+def test_a_deactivated_user_sees_nothing(world: World) -> None:
+    user = world.users["supervisor"]
+    assert enrollments_visible_to(user).exists()
+    user.is_active = False
+    assert not enrollments_visible_to(user).exists()
+
+
+def test_only_a_patient_with_an_enrollment_has_their_own_records(world: World) -> None:
+    with pytest.raises(Http404):
+        enrollment_for_patient_user(world.users["care_team"])
+    orphan = PatientUserFactory(program=world.a.program)
+    with pytest.raises(Http404):
+        enrollment_for_patient_user(orphan)
+    response = client_for(orphan).post("/api/v1/checkins/", checkin_body(), format="json")
+    assert response.status_code == 404
+    assert CheckIn.objects.count() == 1  # the world's own
+
+
+def test_logout_refuses_someone_elses_refresh_token(world: World) -> None:
+    theirs = RefreshToken.for_user(world.b.patient)
+    response = client_for(world.a.patient).post(
+        "/api/v1/auth/logout/", {"refresh": str(theirs)}, format="json"
+    )
+    assert response.status_code == 400
+    assert "refresh" in response.json()["error"]["fields"]
+
+
+def test_logout_unregisters_this_device(world: World) -> None:
+    refresh = RefreshToken.for_user(world.a.patient)
+    response = client_for(world.a.patient).post(
+        "/api/v1/auth/logout/",
+        {"refresh": str(refresh), "device_address": world.device.address},
+        format="json",
+    )
+    assert response.status_code == 204
+    assert not Device.objects.filter(id=world.device.id).exists()

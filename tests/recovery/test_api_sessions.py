@@ -353,3 +353,75 @@ def test_staff_of_another_program_cannot_take_the_roll(
     )
     assert response.status_code == 404
     assert not past_session.attendance.exists()
+
+
+def test_a_session_cancelled_after_the_roll_counts_no_hours(
+    counselor_client: APIClient, enrollment: Enrollment, past_session: TreatmentSession
+) -> None:
+    counselor_client.post(
+        f"/api/v1/sessions/{past_session.id}/attendance/",
+        {"patient": enrollment.id, "status": "present"},
+        format="json",
+    )
+
+    def hours() -> tuple[float, int, Any]:
+        summary = counselor_client.get(
+            "/api/v1/attendance/summary/", {"patient": enrollment.id}
+        ).json()
+        row = counselor_client.get("/api/v1/dashboard/caseload/").json()[0]
+        return (
+            sum(w["hours_attended"] for w in summary["weeks"]),
+            summary["counts"]["present"],
+            row["last_session_attended_at"],
+        )
+
+    assert hours()[:2] == (3.0, 1)
+    counselor_client.post(f"/api/v1/sessions/{past_session.id}/cancel/")
+    assert hours() == (0.0, 0, None)
+
+
+def test_a_roll_taken_ahead_of_the_session_counts_no_hours_yet(
+    counselor_client: APIClient, enrollment: Enrollment
+) -> None:
+    ahead = SessionFactory(program=enrollment.program)  # in two days
+    ahead.patients.set([enrollment])
+    counselor_client.post(
+        f"/api/v1/sessions/{ahead.id}/attendance/",
+        {"patient": enrollment.id, "status": "present"},
+        format="json",
+    )
+    summary = counselor_client.get("/api/v1/attendance/summary/", {"patient": enrollment.id})
+    assert sum(w["hours_attended"] for w in summary.json()["weeks"]) == 0
+    assert counselor_client.get("/api/v1/dashboard/caseload/").json()[0]["hours_this_week"] == 0
+
+
+def test_the_past_of_a_series_is_neither_cancelled_nor_moved(
+    counselor_client: APIClient, enrollment: Enrollment
+) -> None:
+    series = counselor_client.post(
+        "/api/v1/series/",
+        series_body(
+            enrollment, start_date=(timezone.now() - timedelta(days=14)).date().isoformat()
+        ),
+        format="json",
+    ).json()
+    past = TreatmentSession.objects.filter(series_id=series["id"], starts_at__lt=timezone.now())
+    assert past.exists()
+    cancel = counselor_client.post(
+        f"/api/v1/series/{series['id']}/cancel-rest/",
+        {"from_instant": (timezone.now() - timedelta(days=7)).isoformat()},
+        format="json",
+    )
+    assert cancel.status_code == 400
+    move = counselor_client.post(
+        f"/api/v1/series/{series['id']}/move-rest/",
+        {
+            "from_date": (timezone.now() - timedelta(days=7)).date().isoformat(),
+            "start_time": "17:00",
+            "duration_minutes": 60,
+        },
+        format="json",
+    )
+    assert move.status_code == 400
+    assert {s.status for s in past} == {"scheduled"}
+    assert SessionSeries.objects.count() == 1
