@@ -12,9 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.api import StrictModelSerializer, StrictSerializer, request_user
 from notifications import selectors, services
 from notifications.models import AddressKind, Device, Notification, NotificationKind, Platform
-from backend.api import StrictModelSerializer, StrictSerializer, request_user
 
 
 class DeviceSerializer(StrictModelSerializer):

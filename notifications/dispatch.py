@@ -115,11 +115,11 @@ def deliver_batch(batch: list[Notification], *, now: datetime, report: DispatchR
             report.expired += 1
             continue
         pref = prefs.get(notification.recipient_id)
-        if pref is not None and notification.kind in pref.muted_kinds:
-            if notification.kind not in UNMUTABLE_KINDS:
-                _finish(notification, state=NotificationState.CANCELLED, error="muted")
-                report.expired += 1
-                continue
+        muted = pref is not None and notification.kind in pref.muted_kinds
+        if muted and notification.kind not in UNMUTABLE_KINDS:
+            _finish(notification, state=NotificationState.CANCELLED, error="muted")
+            report.expired += 1
+            continue
         if not notification.urgent:
             quiet_end = _quiet_until(prefs.get(notification.recipient_id), now)
             # Wait out quiet hours, but never past what the notification is about.

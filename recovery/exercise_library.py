@@ -8,7 +8,9 @@ LIBRARY: list[dict[str, object]] = [
         "name": "Urge surfing",
         "category": "mindfulness",
         "duration_minutes": 10,
-        "summary": "Ride a craving like a wave: notice it rise, peak and pass without acting on it.",
+        "summary": (
+            "Ride a craving like a wave: notice it rise, peak and pass without acting on it."
+        ),
         "evidence": "Mindfulness-Based Relapse Prevention (Bowen, Chawla, Marlatt)",
         "steps": [
             "Sit comfortably and notice where you feel the craving in your body.",

@@ -66,13 +66,13 @@ async def test_no_token_is_closed_after_the_auth_timeout(settings):
 
 
 async def test_a_bad_token_is_refused():
-    communicator, connected = await _connect("not-a-jwt")
+    _communicator, connected = await _connect("not-a-jwt")
     assert not connected
 
 
 async def test_an_expired_token_is_refused():
     user = await database_sync_to_async(PatientUserFactory)()
-    communicator, connected = await _connect(_token(user, lifetime=timedelta(seconds=-1)))
+    _communicator, connected = await _connect(_token(user, lifetime=timedelta(seconds=-1)))
     assert not connected
 
 
@@ -133,7 +133,8 @@ async def test_native_apps_without_origin_and_allowed_browsers_connect():
     patient = await database_sync_to_async(PatientUserFactory)()
     native, ok_native = await _connect(_token(patient))
     browser, ok_browser = await _connect(_token(patient), origin=b"http://localhost:8000")
-    assert ok_native and ok_browser
+    assert ok_native
+    assert ok_browser
     await native.disconnect()
     await browser.disconnect()
 

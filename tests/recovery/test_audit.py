@@ -27,7 +27,11 @@ def test_a_counselor_opening_a_patient_is_recorded_with_role_and_origin(counselo
         "counselor",
         enrollment.id,
     )
-    assert (entry.action, entry.resource, entry.ip_address) == ("read", "patient-detail", "10.1.2.3")
+    assert (entry.action, entry.resource, entry.ip_address) == (
+        "read",
+        "patient-detail",
+        "10.1.2.3",
+    )
     assert entry.user_agent == "dashboard-test"
 
 

@@ -68,7 +68,7 @@ def test_flags_are_deduplicated_per_patient_kind_and_day(team):
 
 
 def test_reported_use_is_urgent_and_the_care_team_is_told(team):
-    enrollment, counselor, other, supervisor = team
+    enrollment, counselor, other, _supervisor = team
     _submit(enrollment, used_substance=True, substances=["alcohol"])
     flag = Flag.objects.get()
     assert (flag.kind, flag.severity) == (FlagKind.SUBSTANCE_USE, Severity.URGENT)

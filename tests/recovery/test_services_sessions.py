@@ -187,7 +187,8 @@ def test_attendance_minutes_follow_the_status(enrollment, counselor):
         actor=counselor,
         minutes_attended=150,
     )
-    assert late.id == present.id and late.minutes_attended == 150
+    assert late.id == present.id
+    assert late.minutes_attended == 150
     with pytest.raises(ValidationError):
         attendance_record(
             session=session,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import contextlib
 from typing import Any
 
 from apscheduler.schedulers.blocking import BlockingScheduler
