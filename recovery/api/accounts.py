@@ -15,6 +15,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView
 
+from backend.api import request_user
 from notifications.realtime import close_user_sockets
 from notifications.services import device_unregister
 from recovery.api.common import StrictSerializer
@@ -86,22 +87,21 @@ class Logout(APIView):
         serializer = LogoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        user = request_user(request)
         try:
             token = RefreshToken(data["refresh"])
-            if token.get("user_id") != request.user.id and str(token.get("user_id")) != str(
-                request.user.id
-            ):
+            if str(token.get("user_id")) != str(user.id):
                 raise TokenError("not yours")
             token.blacklist()
         except TokenError:
             raise serializers.ValidationError({"refresh": ["Not a valid refresh token."]}) from None
         if data.get("device_address"):
             device_unregister(
-                user_id=request.user.id,
+                user_id=user.id,
                 address=data["device_address"],
                 address_kind=data["device_address_kind"],
             )
-        close_user_sockets(request.user.id)
+        close_user_sockets(user.id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -122,7 +122,7 @@ class Me(APIView):
         }
     )
     def get(self, request: Request) -> Response:
-        user = request.user
+        user = request_user(request)
         enrollment_id = None
         if user.role == Role.PATIENT:
             enrollment_id = getattr(getattr(user, "enrollment", None), "id", None)

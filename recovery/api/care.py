@@ -8,21 +8,22 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.api import request_user
 from recovery.api.common import (
     AwareDateTimeField,
     BoundedListField,
     IdField,
-    IsClinician,
     IsPatient,
     PatientWritesStaffReads,
     StrictModelSerializer,
     StrictSerializer,
+    acting_user,
     refuse_body_if_any,
+    staff_writes,
 )
 from recovery.api.filters import patient_and_range
 from recovery.crisis import CRISIS_RESOURCES
@@ -74,18 +75,14 @@ class ExerciseList(generics.ListCreateAPIView):
     queryset = Exercise.objects.none()
 
     def get_permissions(self) -> list[Any]:
-        return (
-            [IsClinician()]
-            if self.request.method not in SAFE_METHODS
-            else super().get_permissions()
-        )
+        return staff_writes(self)
 
     def get_queryset(self) -> QuerySet[Exercise]:
-        return exercises_visible_to(self.request.user)
+        return exercises_visible_to(acting_user(self.request))
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = care.program_exercise_create(
-            actor=self.request.user, data=dict(serializer.validated_data)
+            actor=request_user(self.request), data=dict(serializer.validated_data)
         )
 
 
@@ -93,7 +90,7 @@ class ExerciseDetail(generics.RetrieveAPIView):
     serializer_class = ExerciseSerializer
 
     def get_queryset(self) -> QuerySet[Exercise]:
-        return exercises_visible_to(self.request.user)
+        return exercises_visible_to(acting_user(self.request))
 
 
 class FavoriteView(APIView):
@@ -101,8 +98,8 @@ class FavoriteView(APIView):
 
     def _set(self, request: Request, pk: int, favorite: bool) -> Response:
         refuse_body_if_any(request)
-        enrollment = enrollment_for_patient_user(request.user)
-        exercise = get_object_or_404(exercises_visible_to(request.user), pk=pk)
+        enrollment = enrollment_for_patient_user(request_user(request))
+        exercise = get_object_or_404(exercises_visible_to(request_user(request)), pk=pk)
         care.favorite_set(enrollment=enrollment, exercise=exercise, favorite=favorite)
         return Response({"exercise": exercise.id, "favorite": favorite})
 
@@ -137,7 +134,7 @@ class FavoriteList(generics.ListAPIView):
     queryset = Exercise.objects.none()
 
     def get_queryset(self) -> QuerySet[Exercise]:
-        enrollment = enrollment_for_patient_user(self.request.user)
+        enrollment = enrollment_for_patient_user(acting_user(self.request))
         ids = FavoriteExercise.objects.filter(enrollment=enrollment).values("exercise_id")
         return Exercise.objects.filter(id__in=ids)
 
@@ -177,11 +174,11 @@ class PracticeList(generics.ListCreateAPIView):
 
     def get_queryset(self) -> QuerySet[ExercisePractice]:
         return ExercisePractice.objects.filter(
-            enrollment__in=enrollments_visible_to(self.request.user)
+            enrollment__in=enrollments_visible_to(acting_user(self.request))
         )
 
     def perform_create(self, serializer: Any) -> None:
-        enrollment = enrollment_for_patient_user(self.request.user)
+        enrollment = enrollment_for_patient_user(request_user(self.request))
         serializer.instance = care.practice_log(enrollment=enrollment, **serializer.validated_data)
 
 
@@ -202,24 +199,20 @@ class AssignmentList(generics.ListCreateAPIView):
     filterset_class = patient_and_range("assigned_at")
 
     def get_permissions(self) -> list[Any]:
-        return (
-            [IsClinician()]
-            if self.request.method not in SAFE_METHODS
-            else super().get_permissions()
-        )
+        return staff_writes(self)
 
     def get_queryset(self) -> QuerySet[ExerciseAssignment]:
         return ExerciseAssignment.objects.filter(
-            enrollment__in=enrollments_visible_to(self.request.user)
+            enrollment__in=enrollments_visible_to(acting_user(self.request))
         )
 
     def perform_create(self, serializer: Any) -> None:
         data = serializer.validated_data
-        enrollment = visible_enrollment(self.request.user, data["enrollment_id"])
+        enrollment = visible_enrollment(request_user(self.request), data["enrollment_id"])
         serializer.instance = care.exercise_assign(
             enrollment=enrollment,
             exercise=data["exercise"],
-            actor=self.request.user,
+            actor=request_user(self.request),
             note=data.get("note", ""),
         )
 
@@ -228,15 +221,11 @@ class AssignmentDetail(generics.RetrieveDestroyAPIView):
     serializer_class = AssignmentSerializer
 
     def get_permissions(self) -> list[Any]:
-        return (
-            [IsClinician()]
-            if self.request.method not in SAFE_METHODS
-            else super().get_permissions()
-        )
+        return staff_writes(self)
 
     def get_queryset(self) -> QuerySet[ExerciseAssignment]:
         return ExerciseAssignment.objects.filter(
-            enrollment__in=enrollments_visible_to(self.request.user)
+            enrollment__in=enrollments_visible_to(acting_user(self.request))
         )
 
     def perform_destroy(self, instance: ExerciseAssignment) -> None:
@@ -285,11 +274,11 @@ class ContactList(generics.ListCreateAPIView):
 
     def get_queryset(self) -> QuerySet[SupportContact]:
         return SupportContact.objects.filter(
-            enrollment__in=enrollments_visible_to(self.request.user)
+            enrollment__in=enrollments_visible_to(acting_user(self.request))
         ).order_by("enrollment_id", "position", "id")
 
     def perform_create(self, serializer: Any) -> None:
-        enrollment = enrollment_for_patient_user(self.request.user)
+        enrollment = enrollment_for_patient_user(request_user(self.request))
         serializer.instance = care.contact_create(
             enrollment=enrollment, data=dict(serializer.validated_data)
         )
@@ -302,7 +291,7 @@ class ContactDetail(generics.RetrieveUpdateDestroyAPIView):
 
     def get_queryset(self) -> QuerySet[SupportContact]:
         return SupportContact.objects.filter(
-            enrollment__in=enrollments_visible_to(self.request.user)
+            enrollment__in=enrollments_visible_to(acting_user(self.request))
         )
 
     def perform_update(self, serializer: Any) -> None:
@@ -325,7 +314,7 @@ class ContactReorder(APIView):
     def post(self, request: Request) -> Response:
         serializer = ReorderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        enrollment = enrollment_for_patient_user(request.user)
+        enrollment = enrollment_for_patient_user(request_user(request))
         contacts = care.contacts_reorder(
             enrollment=enrollment, ordered_ids=serializer.validated_data["ids"]
         )
@@ -349,7 +338,7 @@ class SupportView(APIView):
         }
     )
     def get(self, request: Request) -> Response:
-        enrollment = enrollment_for_patient_user(request.user)
+        enrollment = enrollment_for_patient_user(request_user(request))
         return Response(
             {
                 "support_contacts": ContactSerializer(

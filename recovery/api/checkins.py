@@ -14,12 +14,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.api import request_user
 from recovery.api.common import (
     AwareDateTimeField,
     BoundedListField,
     IsPatient,
     PatientWritesStaffReads,
     StrictModelSerializer,
+    acting_user,
     parse_id_param,
     validate_zone_name,
 )
@@ -113,14 +115,16 @@ class CheckInListCreate(generics.ListCreateAPIView):
     filterset_class = patient_and_range("device_time")
 
     def get_queryset(self) -> QuerySet[CheckIn]:
-        return CheckIn.objects.filter(enrollment__in=enrollments_visible_to(self.request.user))
+        return CheckIn.objects.filter(
+            enrollment__in=enrollments_visible_to(acting_user(self.request))
+        )
 
     @extend_schema(
         request=CheckInSerializer,
         responses={201: CheckInResponseSerializer},
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        enrollment = enrollment_for_patient_user(request.user)
+        enrollment = enrollment_for_patient_user(request_user(request))
         serializer = CheckInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -139,7 +143,9 @@ class CheckInDetail(generics.RetrieveAPIView):
     serializer_class = CheckInSerializer
 
     def get_queryset(self) -> QuerySet[CheckIn]:
-        return CheckIn.objects.filter(enrollment__in=enrollments_visible_to(self.request.user))
+        return CheckIn.objects.filter(
+            enrollment__in=enrollments_visible_to(acting_user(self.request))
+        )
 
     @extend_schema(parameters=[OpenApiParameter("patient", int, description="Staff: patient id.")])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -177,7 +183,9 @@ class UrgeList(generics.ListCreateAPIView):
     filterset_class = patient_and_range("occurred_at")
 
     def get_queryset(self) -> QuerySet[UrgeEvent]:
-        return UrgeEvent.objects.filter(enrollment__in=enrollments_visible_to(self.request.user))
+        return UrgeEvent.objects.filter(
+            enrollment__in=enrollments_visible_to(acting_user(self.request))
+        )
 
     @extend_schema(
         request=UrgeSerializer,
@@ -194,7 +202,7 @@ class UrgeList(generics.ListCreateAPIView):
         },
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        enrollment = enrollment_for_patient_user(request.user)
+        enrollment = enrollment_for_patient_user(request_user(request))
         serializer = UrgeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = urge_record(enrollment=enrollment, **serializer.validated_data)
@@ -244,14 +252,14 @@ class MyCheckInSchedule(ScheduleViewBase):
 
     @extend_schema(responses={200: ScheduleSerializer})
     def get(self, request: Request) -> Response:
-        enrollment = enrollment_for_patient_user(request.user)
+        enrollment = enrollment_for_patient_user(request_user(request))
         return self.schedule_response(CheckInSchedule.objects.filter(enrollment=enrollment).first())
 
     @extend_schema(request=ScheduleSerializer, responses={200: ScheduleSerializer})
     def put(self, request: Request) -> Response:
         from recovery.services.schedules import checkin_schedule_set
 
-        enrollment = enrollment_for_patient_user(request.user)
+        enrollment = enrollment_for_patient_user(request_user(request))
         serializer = ScheduleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return self.schedule_response(

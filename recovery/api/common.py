@@ -5,17 +5,17 @@ from __future__ import annotations
 import zoneinfo
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django import forms
 from django.utils import timezone
-from rest_framework import permissions, serializers
+from rest_framework import exceptions, permissions, serializers
 from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from recovery.models import Role
+from recovery.models import Role, User
 
 
 class StrictSerializer(serializers.Serializer):
@@ -112,7 +112,9 @@ class BoundedManyRelatedField(serializers.ManyRelatedField):
         id_field = IdField()
         ids = list(dict.fromkeys(id_field.run_validation(item) for item in items))
         child = self.child_relation
-        found = {obj.pk: obj for obj in child.get_queryset().filter(pk__in=ids)}
+        queryset = child.get_queryset()
+        assert queryset is not None
+        found = {obj.pk: obj for obj in queryset.filter(pk__in=ids)}
         for pk in ids:
             if pk not in found:
                 child.fail("does_not_exist", pk_value=pk)
@@ -120,16 +122,17 @@ class BoundedManyRelatedField(serializers.ManyRelatedField):
 
 
 class BoundedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
-    """With `many=True`, a `BoundedManyRelatedField` (pass `max_items`)."""
+    """With `many=True`, a `BoundedManyRelatedField` of at most `max_items` ids."""
+
+    max_items = 200
 
     @classmethod
     def many_init(cls, *args: Any, **kwargs: Any) -> BoundedManyRelatedField:
-        max_items = kwargs.pop("max_items", 200)
         list_kwargs: dict[str, Any] = {"child_relation": cls(*args, **kwargs)}
         for key in kwargs:
             if key in MANY_RELATION_KWARGS:
                 list_kwargs[key] = kwargs[key]
-        return BoundedManyRelatedField(max_items=max_items, **list_kwargs)
+        return BoundedManyRelatedField(max_items=cls.max_items, **list_kwargs)
 
 
 class EmptyBodySerializer(StrictSerializer):
@@ -146,6 +149,26 @@ def validate_zone_name(value: str) -> str:
     if value not in _zones():
         raise serializers.ValidationError("Not an IANA time zone.")
     return value
+
+
+def acting_user(request: Any) -> User:
+    """The caller, typed. Views run behind IsAuthenticated, so this is a real user; only
+    schema generation passes an AnonymousUser, which the selectors answer with nothing."""
+    return cast("User", request.user)
+
+
+def program_of(user: User) -> int:
+    """The program of a staff member; IsClinician guarantees there is one."""
+    if user.program_id is None:
+        raise exceptions.PermissionDenied("Only program staff can do this.")
+    return user.program_id
+
+
+def staff_writes(view: APIView) -> list[Any]:
+    """Permissions of a view everyone signed in reads and only staff write."""
+    if view.request.method in permissions.SAFE_METHODS:
+        return [permission() for permission in view.permission_classes]
+    return [IsClinician()]
 
 
 def parse_id_param(raw: str, name: str) -> int:

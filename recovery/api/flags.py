@@ -12,7 +12,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from recovery.api.common import IdField, IdFilter, IsClinician, StrictSerializer, refuse_body_if_any
+from backend.api import request_user
+from recovery.api.common import (
+    IdField,
+    IdFilter,
+    IsClinician,
+    StrictSerializer,
+    acting_user,
+    refuse_body_if_any,
+)
 from recovery.models import Flag, FlagEvent, FlagKind, FlagStatus, Role, Severity, User
 from recovery.selectors.access import enrollments_visible_to
 from recovery.selectors.dashboard import caseload
@@ -81,7 +89,7 @@ class FlagList(generics.ListAPIView):
     filterset_class = FlagFilter
 
     def get_queryset(self) -> QuerySet[Flag]:
-        return flags_visible_to(self.request.user).order_by("-severity", "created_at", "id")
+        return flags_visible_to(acting_user(self.request)).order_by("-severity", "created_at", "id")
 
 
 class FlagDetail(generics.RetrieveAPIView):
@@ -89,7 +97,7 @@ class FlagDetail(generics.RetrieveAPIView):
     permission_classes = [IsClinician]
 
     def get_queryset(self) -> QuerySet[Flag]:
-        return flags_visible_to(self.request.user)
+        return flags_visible_to(acting_user(self.request))
 
 
 class ResolveSerializer(StrictSerializer):
@@ -111,7 +119,7 @@ class FlagAction(APIView):
 
     def _flag(self, request: Request, pk: int) -> Flag:
         return generics.get_object_or_404(
-            flags_visible_to(request.user).select_related("enrollment__program"), pk=pk
+            flags_visible_to(request_user(request)).select_related("enrollment__program"), pk=pk
         )
 
     def act(self, request: Request, flag: Flag, data: dict[str, Any]) -> Flag:
@@ -127,13 +135,15 @@ class FlagAction(APIView):
             serializer.is_valid(raise_exception=True)
             data = dict(serializer.validated_data)
         flag = self.act(request, flag, data)
-        return Response(FlagSerializer(flags_visible_to(request.user).get(pk=flag.pk)).data)
+        return Response(
+            FlagSerializer(flags_visible_to(request_user(request)).get(pk=flag.pk)).data
+        )
 
 
 @extend_schema(request=None, responses={200: FlagSerializer})
 class FlagAcknowledge(FlagAction):
     def act(self, request: Request, flag: Flag, data: dict[str, Any]) -> Flag:
-        return flag_services.flag_acknowledge(flag=flag, actor=request.user)
+        return flag_services.flag_acknowledge(flag=flag, actor=request_user(request))
 
 
 @extend_schema(request=AssignSerializer, responses={200: FlagSerializer})
@@ -149,7 +159,7 @@ class FlagAssign(FlagAction):
         ).first()
         if assignee is None:
             raise serializers.ValidationError({"assignee": ["Not a counselor of this program."]})
-        return flag_services.flag_assign(flag=flag, actor=request.user, assignee=assignee)
+        return flag_services.flag_assign(flag=flag, actor=request_user(request), assignee=assignee)
 
 
 @extend_schema(request=ResolveSerializer, responses={200: FlagSerializer})
@@ -157,7 +167,7 @@ class FlagResolve(FlagAction):
     request_serializer = ResolveSerializer
 
     def act(self, request: Request, flag: Flag, data: dict[str, Any]) -> Flag:
-        return flag_services.flag_resolve(flag=flag, actor=request.user, **data)
+        return flag_services.flag_resolve(flag=flag, actor=request_user(request), **data)
 
 
 @extend_schema(request=NoteSerializer, responses={200: FlagSerializer})
@@ -165,7 +175,7 @@ class FlagReopen(FlagAction):
     request_serializer = NoteSerializer
 
     def act(self, request: Request, flag: Flag, data: dict[str, Any]) -> Flag:
-        return flag_services.flag_reopen(flag=flag, actor=request.user, **data)
+        return flag_services.flag_reopen(flag=flag, actor=request_user(request), **data)
 
 
 class CaseloadRowSerializer(serializers.Serializer):
@@ -197,5 +207,5 @@ class Caseload(APIView):
 
     @extend_schema(responses={200: CaseloadRowSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        rows = caseload(user=request.user)
+        rows = caseload(user=request_user(request))
         return Response(CaseloadRowSerializer(rows, many=True).data)

@@ -13,13 +13,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.api import request_user
 from recovery.api.checkins import ScheduleSerializer
 from recovery.api.common import (
     IdField,
     IsClinician,
     StrictModelSerializer,
     StrictSerializer,
+    acting_user,
     parse_id_param,
+    program_of,
     refuse_body_if_any,
     validate_zone_name,
 )
@@ -124,7 +127,7 @@ class PatientList(generics.ListCreateAPIView):
     permission_classes = [IsClinician]
 
     def get_queryset(self) -> QuerySet[Enrollment]:
-        qs = enrollments_visible_to(self.request.user).prefetch_related("members")
+        qs = enrollments_visible_to(acting_user(self.request)).prefetch_related("members")
         status_filter = self.request.query_params.get("status")
         if status_filter in EnrollmentStatus.values:
             qs = qs.filter(status=status_filter)
@@ -136,17 +139,18 @@ class PatientList(generics.ListCreateAPIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         team_ids = data.pop("care_team")
+        user = request_user(request)
         team = list(
             User.objects.filter(
                 id__in=team_ids,
-                program_id=request.user.program_id,
+                program_id=program_of(user),
                 role__in=[Role.COUNSELOR, Role.SUPERVISOR],
             )
         )
         if len(team) != len(set(team_ids)):
             raise ValidationError({"care_team": ["Unknown staff member."]})
         enrollment, code, expires_at = enrollment_services.patient_enroll(
-            counselor=request.user,
+            counselor=user,
             timezone_name=data.pop("timezone", None),
             care_team=team,
             **data,
@@ -167,7 +171,7 @@ class PatientDetail(generics.RetrieveUpdateAPIView):
     http_method_names = ["get", "patch"]
 
     def get_queryset(self) -> QuerySet[Enrollment]:
-        return enrollments_visible_to(self.request.user).prefetch_related("members")
+        return enrollments_visible_to(acting_user(self.request)).prefetch_related("members")
 
     def perform_update(self, serializer: Any) -> None:
         serializer.instance = enrollment_services.enrollment_update_fields(
@@ -199,11 +203,11 @@ class PatientChange(APIView):
 
     @extend_schema(request=ChangeSerializer, responses={200: EnrollmentSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        enrollment = visible_enrollment(request.user, pk)
+        enrollment = visible_enrollment(request_user(request), pk)
         serializer = ChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         enrollment = enrollment_services.enrollment_change(
-            enrollment=enrollment, actor=request.user, **serializer.validated_data
+            enrollment=enrollment, actor=request_user(request), **serializer.validated_data
         )
         return Response(EnrollmentSerializer(enrollment).data)
 
@@ -214,7 +218,7 @@ class PatientHistory(generics.ListAPIView):
     queryset = EnrollmentChange.objects.none()
 
     def get_queryset(self) -> QuerySet[EnrollmentChange]:
-        enrollment = visible_enrollment(self.request.user, self.kwargs["pk"])
+        enrollment = visible_enrollment(acting_user(self.request), self.kwargs["pk"])
         return enrollment.changes.all()
 
 
@@ -227,11 +231,11 @@ class PatientDischarge(APIView):
 
     @extend_schema(request=DischargeSerializer, responses={200: EnrollmentSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        enrollment = visible_enrollment(request.user, pk)
+        enrollment = visible_enrollment(request_user(request), pk)
         serializer = DischargeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         enrollment = enrollment_services.enrollment_discharge(
-            enrollment=enrollment, actor=request.user, **serializer.validated_data
+            enrollment=enrollment, actor=request_user(request), **serializer.validated_data
         )
         return Response(EnrollmentSerializer(enrollment).data)
 
@@ -254,12 +258,12 @@ class PatientCode(APIView):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        enrollment = visible_enrollment(request.user, pk)
+        enrollment = visible_enrollment(request_user(request), pk)
         refuse_body_if_any(request)
         if enrollment.status != EnrollmentStatus.ACTIVE:
             raise ValidationError({"status": ["The patient is discharged."]})
         code, expires_at = enrollment_services.enrollment_code_issue(
-            enrollment=enrollment, issued_by=request.user
+            enrollment=enrollment, issued_by=request_user(request)
         )
         return Response({"enrollment_code": code, "code_expires_at": expires_at}, status=201)
 
@@ -269,7 +273,7 @@ class PatientSchedule(APIView):
 
     @extend_schema(responses={200: ScheduleSerializer})
     def get(self, request: Request, pk: int) -> Response:
-        enrollment = visible_enrollment(request.user, pk)
+        enrollment = visible_enrollment(request_user(request), pk)
         schedule = CheckInSchedule.objects.filter(enrollment=enrollment).first()
         if schedule is None:
             return Response(
@@ -280,7 +284,7 @@ class PatientSchedule(APIView):
 
     @extend_schema(request=ScheduleSerializer, responses={200: ScheduleSerializer})
     def put(self, request: Request, pk: int) -> Response:
-        enrollment = visible_enrollment(request.user, pk)
+        enrollment = visible_enrollment(request_user(request), pk)
         serializer = ScheduleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         schedule = checkin_schedule_set(enrollment=enrollment, **serializer.validated_data)
@@ -315,7 +319,7 @@ class PatientTimeline(APIView):
         },
     )
     def get(self, request: Request, pk: int) -> Response:
-        enrollment = visible_enrollment(request.user, pk)
+        enrollment = visible_enrollment(request_user(request), pk)
         params = request.query_params
         cursor = None
         if params.get("cursor"):
@@ -361,11 +365,12 @@ class AttendanceSummary(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        if request.user.role == Role.PATIENT:
-            enrollment = enrollment_for_patient_user(request.user)
+        user = request_user(request)
+        if user.role == Role.PATIENT:
+            enrollment = enrollment_for_patient_user(user)
         else:
             raw = request.query_params.get("patient", "")
-            enrollment = visible_enrollment(request.user, parse_id_param(raw, "patient"))
+            enrollment = visible_enrollment(user, parse_id_param(raw, "patient"))
         return Response(
             {
                 "weeks": weekly_hours(enrollment=enrollment),

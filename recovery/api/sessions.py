@@ -10,11 +10,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
-from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.api import request_user
 from recovery.api.common import (
     AwareDateTimeField,
     BoundedPrimaryKeyRelatedField,
@@ -22,7 +22,10 @@ from recovery.api.common import (
     IsClinician,
     StrictModelSerializer,
     StrictSerializer,
+    acting_user,
+    program_of,
     refuse_body_if_any,
+    staff_writes,
     validate_zone_name,
 )
 from recovery.models import (
@@ -43,24 +46,41 @@ SERIES_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 SERIES_MAX_AGE = timedelta(days=366)
 
 
+def program_sessions(user: User) -> QuerySet[TreatmentSession]:
+    """Staff see (and run) their program's sessions."""
+    if user.program_id is None:
+        return TreatmentSession.objects.none()
+    return TreatmentSession.objects.filter(program_id=user.program_id)
+
+
+def program_series(user: User) -> QuerySet[SessionSeries]:
+    if user.program_id is None:
+        return SessionSeries.objects.none()
+    return SessionSeries.objects.filter(program_id=user.program_id)
+
+
 class PatientsField(BoundedPrimaryKeyRelatedField):
+    """Patients of the caller's program, at most MAX_PATIENTS, resolved in one query."""
+
+    max_items = MAX_PATIENTS
+
     def get_queryset(self) -> QuerySet[Enrollment]:
-        request = self.context["request"]
-        return Enrollment.objects.filter(program_id=request.user.program_id)
+        user = acting_user(self.context["request"])
+        return Enrollment.objects.filter(program_id=program_of(user))
 
 
 class FacilitatorField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self) -> QuerySet[User]:
-        request = self.context["request"]
+        user = acting_user(self.context["request"])
         return User.objects.filter(
-            program_id=request.user.program_id, role__in=[Role.COUNSELOR, Role.SUPERVISOR]
+            program_id=program_of(user), role__in=[Role.COUNSELOR, Role.SUPERVISOR]
         )
 
 
 class SessionSerializer(StrictModelSerializer):
     starts_at = AwareDateTimeField()
     ends_at = AwareDateTimeField()
-    patients = PatientsField(many=True, required=False, max_items=MAX_PATIENTS)
+    patients = PatientsField(many=True, required=False)
     facilitator = FacilitatorField(required=False, allow_null=True)
 
     class Meta:
@@ -91,7 +111,7 @@ class PatientSessionSerializer(serializers.ModelSerializer):
 
 def _serializer_for(request: Request) -> type[serializers.Serializer]:
     """Patients see their sessions without the other patients on them."""
-    if getattr(request.user, "role", None) == Role.PATIENT:
+    if getattr(request.user, "role", None) == Role.PATIENT:  # schema generation: anonymous
         return PatientSessionSerializer
     return SessionSerializer
 
@@ -101,11 +121,7 @@ class SessionList(generics.ListCreateAPIView):
     `since`/`until`); staff create sessions."""
 
     def get_permissions(self) -> list[Any]:
-        return (
-            [IsClinician()]
-            if self.request.method not in SAFE_METHODS
-            else super().get_permissions()
-        )
+        return staff_writes(self)
 
     queryset = TreatmentSession.objects.none()
 
@@ -113,16 +129,12 @@ class SessionList(generics.ListCreateAPIView):
         return _serializer_for(self.request)
 
     def get_queryset(self) -> QuerySet[TreatmentSession]:
-        user = self.request.user
+        user = acting_user(self.request)
         if user.role == Role.PATIENT:
             return TreatmentSession.objects.filter(
                 patients__patient_id=user.id, ends_at__gte=timezone.now()
             ).order_by("starts_at")
-        if user.program_id is None:
-            return TreatmentSession.objects.none()
-        qs = TreatmentSession.objects.filter(program_id=user.program_id).prefetch_related(
-            "patients"
-        )
+        qs = program_sessions(user).prefetch_related("patients")
         params = self.request.query_params
         for key, lookup in (("since", "starts_at__gte"), ("until", "starts_at__lt")):
             if key in params:
@@ -136,7 +148,7 @@ class SessionList(generics.ListCreateAPIView):
     def perform_create(self, serializer: Any) -> None:
         data = dict(serializer.validated_data)
         serializer.instance = session_services.session_create(
-            program_id=self.request.user.program_id, **data
+            program_id=program_of(request_user(self.request)), **data
         )
 
 
@@ -144,11 +156,7 @@ class SessionDetail(generics.RetrieveUpdateAPIView):
     http_method_names = ["get", "patch"]
 
     def get_permissions(self) -> list[Any]:
-        return (
-            [IsClinician()]
-            if self.request.method not in SAFE_METHODS
-            else super().get_permissions()
-        )
+        return staff_writes(self)
 
     queryset = TreatmentSession.objects.none()
 
@@ -156,10 +164,10 @@ class SessionDetail(generics.RetrieveUpdateAPIView):
         return _serializer_for(self.request)
 
     def get_queryset(self) -> QuerySet[TreatmentSession]:
-        user = self.request.user
+        user = acting_user(self.request)
         if user.role == Role.PATIENT:
             return TreatmentSession.objects.filter(patients__patient_id=user.id)
-        return TreatmentSession.objects.filter(program_id=user.program_id)
+        return program_sessions(user)
 
     def perform_update(self, serializer: Any) -> None:
         serializer.instance = session_services.session_update(
@@ -172,9 +180,7 @@ class SessionCancel(APIView):
 
     @extend_schema(request=None, responses={200: SessionSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        session = generics.get_object_or_404(
-            TreatmentSession.objects.filter(program_id=request.user.program_id), pk=pk
-        )
+        session = generics.get_object_or_404(program_sessions(request_user(request)), pk=pk)
         refuse_body_if_any(request)
         session = session_services.session_cancel(session=session)
         return Response(SessionSerializer(session, context={"request": request}).data)
@@ -200,8 +206,7 @@ class SessionAttendance(generics.ListCreateAPIView):
 
     def _session(self) -> TreatmentSession:
         return generics.get_object_or_404(
-            TreatmentSession.objects.filter(program_id=self.request.user.program_id),
-            pk=self.kwargs["pk"],
+            program_sessions(acting_user(self.request)), pk=self.kwargs["pk"]
         )
 
     def get_queryset(self) -> QuerySet[Attendance]:
@@ -218,12 +223,12 @@ class SessionAttendance(generics.ListCreateAPIView):
             enrollment=enrollment,
             status=data["status"],
             minutes_attended=data.get("minutes_attended"),
-            actor=self.request.user,
+            actor=request_user(self.request),
         )
 
 
 class SeriesSerializer(StrictModelSerializer):
-    patients = PatientsField(many=True, required=False, max_items=MAX_PATIENTS)
+    patients = PatientsField(many=True, required=False)
     facilitator = FacilitatorField(required=False, allow_null=True)
 
     class Meta:
@@ -276,12 +281,12 @@ class SeriesList(generics.ListCreateAPIView):
     queryset = SessionSeries.objects.none()
 
     def get_queryset(self) -> QuerySet[SessionSeries]:
-        return SessionSeries.objects.filter(program_id=self.request.user.program_id).order_by("id")
+        return program_series(acting_user(self.request)).order_by("id")
 
     def perform_create(self, serializer: Any) -> None:
         data = dict(serializer.validated_data)
         serializer.instance = series_services.series_create(
-            program_id=self.request.user.program_id,
+            program_id=program_of(request_user(self.request)),
             kind=data["kind"],
             title=data["title"],
             rule=data["rrule"],
@@ -332,9 +337,7 @@ class SeriesCancelRest(APIView):
 
     @extend_schema(request=CancelRestSerializer, responses={200: SeriesSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        series = generics.get_object_or_404(
-            SessionSeries.objects.filter(program_id=request.user.program_id), pk=pk
-        )
+        series = generics.get_object_or_404(program_series(request_user(request)), pk=pk)
         serializer = CancelRestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         series_services.series_cancel_rest(series=series, **serializer.validated_data)
@@ -346,9 +349,7 @@ class SeriesMoveRest(APIView):
 
     @extend_schema(request=MoveRestSerializer, responses={201: SeriesSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        series = generics.get_object_or_404(
-            SessionSeries.objects.filter(program_id=request.user.program_id), pk=pk
-        )
+        series = generics.get_object_or_404(program_series(request_user(request)), pk=pk)
         serializer = MoveRestSerializer(data=request.data, context={"series": series})
         serializer.is_valid(raise_exception=True)
         new_series = series_services.series_move_rest(series=series, **serializer.validated_data)
