@@ -1,1 +1,438 @@
-"""Placeholder replaced below."""
+"""Push over Firebase Cloud Messaging (HTTP v1) with the firebase-admin SDK.
+
+Why it is built this way:
+
+- `send_each` opens one thread per message over a pool of 100 connections
+  (firebase-admin-python issue 712). `send_each_async` uses an httpx client (HTTP/2 when
+  the server speaks it); at most FCM_MAX_CONCURRENCY requests are in flight, in a sliding
+  window shared by every caller in the process, spread over a few Apps (see _Runtime).
+- An httpx connection pool belongs to the event loop that opened its connections:
+  `asyncio.run` (or `async_to_sync`) per call makes a new loop each time, and the next
+  call then fails on a pooled connection with "Event loop is closed". So the SDK's async
+  clients live on one long-lived event loop in one daemon thread, and sync callers hand
+  coroutines to it. One thread for the process, never one per message.
+- The SDK retries 500/503 itself (up to 4 times, 0.5 s exponential backoff) but never 429.
+  Whatever it gives up on comes back here as RETRY, and the dispatcher reschedules the row
+  with exponential backoff, jitter and at least the Retry-After we report. The dispatcher
+  never re-sends to a device whose push already succeeded.
+- Nothing about a patient goes out: the data payload is the opaque notification id, the
+  title and body are the generic text of PushMessage, and results and logs carry error
+  codes only, never a token or a message text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import math
+import os
+import re
+import threading
+import time
+import warnings
+from collections import Counter
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import firebase_admin
+import google.auth.credentials
+from django.conf import settings
+from firebase_admin import credentials, exceptions, messaging
+
+from notifications.push.base import Outcome, PushMessage, PushResult
+
+logger = logging.getLogger(__name__)
+
+APP_NAME = "iop-push"
+DEFAULT_LOCAL_PROJECT = "iop-local"
+# The SDK's own batch limit; more requests in flight than that would only queue.
+MAX_CONCURRENCY = 500
+# Per request (the SDK's default is 120 s): a hung connection holds one slot of the window
+# briefly, and a batch finishes well within the dispatcher's lease (120 s by default), so
+# no second dispatcher claims the rows and sends them again.
+HTTP_TIMEOUT_SECONDS = 15
+
+T = TypeVar("T")
+
+
+class AnonymousCredential(credentials.Base):
+    """No Google credentials: for a fake FCM server or a proxy that authenticates itself."""
+
+    def get_credential(self) -> google.auth.credentials.Credentials:
+        return google.auth.credentials.AnonymousCredentials()
+
+
+@dataclass(frozen=True)
+class FCMConfig:
+    endpoint: str
+    project_id: str
+    credentials_path: str
+    max_concurrency: int
+    connections_per_shard: int = 10
+    timeout_seconds: float = HTTP_TIMEOUT_SECONDS
+
+    @classmethod
+    def from_settings(cls) -> FCMConfig:
+        concurrency = int(settings.FCM_MAX_CONCURRENCY)
+        return cls(
+            endpoint=settings.FCM_ENDPOINT or "",
+            project_id=settings.FIREBASE_PROJECT_ID or "",
+            credentials_path=settings.FIREBASE_CREDENTIALS or "",
+            max_concurrency=max(1, min(MAX_CONCURRENCY, concurrency)),
+        )
+
+
+class _Runtime:
+    """The process's firebase Apps, their messaging services and the loop that drives them.
+
+    Several Apps, one httpx pool each: httpcore's pool does work proportional to its
+    connection count on every request event (quadratic overall), so 100 requests in flight
+    over HTTP/1.1 cost several times the CPU of 10 pools of 10. Over HTTP/2 each App holds
+    one multiplexed connection, so the shards also spread streams over a few connections.
+    An App costs a few SSL contexts to build, so the shards past the first are built on
+    first use, which only a burst reaches: a quiet tick runs on the first App alone.
+    """
+
+    def __init__(self, config: FCMConfig) -> None:
+        self.config = config
+        self.pid = os.getpid()
+        # One credential object for every App: they share its access token.
+        self._credential = _credential_for(config)
+        shards = math.ceil(config.max_concurrency / config.connections_per_shard)
+        self.apps: list[firebase_admin.App | None] = [None] * shards
+        self.services: list[Any] = [None] * shards
+        # The first App now, so a configuration error shows when the backend is chosen.
+        self.app_for(0)
+        self.loop = asyncio.new_event_loop()
+        self._slots: asyncio.LifoQueue[int] | None = None
+        self._thread = threading.Thread(target=self._serve, name="fcm-push-loop", daemon=True)
+        self._thread.start()
+
+    def app_for(self, shard: int) -> firebase_admin.App:
+        """The App of a shard, built on first use (on the loop thread, past the first)."""
+        app = self.apps[shard]
+        if app is not None:
+            return app
+        app = firebase_admin.initialize_app(
+            self._credential,
+            options=_app_options(self.config),
+            # The pid keeps a forked worker from sharing the parent's Apps, whose
+            # connections and loop thread did not survive the fork.
+            name=f"{APP_NAME}-{self.pid}-{shard}",
+        )
+        service = messaging._get_messaging_service(app)
+        if self.config.endpoint:
+            # The SDK builds its URL from the hard-coded _MessagingService.FCM_URL and has
+            # no option to change it; the service reads `_fcm_url` on every send, so
+            # setting it points send, send_each and send_each_async elsewhere.
+            service._fcm_url = _send_url(self.config.endpoint, app.project_id)
+        self.apps[shard], self.services[shard] = app, service
+        return app
+
+    @property
+    def app(self) -> firebase_admin.App:
+        return self.app_for(0)
+
+    @property
+    def service(self) -> Any:
+        return self.services[0]
+
+    def slots(self) -> asyncio.LifoQueue[int]:
+        """Free request slots, each naming its shard: max_concurrency slots in all, at most
+        connections_per_shard for any one shard. Last in, first out, with the first shard's
+        slots on top, so light traffic stays on the first App. Only used on the loop."""
+        if self._slots is None:
+            self._slots = asyncio.LifoQueue()
+            per_shard = self.config.connections_per_shard
+            for slot in reversed(range(self.config.max_concurrency)):
+                self._slots.put_nowait(slot // per_shard)
+        return self._slots
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        return future.result()
+
+    def close(self) -> None:
+        async def close_clients() -> None:
+            for service in self.services:
+                if service is not None:
+                    await service._async_client.aclose()
+
+        apps = [app for app in self.apps if app is not None]
+        try:
+            # Close the pooled connections on the loop that owns them, before delete_app
+            # closes each client again (a no-op by then).
+            self.run(close_clients())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=5)
+            self.loop.close()
+            # delete_app closes each service with asyncio.run, which refuses to start in a
+            # thread whose event loop is running (an async caller): give it a fresh thread.
+            deleter = threading.Thread(target=_delete_apps, args=(apps,), daemon=True)
+            deleter.start()
+            deleter.join(timeout=5)
+
+
+def _delete_apps(apps: list[firebase_admin.App]) -> None:
+    for app in apps:
+        try:
+            firebase_admin.delete_app(app)
+        except Exception:  # closing is best effort; the names must still be freed
+            logger.warning("could not close a firebase app", exc_info=True)
+
+
+_runtime: _Runtime | None = None
+_runtime_lock = threading.Lock()
+
+
+def _runtime_for(config: FCMConfig) -> _Runtime:
+    global _runtime
+    with _runtime_lock:
+        current = _runtime
+        if current is not None and current.pid == os.getpid() and current.config == config:
+            return current
+        if current is not None and current.pid == os.getpid():
+            current.close()
+        _runtime = _Runtime(config)
+        return _runtime
+
+
+def close_fcm() -> None:
+    """Close the connections and stop the loop thread (tests, and a clean shutdown)."""
+    global _runtime
+    with _runtime_lock:
+        if _runtime is not None and _runtime.pid == os.getpid():
+            _runtime.close()
+        _runtime = None
+
+
+def _credential_for(config: FCMConfig) -> credentials.Base:
+    if config.endpoint and not config.credentials_path:
+        return AnonymousCredential()
+    if config.credentials_path:
+        return credentials.Certificate(config.credentials_path)
+    # Workload identity or GOOGLE_APPLICATION_CREDENTIALS on a cloud host.
+    return credentials.ApplicationDefault()
+
+
+def _app_options(config: FCMConfig) -> dict[str, Any]:
+    options: dict[str, Any] = {"httpTimeout": config.timeout_seconds}
+    if config.project_id:
+        options["projectId"] = config.project_id
+    elif config.endpoint and not config.credentials_path:
+        options["projectId"] = DEFAULT_LOCAL_PROJECT
+    return options
+
+
+def _send_url(endpoint: str, project_id: str) -> str:
+    """FCM_ENDPOINT is the full messages:send URL; a bare base URL gets the v1 path."""
+    if endpoint.endswith(":send"):
+        return endpoint
+    return f"{endpoint.rstrip('/')}/v1/projects/{project_id}/messages:send"
+
+
+class FCMPushBackend:
+    def __init__(self, config: FCMConfig | None = None) -> None:
+        self.config = config or FCMConfig.from_settings()
+        _runtime_for(self.config)
+
+    def send_many(self, messages: Sequence[PushMessage]) -> list[PushResult]:
+        if not messages:
+            return []
+        runtime = _runtime_for(self.config)
+        now = time.time()
+        fcm_messages = build_messages(messages, now=now)
+        outcomes = runtime.run(_send_all(runtime, fcm_messages))
+        results = [
+            _result_for(message, error) for message, error in zip(messages, outcomes, strict=True)
+        ]
+        counts = Counter(str(r.outcome) for r in results)
+        logger.info("fcm push: %s", " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+        return results
+
+
+async def _send_all(
+    runtime: _Runtime, fcm_messages: list[messaging.Message]
+) -> list[BaseException | None]:
+    """Send every message with at most max_concurrency requests in flight; None is success."""
+    slots = runtime.slots()
+
+    async def send_one(message: messaging.Message) -> BaseException | None:
+        shard = await slots.get()
+        try:
+            batch = await messaging.send_each_async(
+                [message],
+                # send_each_async defaults to dry_run=True (unlike send and send_each): a
+                # forgotten flag would validate every message and deliver none.
+                dry_run=False,
+                app=runtime.app_for(shard),
+            )
+        except Exception as exc:  # the SDK wraps failures of the whole call
+            return exc
+        finally:
+            slots.put_nowait(shard)
+        return batch.responses[0].exception
+
+    # A sliding window rather than fixed chunks: one slow answer (or the SDK sleeping
+    # before its own 503 retry) holds one slot, not a whole chunk.
+    return list(await asyncio.gather(*(send_one(m) for m in fcm_messages)))
+
+
+def build_messages(messages: Sequence[PushMessage], *, now: float) -> list[messaging.Message]:
+    with warnings.catch_warnings():
+        # Message(token=...) warns that tokens are deprecated in favour of fids, but the
+        # apps in the field still register tokens.
+        warnings.filterwarnings(
+            "ignore", message=r"Message\.token is deprecated", category=DeprecationWarning
+        )
+        return [_build_message(m, now=now) for m in messages]
+
+
+def _build_message(message: PushMessage, *, now: float) -> messaging.Message:
+    ttl = message.ttl_seconds
+    apns_headers: dict[str, str] = {}
+    webpush_headers: dict[str, str] = {}
+    if ttl is not None:
+        apns_headers["apns-expiration"] = str(int(now) + ttl)
+        webpush_headers["TTL"] = str(ttl)
+    if message.urgent:
+        apns_headers["apns-priority"] = "10"
+        webpush_headers["Urgency"] = "high"
+    target: dict[str, str] = (
+        {"fid": message.address} if message.address_kind == "fid" else {"token": message.address}
+    )
+    return messaging.Message(
+        data=message.data(),
+        notification=messaging.Notification(title=message.title, body=message.body),
+        android=messaging.AndroidConfig(ttl=ttl, priority="high" if message.urgent else None),
+        apns=messaging.APNSConfig(headers=apns_headers or None),
+        webpush=messaging.WebpushConfig(headers=webpush_headers or None),
+        **target,
+    )
+
+
+# Failures that say nothing about the device: the service, our quota or our credentials.
+# Retrying gives operators time to fix a credential before the row gives up.
+_RETRYABLE = (
+    exceptions.ResourceExhaustedError,  # includes QuotaExceededError
+    exceptions.UnavailableError,
+    exceptions.InternalError,
+    exceptions.DeadlineExceededError,
+    exceptions.UnauthenticatedError,  # includes ThirdPartyAuthError (APNs credentials)
+    exceptions.AbortedError,
+)
+
+
+def _result_for(message: PushMessage, error: BaseException | None) -> PushResult:
+    device_id = message.device_id
+    if error is None:
+        return PushResult(device_id=device_id, outcome=Outcome.SENT)
+    code = _error_code(error)
+    if isinstance(error, messaging.UnregisteredError | messaging.SenderIdMismatchError):
+        return PushResult(device_id=device_id, outcome=Outcome.DEAD, error=code)
+    if isinstance(error, exceptions.InvalidArgumentError) and _names_bad_address(error):
+        return PushResult(device_id=device_id, outcome=Outcome.DEAD, error="INVALID_ADDRESS")
+    status = _status_of(error)
+    if isinstance(error, _RETRYABLE) or status == 429 or (status or 0) >= 500:
+        return PushResult(
+            device_id=device_id,
+            outcome=Outcome.RETRY,
+            error=code,
+            retry_after=_retry_after(error),
+        )
+    if isinstance(error, exceptions.FirebaseError) and status is None:
+        # No HTTP answer at all (connection reset, protocol error): the service may never
+        # have seen the request.
+        return PushResult(device_id=device_id, outcome=Outcome.RETRY, error=code)
+    # A refusal of this very message (or a message the SDK would not encode): sending it
+    # again would be refused again.
+    return PushResult(device_id=device_id, outcome=Outcome.FAILED, error=code)
+
+
+def _error_code(error: BaseException) -> str:
+    """A code fit for the row and the logs: FCM's errorCode or the platform code, never the
+    message text, which could quote the request."""
+    detail = _fcm_error_code(error)
+    if detail:
+        return detail
+    if isinstance(error, exceptions.FirebaseError):
+        return str(error.code)
+    return type(error).__name__
+
+
+def _error_body(error: BaseException) -> dict[str, Any]:
+    response = getattr(error, "http_response", None)
+    if response is None:
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    inner = body.get("error") if isinstance(body, dict) else None
+    return inner if isinstance(inner, dict) else {}
+
+
+def _fcm_error_code(error: BaseException) -> str:
+    for detail in _error_body(error).get("details") or []:
+        if isinstance(detail, dict) and detail.get("errorCode"):
+            return str(detail["errorCode"])
+    return ""
+
+
+_ADDRESS_WORDS = re.compile(r"registration token|installation id|\bfid\b", re.IGNORECASE)
+_INVALID_WORDS = re.compile(r"not a valid|\binvalid\b", re.IGNORECASE)
+
+
+def _names_bad_address(error: exceptions.InvalidArgumentError) -> bool:
+    """INVALID_ARGUMENT is about the token only when FCM says so: in the message ("The
+    registration token is not a valid FCM registration token") or in a field violation on
+    message.token / message.fid. Any other invalid argument is our payload's fault, and the
+    device must stay active."""
+    body = _error_body(error)
+    text = f"{body.get('message') or ''} {error}"
+    if _ADDRESS_WORDS.search(text) and _INVALID_WORDS.search(text):
+        return True
+    for detail in body.get("details") or []:
+        if not isinstance(detail, dict):
+            continue
+        for violation in detail.get("fieldViolations") or []:
+            if isinstance(violation, dict) and violation.get("field") in (
+                "message.token",
+                "message.fid",
+            ):
+                return True
+    return False
+
+
+def _status_of(error: BaseException) -> int | None:
+    response = getattr(error, "http_response", None)
+    status = getattr(response, "status_code", None)
+    return int(status) if status is not None else None
+
+
+def _retry_after(error: BaseException) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
+    response = getattr(error, "http_response", None)
+    headers = getattr(response, "headers", None)
+    value = headers.get("retry-after") if headers is not None else None
+    if not value:
+        return None
+    value = str(value).strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(tz=UTC)).total_seconds())
