@@ -101,12 +101,17 @@ class Refresh(BearerChallenge, APIView):
         try:
             serializer.is_valid(raise_exception=True)
         except TokenError as exc:
-            refresh_reuse_revoke_family(raw_refresh=str(request.data.get("refresh", "")))
+            refresh_reuse_revoke_family(raw_refresh=_raw_refresh(request))
             raise InvalidToken(exc.args[0]) from exc
         except InvalidToken:
-            refresh_reuse_revoke_family(raw_refresh=str(request.data.get("refresh", "")))
+            refresh_reuse_revoke_family(raw_refresh=_raw_refresh(request))
             raise
         return Response(serializer.validated_data, status=status.HTTP_200_OK)
+
+
+def _raw_refresh(request: Request) -> str:
+    data = request.data
+    return str(data.get("refresh", "")) if isinstance(data, dict) else ""
 
 
 class TotpSetup(APIView):

@@ -45,7 +45,7 @@ def refresh_reuse_revoke_family(*, raw_refresh: str) -> int:
     revoke its whole family and close the user's sockets. Returns tokens revoked."""
     claims = _unverified_claims(raw_refresh)
     jti, family, user_id = claims.get("jti"), claims.get(FAMILY_CLAIM), claims.get("user_id")
-    if not jti or not BlacklistedToken.objects.filter(token__jti=jti).exists():
+    if not jti or user_id is None or not BlacklistedToken.objects.filter(token__jti=jti).exists():
         return 0  # not a reuse: expired, forged or unknown
     # Only a token we signed may revoke anything (its expiry no longer matters).
     try:
@@ -58,11 +58,11 @@ def refresh_reuse_revoke_family(*, raw_refresh: str) -> int:
     except jwt.PyJWTError:
         return 0
     revoked = 0
-    outstanding = OutstandingToken.objects.filter(user_id=user_id, blacklistedtoken__isnull=True)
+    owner = int(user_id)
+    outstanding = OutstandingToken.objects.filter(user_id=owner, blacklistedtoken__isnull=True)
     for token in outstanding:
         if family is None or _unverified_claims(token.token).get(FAMILY_CLAIM) == family:
             BlacklistedToken.objects.get_or_create(token=token)
             revoked += 1
-    if user_id is not None:
-        close_user_sockets(int(user_id))
+    close_user_sockets(owner)
     return revoked
