@@ -29,6 +29,7 @@ import time
 import uuid
 import zoneinfo
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from bench.common import (
@@ -81,6 +82,7 @@ def plain_checkin(request: Any) -> Any:
         mood=int(data["mood"]),
         craving=int(data["craving"]),
         used_substance=bool(data["used_substance"]),
+        hours_slept=Decimal(data["hours_slept"]) if data.get("hours_slept") else None,
         device_time=parse_datetime(data["device_time"]),
         device_timezone=data["device_timezone"],
         received_at=timezone.now(),

@@ -308,18 +308,30 @@ def _admin_connect(url: str) -> Any:
 
 
 @contextlib.contextmanager
-def fresh_database(backend: str, label: str, postgres_url: str | None = None) -> Iterator[str]:
+def fresh_database(
+    backend: str, label: str, postgres_url: str | None = None, *, template: str | None = None
+) -> Iterator[str]:
     """A throwaway database: an SQLite file in a temp dir, or a new PostgreSQL database on
-    the server `postgres_url` points at (needs CREATEDB). Dropped afterwards."""
+    the server `postgres_url` points at (needs CREATEDB). Dropped afterwards.
+
+    `template`: the URL of a database to copy (already migrated, say); nobody may be
+    connected to it meanwhile (close Django's connections first)."""
     if backend == "sqlite":
         with tempfile.TemporaryDirectory(prefix=f"bench-{label}-") as tmp:
-            yield f"sqlite:///{tmp}/bench.sqlite3"
+            path = Path(tmp) / "bench.sqlite3"
+            if template:
+                source = Path(template.removeprefix("sqlite:///"))
+                for suffix in ("", "-wal", "-shm"):
+                    if Path(f"{source}{suffix}").exists():
+                        shutil.copyfile(f"{source}{suffix}", f"{path}{suffix}")
+            yield f"sqlite:///{path}"
         return
     if postgres_url is None:
         raise RuntimeError("no PostgreSQL server")
     name = f"bench_{label}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    copy = f' TEMPLATE "{urlsplit(template).path.lstrip("/")}"' if template else ""
     with _admin_connect(postgres_url) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"{copy}')
     try:
         yield _with_database(postgres_url, name)
     finally:
