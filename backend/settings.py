@@ -287,5 +287,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # One line per tick every few seconds drowns what matters.
         "apscheduler": {"level": "WARNING"},
+        # One line per push request would drown the log during a burst.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }

@@ -15,6 +15,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -109,6 +110,23 @@ def deliver_batch(batch: list[Notification], *, now: datetime, report: DispatchR
         devices[device.user_id].append(device)
 
     to_send: list[Notification] = []
+    # One transaction for the batch's bookkeeping: on SQLite one commit instead of one per row.
+    with transaction.atomic():
+        _sort_out(batch, prefs=prefs, now=now, report=report, to_send=to_send)
+    if not to_send:
+        return
+    _deliver(to_send, devices=devices, now=now, report=report)
+
+
+def _sort_out(
+    batch: list[Notification],
+    *,
+    prefs: dict[int, NotificationPreference],
+    now: datetime,
+    report: DispatchReport,
+    to_send: list[Notification],
+) -> None:
+    """Settle what must not go out now (expired, muted, quiet hours); keep the rest."""
     for notification in batch:
         if notification.expires_at is not None and notification.expires_at <= now:
             _finish(notification, state=NotificationState.CANCELLED, error="expired")
@@ -130,9 +148,15 @@ def deliver_batch(batch: list[Notification], *, now: datetime, report: DispatchR
                 report.deferred += 1
                 continue
         to_send.append(notification)
-    if not to_send:
-        return
 
+
+def _deliver(
+    to_send: list[Notification],
+    *,
+    devices: dict[int, list[Device]],
+    now: datetime,
+    report: DispatchReport,
+) -> None:
     events = [
         (user_group(n.recipient_id), event_for(n))
         for n in to_send
@@ -179,41 +203,61 @@ def deliver_batch(batch: list[Notification], *, now: datetime, report: DispatchR
     for message, result in zip(messages, results, strict=True):
         per_notification[message.notification_id].append(result)
     dead = [r.device_id for r in results if r.outcome == Outcome.DEAD]
-    if dead:
-        report.dead_devices += devices_deactivate(device_ids=dead, reason="unregistered")
-
-    for notification in to_send:
-        channel_results = dict(notification.channel_results)
-        if websocket_ok:
-            channel_results["websocket"] = "sent"
-        push_results = dict(channel_results.get("push", {}))
-        retry_after: float | None = None
-        needs_retry = False
-        last_error = ""
-        for result in per_notification.get(notification.id, []):
-            push_results[str(result.device_id)] = str(result.outcome)
-            if result.outcome == Outcome.RETRY:
-                needs_retry = True
-                retry_after = max(retry_after or 0.0, result.retry_after or 0.0)
-                last_error = result.error
-            elif result.outcome == Outcome.FAILED:
-                last_error = result.error
-        channel_results["push"] = push_results
-        notification.channel_results = channel_results
-        if needs_retry and notification.attempts + 1 < settings.NOTIFICATION_MAX_ATTEMPTS:
-            notification.last_error = last_error[:500]
-            _release(
+    # Backoff counts from when the send returned, which can be long after the tick began.
+    after = timezone.now()
+    with transaction.atomic():
+        if dead:
+            report.dead_devices += devices_deactivate(device_ids=dead, reason="unregistered")
+        for notification in to_send:
+            _record(
                 notification,
-                due_at=now + _backoff(notification.attempts, retry_after),
-                count_attempt=True,
+                per_notification.get(notification.id, []),
+                websocket_ok=websocket_ok,
+                after=after,
+                report=report,
             )
-            report.retried += 1
-        elif needs_retry:
-            _finish(notification, state=NotificationState.FAILED, error=last_error)
-            report.failed += 1
-        else:
-            _finish(notification, state=NotificationState.SENT, error=last_error, sent_at=now)
-            report.sent += 1
+
+
+def _record(
+    notification: Notification,
+    results: list[PushResult],
+    *,
+    websocket_ok: bool,
+    after: datetime,
+    report: DispatchReport,
+) -> None:
+    """Write down what became of one notification: sent, retried later, or failed."""
+    channel_results = dict(notification.channel_results)
+    if websocket_ok:
+        channel_results["websocket"] = "sent"
+    push_results = dict(channel_results.get("push", {}))
+    retry_after: float | None = None
+    needs_retry = False
+    last_error = ""
+    for result in results:
+        push_results[str(result.device_id)] = str(result.outcome)
+        if result.outcome == Outcome.RETRY:
+            needs_retry = True
+            retry_after = max(retry_after or 0.0, result.retry_after or 0.0)
+            last_error = result.error
+        elif result.outcome == Outcome.FAILED:
+            last_error = result.error
+    channel_results["push"] = push_results
+    notification.channel_results = channel_results
+    if needs_retry and notification.attempts + 1 < settings.NOTIFICATION_MAX_ATTEMPTS:
+        notification.last_error = last_error[:500]
+        _release(
+            notification,
+            due_at=after + _backoff(notification.attempts, retry_after),
+            count_attempt=True,
+        )
+        report.retried += 1
+    elif needs_retry:
+        _finish(notification, state=NotificationState.FAILED, error=last_error)
+        report.failed += 1
+    else:
+        _finish(notification, state=NotificationState.SENT, error=last_error, sent_at=after)
+        report.sent += 1
 
 
 def _release(notification: Notification, *, due_at: datetime, count_attempt: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from functools import cache
 
 from django.conf import settings
@@ -29,6 +30,10 @@ def get_push_backend() -> PushBackend:
 
 def reset_push_backends() -> None:
     """Forget built backends (tests that change PUSH_BACKEND or FCM settings call this)."""
+    if _backend_for.cache_info().currsize and "notifications.push.fcm" in sys.modules:
+        from notifications.push.fcm import close_fcm
+
+        close_fcm()
     _backend_for.cache_clear()
 
 
