@@ -19,6 +19,7 @@ from recovery.api.common import (
     AwareDateTimeField,
     BoundedListField,
     IsPatient,
+    LocalTimeField,
     PatientWritesStaffReads,
     StrictModelSerializer,
     acting_user,
@@ -213,6 +214,8 @@ class UrgeList(generics.ListCreateAPIView):
 
 
 class ScheduleSerializer(StrictModelSerializer):
+    opens_at = LocalTimeField()
+    due_by = LocalTimeField()
     days_of_week = BoundedListField(
         child=serializers.IntegerField(min_value=1, max_value=7), min_length=1, max_length=7
     )

@@ -20,6 +20,7 @@ from recovery.api.common import (
     BoundedPrimaryKeyRelatedField,
     IdField,
     IsClinician,
+    LocalTimeField,
     StrictModelSerializer,
     StrictSerializer,
     acting_user,
@@ -106,7 +107,17 @@ class PatientSessionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TreatmentSession
-        fields = ["id", "kind", "title", "starts_at", "ends_at", "location", "video_url", "status"]
+        fields = [
+            "id",
+            "kind",
+            "title",
+            "starts_at",
+            "ends_at",
+            "location",
+            "video_url",
+            "status",
+            "series",
+        ]
 
 
 def _serializer_for(request: Request) -> type[serializers.Serializer]:
@@ -228,6 +239,7 @@ class SessionAttendance(generics.ListCreateAPIView):
 
 
 class SeriesSerializer(StrictModelSerializer):
+    start_time = LocalTimeField()
     patients = PatientsField(many=True, required=False)
     facilitator = FacilitatorField(required=False, allow_null=True)
 
@@ -321,7 +333,7 @@ class MoveRestSerializer(StrictSerializer):
     """Moves the occurrences from `from_date` (in the series' zone) on; not the past."""
 
     from_date = serializers.DateField()
-    start_time = serializers.TimeField()
+    start_time = LocalTimeField()
     duration_minutes = serializers.IntegerField(min_value=5, max_value=720)
 
     def validate_from_date(self, value: date) -> date:
