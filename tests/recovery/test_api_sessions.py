@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+import yaml
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -425,3 +427,19 @@ def test_the_past_of_a_series_is_neither_cancelled_nor_moved(
     assert move.status_code == 400
     assert {s.status for s in past} == {"scheduled"}
     assert SessionSeries.objects.count() == 1
+
+
+def test_the_schema_documents_local_times_and_the_patients_session_shape(
+    enrollment: Enrollment,
+) -> None:
+    schema = yaml.safe_load(APIClient().get("/api/schema/").content)
+    components = schema["components"]["schemas"]
+    start_time = components["Series"]["properties"]["start_time"]
+    assert "format" not in start_time
+    assert re.match(start_time["pattern"], "18:00:00")
+    assert re.match(start_time["pattern"], "18:00")
+    session = SessionFactory(program=enrollment.program)
+    session.patients.set([enrollment])
+    seen = client_for(enrollment.patient).get(f"/api/v1/sessions/{session.id}/").json()
+    required = set(components["Session"]["required"])
+    assert required <= set(seen)
