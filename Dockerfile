@@ -16,6 +16,8 @@ COPY pyproject.toml ./
 RUN pip install . && rm -rf build ./*.egg-info
 
 COPY . .
+# Static files (admin, dashboard) are served by WhiteNoise from the web process.
+RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
 
 RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin app

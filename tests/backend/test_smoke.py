@@ -16,3 +16,12 @@ def test_readyz_reports_database_and_migrations(client):
 def test_schema_is_served(client):
     response = client.get("/api/schema/")
     assert response.status_code == 200
+
+
+def test_the_admin_stylesheet_is_served(client, settings):
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
+    from whitenoise.middleware import WhiteNoiseMiddleware  # noqa: F401 - installed
+
+    response = client.get("/static/admin/css/base.css")
+    assert response.status_code == 200
