@@ -1,0 +1,421 @@
+"""The whole API fuzzed from its own OpenAPI schema (issue 7).
+
+Schemathesis reads /api/schema/ from the WSGI application (`backend.wsgi.application`),
+generates requests for every operation and sends each one through the real Django stack
+as anonymous, patient, counselor and supervisor, against a fresh world of data per
+operation (conftest.py). Every answer is checked: never a 5xx, a documented status code,
+the documented content type and headers, a body that matches the documented schema.
+Generation hooks put real ids (the caller's own, a neighbour's, another program's) into
+`{id}`, `{checkin_id}` and `?patient=`, next to what the schema alone would generate, so
+the happy paths are reached, not only 404s.
+
+Bounded and reproducible: MAX_EXAMPLES cases per operation (each sent as every role),
+derandomized, no example database, no deadline. Run with `pytest -m fuzz tests/fuzz`.
+
+Known problems the run found are listed in KNOWN_ISSUES. The fuzz test drops exactly
+those failures (nothing else, and never a server error) so it keeps guarding the rest of
+each operation; test_known_issue reproduces each one with a single request, validated
+against the live schema, as a strict xfail: fixing the API or the schema turns it into
+an XPASS, which fails the run until the entry is removed here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.openapi.checks import JsonSchemaError
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from backend.wsgi import application
+from tests.fuzz import conftest as fuzz
+from tests.fuzz.conftest import ROLES, World
+
+pytestmark = pytest.mark.fuzz
+
+# Cases per operation; each is sent as all four roles. With 109 operations the run stays
+# well under five minutes on two cores. Raise it locally to dig deeper.
+MAX_EXAMPLES = 8
+
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "generation": {
+            "max-examples": MAX_EXAMPLES,
+            "deterministic": True,  # hypothesis derandomize: the same cases on every run
+            "database": "none",  # no .hypothesis directory, no replay of old failures
+            "mode": "all",  # valid and invalid input alike
+        },
+        "phases": {
+            "examples": {"enabled": True},
+            "fuzzing": {"enabled": True},
+            # The coverage phase sends every boundary of every parameter (hundreds of
+            # requests for the larger bodies): it is not bounded by max-examples.
+            "coverage": {"enabled": False},
+            "stateful": {"enabled": False},
+        },
+    }
+)
+
+schema = schemathesis.openapi.from_wsgi("/api/schema/", application, config=CONFIG)
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+# The sign-in endpoints take no token. They are sent as anonymous only: with a token they
+# behave the same, and four times the requests would only feed the login and enrollment
+# code throttles (10/min) and django-axes. They may answer 429, which the schema documents
+# (in the error format) and the checks accept.
+ANONYMOUS_ONLY = frozenset(
+    {"/api/v1/auth/token/", "/api/v1/auth/token/refresh/", "/api/v1/auth/enrollment-code/"}
+)
+
+
+def roles_for(path: str) -> tuple[str, ...]:
+    return ("anonymous",) if path in ANONYMOUS_ONLY else ROLES
+
+
+def _segment(path: str) -> str:
+    """`/api/v1/flags/{id}/resolve/` -> `flags`."""
+    return path.removeprefix("/api/v1/").split("/", 1)[0]
+
+
+# --- generation ----------------------------------------------------------------------------
+
+# A path parameter the URL pattern does not accept (`<int:pk>` is `[0-9]+`, `<uuid:...>` is
+# lower-case hex) never reaches the API: Django's resolver answers with its HTML 404 page,
+# not the documented JSON error (KNOWN_ISSUES "unrouted-id-html-404"). Such values (the
+# schema allows any integer, and negative mode sends strings) are swapped for routable ones
+# so the rest of each operation is still fuzzed.
+ROUTABLE = {
+    "id": re.compile(r"[0-9]+"),
+    "checkin_id": re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+}
+# Routable, and no row has it: the "not found" path, which must stay a JSON 404.
+ABSENT = {"id": 2**31 - 1, "checkin_id": "00000000-0000-4000-8000-000000000000"}
+
+
+def _routable(name: str, value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return False
+    return ROUTABLE[name].fullmatch(str(value)) is not None
+
+
+@schema.hook
+def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None) -> Any:
+    """Half the time a real id from the world: someone's own, a neighbour's, a foreigner's."""
+    names = [name for name in ROUTABLE if name in (path_parameters or {})]
+    if path_parameters is None or not names:
+        return st.just(path_parameters)
+    name = names[0]
+    world = fuzz.ACTIVE
+    known = list(world.ids.get(_segment(context.operation.path), [])) if world else []
+    real = st.sampled_from([*known, ABSENT[name]]).map(
+        lambda value: {**path_parameters, name: value}
+    )
+    if not _routable(name, path_parameters[name]):
+        return real
+    return st.one_of(st.just(path_parameters), real)
+
+
+@schema.hook
+def flatmap_query(context: Any, query: dict[str, Any] | None) -> Any:
+    """`?patient=` names a real enrollment half the time."""
+    world = fuzz.ACTIVE
+    if world is None or query is None or "patient" not in query:
+        return st.just(query)
+    return st.one_of(
+        st.just(query),
+        st.sampled_from(world.ids["patients"]).map(lambda value: {**query, "patient": value}),
+    )
+
+
+def _body_properties(raw: dict[str, Any]) -> dict[tuple[str, str], frozenset[str]]:
+    """(METHOD, path) -> the properties its JSON request body declares."""
+    components = raw.get("components", {}).get("schemas", {})
+    found: dict[tuple[str, str], frozenset[str]] = {}
+    for path, methods in raw.get("paths", {}).items():
+        for method, operation in methods.items():
+            content = (operation.get("requestBody") or {}).get("content", {})
+            body = content.get("application/json", {}).get("schema", {})
+            if "$ref" in body:
+                body = components.get(body["$ref"].rsplit("/", 1)[-1], {})
+            if body.get("properties"):
+                found[(method.upper(), path)] = frozenset(body["properties"])
+    return found
+
+
+BODY_PROPERTIES = _body_properties(schema.raw_schema)
+
+# Body fields that name something by id, and where the world keeps candidates for them.
+ID_FIELDS = {
+    "patient": "patients",
+    "exercise": "exercises",
+    "recipient": "contacts",
+    "assignee": "staff",
+    "facilitator": "staff",
+}
+
+
+@schema.hook
+def flatmap_body(context: Any, body: Any) -> Any:
+    """Half the time the body without the keys the schema does not declare (the API refuses
+    unknown keys, so a body carrying one never gets past validation) and with real ids in
+    the fields that name a patient, exercise, contact or staff member."""
+    world = fuzz.ACTIVE
+    operation = context.operation
+    declared = BODY_PROPERTIES.get((operation.method.upper(), operation.path))
+    if world is None or not declared or not isinstance(body, dict):
+        return st.just(body)
+    fields: dict[str, Any] = {key: st.just(value) for key, value in body.items() if key in declared}
+    for name, segment in ID_FIELDS.items():
+        if name in declared:
+            fields[name] = st.sampled_from(world.ids[segment])
+    if "patients" in declared:
+        fields["patients"] = st.lists(st.sampled_from(world.ids["patients"]), max_size=2)
+    if "care_team" in declared:
+        fields["care_team"] = st.lists(st.sampled_from(world.ids["staff"]), max_size=2)
+    if "ids" in declared:
+        fields["ids"] = st.permutations(world.ids["own_contacts"])
+    if "timezone" in declared:
+        fields["timezone"] = st.sampled_from(["America/New_York", "Europe/Berlin", "UTC"])
+    return st.one_of(st.just(body), st.fixed_dictionaries(fields))
+
+
+# --- known issues --------------------------------------------------------------------------
+
+HH_MM_SS = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?")
+# What PatientScreenSerializer leaves out of the staff shape the schema documents.
+PATIENT_HIDDEN = {"screens": frozenset({"note", "recorded_by"})}
+
+
+@dataclass(frozen=True)
+class Repro:
+    """One request that shows the issue: who sends it, where, with what."""
+
+    role: str
+    method: str
+    path: str
+    path_parameters: Callable[[World], dict[str, Any]] | None = None
+    body: Callable[[World], Any] | None = None
+
+
+@dataclass(frozen=True)
+class KnownIssue:
+    name: str
+    reason: str
+    # Is this failure (of this case and response) the known issue, and nothing else?
+    matches: Callable[[Failure, schemathesis.Case, schemathesis.Response], bool]
+    repros: tuple[Repro, ...]
+
+
+def _schema_error(failure: Failure) -> JsonSchemaError | None:
+    return failure if isinstance(failure, JsonSchemaError) else None
+
+
+def _local_time_is_not_rfc3339_time(
+    failure: Failure, case: schemathesis.Case, response: schemathesis.Response
+) -> bool:
+    error = _schema_error(failure)
+    return (
+        error is not None
+        and isinstance(error.instance, str)
+        and HH_MM_SS.fullmatch(error.instance) is not None
+        and '"format": "time"' in repr(error.schema).replace("'", '"')
+    )
+
+
+def _patient_shape_undocumented(
+    failure: Failure, case: schemathesis.Case, response: schemathesis.Response
+) -> bool:
+    error = _schema_error(failure)
+    hidden = PATIENT_HIDDEN.get(_segment(case.operation.path))
+    world = fuzz.ACTIVE
+    if error is None or hidden is None or world is None or error.schema_path[-1:] != ["required"]:
+        return False
+    authorization = response.request.headers.get("Authorization")
+    if world.role_of(str(authorization) if authorization else None) != "patient":
+        return False
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    missing = set(error.schema.get("required", [])) - set(instance)
+    return bool(missing) and missing <= hidden
+
+
+def _unsaved_settings_have_no_updated_at(
+    failure: Failure, case: schemathesis.Case, response: schemathesis.Response
+) -> bool:
+    error = _schema_error(failure)
+    return (
+        error is not None
+        and case.operation.path == "/api/v1/monitoring-settings/"
+        and error.instance is None
+        and list(error.instance_path) == ["updated_at"]
+    )
+
+
+def _nested_field_errors(
+    failure: Failure, case: schemathesis.Case, response: schemathesis.Response
+) -> bool:
+    error = _schema_error(failure)
+    path = list(error.instance_path) if error is not None else []
+    return (
+        error is not None
+        and response.status_code == 400
+        and path[:2] == ["error", "fields"]
+        and isinstance(error.instance, dict)
+    )
+
+
+def _unrouted(failure: Failure, case: schemathesis.Case, response: schemathesis.Response) -> bool:
+    # Never reached by the fuzz run (flatmap_path_parameters keeps ids routable).
+    return False
+
+
+def _own(segment: str, index: int = 0) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {"id": world.ids[segment][index]}
+
+
+def _screen_body(world: World) -> dict[str, Any]:
+    return {
+        "patient": world.ids["patients"][0],
+        "collected_on": "2026-01-05",
+        "method": "urine",
+        "observed": True,
+        "results": [{"substance": "cocaine", "result": "negative", "unknown": 1}],
+    }
+
+
+def _plan_body(world: World) -> dict[str, Any]:
+    goal = {
+        "domain": "housing",
+        "description": "Keep the lease",
+        "metric": "manual",
+        "target_value": "1",
+        "due_date": "2099-01-01",
+        "unknown": 1,
+    }
+    return {"patient": world.ids["patients"][1], "goals": [goal]}
+
+
+KNOWN_ISSUES = (
+    KnownIssue(
+        name="time-format",
+        reason="Medication.reminder_time and the notification quiet hours are still plain "
+        "TimeFields, documented as `format: time` (RFC 3339 full-time, which needs a UTC "
+        "offset), but they are local wall-clock times rendered as HH:MM:SS.",
+        matches=_local_time_is_not_rfc3339_time,
+        repros=(
+            Repro("counselor", "GET", "/api/v1/medications/{id}/", _own("medications")),
+            Repro("patient", "GET", "/api/v1/notifications/preferences/"),
+        ),
+    ),
+    KnownIssue(
+        name="patient-shape",
+        reason="Patients get PatientScreenSerializer, which leaves out `note` and "
+        "`recorded_by`; the Screen schema (from the staff serializer only) requires them.",
+        matches=_patient_shape_undocumented,
+        repros=(
+            Repro("patient", "GET", "/api/v1/screens/", None),
+            Repro("patient", "GET", "/api/v1/screens/{id}/", _own("screens")),
+        ),
+    ),
+    KnownIssue(
+        name="monitoring-settings-updated-at",
+        reason="Before a supervisor saves them, the settings are unsaved defaults "
+        "(monitoring_settings_of) whose updated_at is null; the schema says date-time.",
+        matches=_unsaved_settings_have_no_updated_at,
+        repros=(Repro("counselor", "GET", "/api/v1/monitoring-settings/"),),
+    ),
+    KnownIssue(
+        name="nested-field-errors",
+        reason="A bad item in a list of objects (screen results, plan goals) answers "
+        '`fields: {"results": {"0": {...}}}`; the Error schema says every field maps to a '
+        "list of strings.",
+        matches=_nested_field_errors,
+        repros=(
+            Repro("counselor", "POST", "/api/v1/screens/", body=_screen_body),
+            Repro("supervisor", "POST", "/api/v1/plans/", body=_plan_body),
+        ),
+    ),
+    KnownIssue(
+        name="unrouted-id-html-404",
+        reason="An id the URL pattern rejects (negative, not a number) gets Django's HTML 404 "
+        "page, not the documented JSON error; ids are documented as any integer.",
+        matches=_unrouted,
+        repros=(
+            Repro("anonymous", "GET", "/api/v1/flags/{id}/", lambda world: {"id": -1}),
+            Repro("counselor", "GET", "/api/v1/flags/{id}/", lambda world: {"id": "abc"}),
+        ),
+    ),
+)
+
+
+def filter_failure(
+    context: Any, failure: Failure, case: schemathesis.Case, response: schemathesis.Response
+) -> bool:
+    """Keep every failure but the known issues; a server error is always kept."""
+    if response.status_code >= 500:
+        return True
+    return not any(issue.matches(failure, case, response) for issue in KNOWN_ISSUES)
+
+
+# --- the run -------------------------------------------------------------------------------
+
+# The world fixture is function scoped on purpose: one world per operation, shared by that
+# operation's cases (what one request changes, the next one sees, as on a server).
+SHARED_WORLD = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@schema.hooks.apply(filter_failure)
+@schema.parametrize()
+@SHARED_WORLD
+def test_api(case: schemathesis.Case, fuzz_world: World) -> None:
+    for role in roles_for(case.operation.path):
+        try:
+            case.call_and_validate(headers=fuzz_world.headers(role), checks=CHECKS)
+        except FailureGroup as failures:
+            failures.add_note(f"Sent as {role}.")
+            raise
+
+
+@pytest.mark.parametrize(
+    ("issue", "repro"),
+    [
+        pytest.param(
+            issue,
+            repro,
+            id=f"{issue.name}: {repro.role} {repro.method} {repro.path}",
+            marks=pytest.mark.xfail(strict=True, raises=FailureGroup, reason=issue.reason),
+        )
+        for issue in KNOWN_ISSUES
+        for repro in issue.repros
+    ],
+)
+def test_known_issue(issue: KnownIssue, repro: Repro, fuzz_world: World) -> None:
+    """The known issue, one request, checked against the live schema with no filter."""
+    operation = schema[repro.path][repro.method]
+    kwargs: dict[str, Any] = {}
+    if repro.path_parameters is not None:
+        kwargs["path_parameters"] = repro.path_parameters(fuzz_world)
+    if repro.body is not None:
+        kwargs["body"] = repro.body(fuzz_world)
+        kwargs["media_type"] = "application/json"
+    case = operation.Case(**kwargs)
+    case.call_and_validate(headers=fuzz_world.headers(repro.role), checks=CHECKS)
