@@ -36,9 +36,16 @@ BENCH_DIR = Path(__file__).resolve().parent
 # In this order; the ones with their own command line, the others through bench.common.
 MODULES = ("sweep", "dispatch", "checkin_post", "dashboard")
 OWN_CLI = {"sweep", "checkin_post", "dashboard"}
+NOT_BENCHMARKS = {"__init__", "__main__", "common"}
 TIMEOUT_S = {"sweep": 3600.0}
-DEFAULT_TIMEOUT_S = 1200.0
-QUICK_TIMEOUT_S = 110.0
+DEFAULT_TIMEOUT_S = 1800.0
+QUICK_TIMEOUT_S = 300.0
+
+
+def all_modules() -> list[str]:
+    """The known benchmarks in their order, then any other bench/<name>.py (alphabetical)."""
+    found = sorted(p.stem for p in BENCH_DIR.glob("*.py") if p.stem not in NOT_BENCHMARKS)
+    return [*MODULES, *(name for name in found if name not in MODULES)]
 
 
 def git_commit() -> dict[str, Any]:
@@ -80,11 +87,14 @@ def run_all(quick: bool, only: list[str]) -> tuple[Report, dict[str, float]]:
             env.pop(NO_POSTGRES_ENV, None)
         else:
             env[NO_POSTGRES_ENV] = "no PostgreSQL server could be reached or started"
-        for name in MODULES:
+        for name in all_modules():
             if only and name not in only:
                 continue
             if not (BENCH_DIR / f"{name}.py").exists():
                 report.notes.append(f"{name}: skipped, bench/{name}.py is not there yet")
+                continue
+            if name not in OWN_CLI and "def run(" not in (BENCH_DIR / f"{name}.py").read_text():
+                report.notes.append(f"{name}: skipped, bench/{name}.py has no run(*, quick)")
                 continue
             if name in OWN_CLI:
                 argv = ["-m", f"bench.{name}", *flag]
@@ -108,8 +118,9 @@ def module_of(key: str) -> str:
 
 
 def ordered_keys(results: dict[str, Any]) -> list[str]:
-    rank = {name: n for n, name in enumerate(MODULES)}
-    return sorted(results, key=lambda k: (rank.get(module_of(k), len(MODULES)), k))
+    names = all_modules()
+    rank = {name: n for n, name in enumerate(names)}
+    return sorted(results, key=lambda k: (rank.get(module_of(k), len(names)), k))
 
 
 def fmt(value: Any) -> str:
@@ -145,7 +156,8 @@ def as_markdown(report: Report, meta: dict[str, Any]) -> str:
         f"- machine: {meta['machine']['platform']}, {meta['machine']['cpu_count']} CPUs, "
         f"Python {meta['machine']['python']}",
         f"- load average at start / end: {meta['load_average_start']} / {meta['load_average_end']}",
-        f"- mode: {'quick (small sizes)' if meta['quick'] else 'full'}; "
+        f"- mode: {'quick (small sizes)' if meta['quick'] else 'full'}"
+        f"{' (only ' + ', '.join(meta['only']) + ')' if meta['only'] else ''}; "
         f"took {meta['seconds']['total']} s "
         f"({', '.join(f'{k} {v} s' for k, v in meta['seconds'].items() if k != 'total')})",
     ]
@@ -185,7 +197,7 @@ def as_markdown(report: Report, meta: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, same code (< 2 min)")
-    parser.add_argument("--only", action="append", choices=MODULES, default=[])
+    parser.add_argument("--only", action="append", choices=all_modules(), default=[])
     parser.add_argument("--out-dir", type=Path, default=BENCH_DIR)
     args = parser.parse_args()
     started = time.monotonic()
