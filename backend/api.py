@@ -9,6 +9,9 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as default_server_error
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
@@ -49,14 +52,24 @@ class CappedPagination(PageNumberPagination):
         return size
 
 
-def _contains_nul(value: Any) -> bool:
+def _nul_path(value: Any, path: str = "") -> str | None:
+    """Where the first NUL character is ("" for the top level), or None."""
     if isinstance(value, str):
-        return "\x00" in value
+        return path if "\x00" in value else None
     if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return here
+            found = _nul_path(item, here)
+            if found is not None:
+                return found
     if isinstance(value, list):
-        return any(_contains_nul(v) for v in value)
-    return False
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}.{index}" if path else str(index))
+            if found is not None:
+                return found
+    return None
 
 
 class StrictJSONParser(JSONParser):
@@ -64,17 +77,33 @@ class StrictJSONParser(JSONParser):
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         data = super().parse(stream, media_type, parser_context)
-        if _contains_nul(data):
-            raise exceptions.ParseError("Text may not contain NUL characters.")
+        where = _nul_path(data)
+        if where is not None:
+            field = where or "non_field_errors"
+            raise exceptions.ValidationError({field: ["Text may not contain NUL characters."]})
         return data
 
 
-def _field_errors(detail: Any) -> Any:
+def _field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Flatten DRF's nested errors to dotted keys, each with a list of messages:
+    `{"results": [{}, {"result": [...]}]}` becomes `{"results.1.result": [...]}`."""
+    key = prefix or "non_field_errors"
     if isinstance(detail, dict):
-        return {key: _field_errors(value) for key, value in detail.items()}
+        flat: dict[str, list[str]] = {}
+        for name, value in detail.items():
+            flat.update(_field_errors(value, f"{prefix}.{name}" if prefix else str(name)))
+        return flat
     if isinstance(detail, list):
-        return [_field_errors(value) for value in detail]
-    return str(detail)
+        if all(not isinstance(item, dict | list) for item in detail):
+            return {key: [str(item) for item in detail]} if detail else {}
+        flat = {}
+        for index, item in enumerate(detail):
+            if isinstance(item, dict | list):
+                flat.update(_field_errors(item, f"{prefix}.{index}" if prefix else str(index)))
+            else:
+                flat.setdefault(key, []).append(str(item))
+        return flat
+    return {key: [str(detail)]}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -98,8 +127,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     if isinstance(exc, exceptions.ValidationError):
         fields = _field_errors(exc.detail)
-        if isinstance(fields, list):
-            fields = {"non_field_errors": fields}
         body = {"error": {"code": "invalid", "message": "Invalid input.", "fields": fields}}
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail
@@ -174,3 +201,34 @@ def lockout_response(request: Any, original_response: Any, credentials: Any) -> 
         },
         status=status.HTTP_429_TOO_MANY_REQUESTS,
     )
+
+
+def not_found(request: Any, exception: Exception) -> HttpResponse:
+    """A path no route matches: the API answers in its error format, pages as pages."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": {"code": "not_found", "message": "Not found.", "fields": {}}}, status=404
+        )
+    return page_not_found(request, exception)
+
+
+def server_error(request: Any) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": {"code": "server_error", "message": "Something went wrong.", "fields": {}}},
+            status=500,
+        )
+    return default_server_error(request)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+        "example": "18:00",
+        "description": "Local wall-clock time, HH:MM[:SS], without an offset.",
+    }
+)
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time in a patient's or program's own zone, so it has no UTC offset
+    (OpenAPI's `format: time` would demand one)."""

@@ -16,3 +16,6 @@ urlpatterns = [
     path("api/v1/", include("recovery.urls_privacy")),
     path("api/v1/", include("notifications.urls")),
 ]
+
+handler404 = "backend.api.not_found"
+handler500 = "backend.api.server_error"

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.api import StrictModelSerializer, StrictSerializer, request_user
+from backend.api import LocalTimeField, StrictModelSerializer, StrictSerializer, request_user
 from notifications import selectors, services
 from notifications.models import AddressKind, Device, Notification, NotificationKind, Platform
 
@@ -120,8 +120,8 @@ class PreferenceSerializer(StrictSerializer):
     muted_kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=NotificationKind.choices), max_length=20, default=list
     )
-    quiet_start = serializers.TimeField(allow_null=True, required=False, default=None)
-    quiet_end = serializers.TimeField(allow_null=True, required=False, default=None)
+    quiet_start = LocalTimeField(allow_null=True, required=False, default=None)
+    quiet_end = LocalTimeField(allow_null=True, required=False, default=None)
     timezone = serializers.CharField(max_length=64, required=False)
 
     def validate_timezone(self, value: str) -> str:

@@ -14,12 +14,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.api import request_user
+from backend.api import LocalTimeField, request_user
 from recovery.api.common import (
     AwareDateTimeField,
     BoundedListField,
     IsPatient,
-    LocalTimeField,
     PatientWritesStaffReads,
     StrictModelSerializer,
     acting_user,

@@ -10,7 +10,6 @@ from typing import Any, cast
 import django_filters
 from django import forms
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.request import Request
@@ -56,19 +55,6 @@ class AwareDateTimeField(serializers.DateTimeField):
                 self.fail("naive")
         result: datetime = super().to_internal_value(value)
         return result
-
-
-@extend_schema_field(
-    {
-        "type": "string",
-        "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
-        "example": "18:00",
-        "description": "Local wall-clock time, HH:MM[:SS], without an offset.",
-    }
-)
-class LocalTimeField(serializers.TimeField):
-    """A wall-clock time in a patient's or program's own zone, so it has no UTC offset
-    (OpenAPI's `format: time` would demand one)."""
 
 
 class BoundedListField(serializers.ListField):

@@ -6,17 +6,24 @@ import hashlib
 import json
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 
 from notifications.models import NotificationKind
 from notifications.services import notification_schedule
 from recovery.crisis import CRISIS_RESOURCES
-from recovery.models import CheckIn, Enrollment, FlagKind, ShareableEvent, UrgeEvent
+from recovery.models import (
+    CheckIn,
+    Enrollment,
+    EnrollmentStatus,
+    FlagKind,
+    ShareableEvent,
+    UrgeEvent,
+)
 from recovery.services.consent import disclosures_queue
 from recovery.services.flags import FlagCandidate, flags_raise
 from recovery.services.schedules import schedule_advance_after_checkin
@@ -38,8 +45,15 @@ class CheckInResult:
     flags: list[str] = field(default_factory=list)
 
 
+def _canonical(value: Any) -> str:
+    # The same instant re-sent with another UTC offset is the same check-in.
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return str(value)
+
+
 def payload_hash(data: dict[str, Any]) -> str:
-    canonical = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+    canonical = json.dumps(data, sort_keys=True, default=_canonical, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -55,6 +69,7 @@ def checkin_submit(
     The same client id with the same answers returns the stored check-in; with different
     answers it is refused (422). Rules run on the first submission only.
     """
+    _require_active(enrollment)
     if data.get("medication_taken") is not None and not enrollment.has_medication:
         raise ValidationError({"medication_taken": ["No medication is on record for you."]})
     digest = payload_hash({"client_id": str(client_id), **data})
@@ -81,6 +96,13 @@ def checkin_submit(
         existing = CheckIn.objects.get(enrollment=enrollment, client_id=client_id)
         return _replay(existing, digest)
     return result
+
+
+def _require_active(enrollment: Enrollment) -> None:
+    if enrollment.status != EnrollmentStatus.ACTIVE:
+        raise PermissionDenied(
+            "Your program has ended, so check-ins are closed. For help right now, call or text 988."
+        )
 
 
 def _replay(existing: CheckIn, digest: str) -> CheckInResult:
@@ -141,6 +163,7 @@ class UrgeResult:
 def urge_record(
     *, enrollment: Enrollment, intensity: int | None = None, note: str = ""
 ) -> UrgeResult:
+    _require_active(enrollment)
     now = timezone.now()
     with transaction.atomic():
         urge = UrgeEvent.objects.create(

@@ -14,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 
 from recovery.models import (
     CareTeamMember,
+    CheckInSchedule,
     Enrollment,
     EnrollmentChange,
     EnrollmentCode,
@@ -226,9 +227,23 @@ def enrollment_discharge(*, enrollment: Enrollment, actor: User, reason: str = "
     return enrollment
 
 
+@transaction.atomic
 def enrollment_update_fields(*, enrollment: Enrollment, data: dict[str, Any]) -> Enrollment:
+    moved_zone = "timezone" in data and data["timezone"] != enrollment.timezone
     for key in ("expected_end_date", "timezone", "has_medication"):
         if key in data:
             setattr(enrollment, key, data[key])
     enrollment.save()
+    schedule = CheckInSchedule.objects.filter(enrollment=enrollment).first()
+    if moved_zone and schedule is not None:
+        # Windows are local wall time: a new zone means new instants and a new nudge.
+        checkin_schedule_set(
+            enrollment=enrollment,
+            opens_at=schedule.opens_at,
+            due_by=schedule.due_by,
+            days_of_week=schedule.days_of_week,
+            grace_minutes=schedule.grace_minutes,
+            paused=schedule.paused,
+            paused_reason=schedule.paused_reason,
+        )
     return enrollment

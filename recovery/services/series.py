@@ -5,7 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 
-from dateutil.rrule import rrule, rrulestr
+from dateutil.rrule import DAILY, rrule, rrulestr
 from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -30,6 +30,8 @@ def parse_rule(rule: str, *, start: datetime) -> rrule:
         raise ValidationError({"rrule": [f"Not a valid RFC 5545 rule: {exc}"]}) from None
     if not isinstance(parsed, rrule):
         raise ValidationError({"rrule": ["Give a single rule."]})
+    if getattr(parsed, "_freq", DAILY) > DAILY:  # HOURLY, MINUTELY, SECONDLY
+        raise ValidationError({"rrule": ["Sessions repeat daily at most (FREQ=DAILY or slower)."]})
     # dateutil keeps COUNT and UNTIL private; an unbounded rule would expand forever.
     if getattr(parsed, "_count", None) is None and getattr(parsed, "_until", None) is None:
         raise ValidationError({"rrule": ["The rule needs COUNT or UNTIL."]})
@@ -68,6 +70,8 @@ def series_create(
     patients: list[Enrollment] | None = None,
 ) -> SessionSeries:
     parse_rule(rule, start=datetime.combine(start_date, start_time))
+    if start_date < timezone.now().date() - timedelta(days=366):
+        raise ValidationError({"start_date": ["At most a year in the past."]})
     if not 5 <= duration_minutes <= 12 * 60:
         raise ValidationError({"duration_minutes": ["Between 5 minutes and 12 hours."]})
     series = SessionSeries.objects.create(

@@ -100,10 +100,9 @@ def _segment(path: str) -> str:
 # --- generation ----------------------------------------------------------------------------
 
 # A path parameter the URL pattern does not accept (`<int:pk>` is `[0-9]+`, `<uuid:...>` is
-# lower-case hex) never reaches the API: Django's resolver answers with its HTML 404 page,
-# not the documented JSON error (KNOWN_ISSUES "unrouted-id-html-404"). Such values (the
+# lower-case hex) never reaches a view: the JSON 404 handler answers it. Such values (the
 # schema allows any integer, and negative mode sends strings) are swapped for routable ones
-# so the rest of each operation is still fuzzed.
+# so that each case exercises the operation itself.
 ROUTABLE = {
     "id": re.compile(r"[0-9]+"),
     "checkin_id": re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
@@ -270,61 +269,18 @@ def _unsaved_settings_have_no_updated_at(
     )
 
 
-def _nested_field_errors(
-    failure: Failure, case: schemathesis.Case, response: schemathesis.Response
-) -> bool:
-    error = _schema_error(failure)
-    path = list(error.instance_path) if error is not None else []
-    return (
-        error is not None
-        and response.status_code == 400
-        and path[:2] == ["error", "fields"]
-        and isinstance(error.instance, dict)
-    )
-
-
-def _unrouted(failure: Failure, case: schemathesis.Case, response: schemathesis.Response) -> bool:
-    # Never reached by the fuzz run (flatmap_path_parameters keeps ids routable).
-    return False
-
-
 def _own(segment: str, index: int = 0) -> Callable[[World], dict[str, Any]]:
     return lambda world: {"id": world.ids[segment][index]}
-
-
-def _screen_body(world: World) -> dict[str, Any]:
-    return {
-        "patient": world.ids["patients"][0],
-        "collected_on": "2026-01-05",
-        "method": "urine",
-        "observed": True,
-        "results": [{"substance": "cocaine", "result": "negative", "unknown": 1}],
-    }
-
-
-def _plan_body(world: World) -> dict[str, Any]:
-    goal = {
-        "domain": "housing",
-        "description": "Keep the lease",
-        "metric": "manual",
-        "target_value": "1",
-        "due_date": "2099-01-01",
-        "unknown": 1,
-    }
-    return {"patient": world.ids["patients"][1], "goals": [goal]}
 
 
 KNOWN_ISSUES = (
     KnownIssue(
         name="time-format",
-        reason="Medication.reminder_time and the notification quiet hours are still plain "
-        "TimeFields, documented as `format: time` (RFC 3339 full-time, which needs a UTC "
-        "offset), but they are local wall-clock times rendered as HH:MM:SS.",
+        reason="Medication.reminder_time is still a plain TimeField, documented as "
+        "`format: time` (RFC 3339 full-time, which needs a UTC offset), but it is a local "
+        "wall-clock time rendered as HH:MM:SS.",
         matches=_local_time_is_not_rfc3339_time,
-        repros=(
-            Repro("counselor", "GET", "/api/v1/medications/{id}/", _own("medications")),
-            Repro("patient", "GET", "/api/v1/notifications/preferences/"),
-        ),
+        repros=(Repro("counselor", "GET", "/api/v1/medications/{id}/", _own("medications")),),
     ),
     KnownIssue(
         name="patient-shape",
@@ -342,27 +298,6 @@ KNOWN_ISSUES = (
         "(monitoring_settings_of) whose updated_at is null; the schema says date-time.",
         matches=_unsaved_settings_have_no_updated_at,
         repros=(Repro("counselor", "GET", "/api/v1/monitoring-settings/"),),
-    ),
-    KnownIssue(
-        name="nested-field-errors",
-        reason="A bad item in a list of objects (screen results, plan goals) answers "
-        '`fields: {"results": {"0": {...}}}`; the Error schema says every field maps to a '
-        "list of strings.",
-        matches=_nested_field_errors,
-        repros=(
-            Repro("counselor", "POST", "/api/v1/screens/", body=_screen_body),
-            Repro("supervisor", "POST", "/api/v1/plans/", body=_plan_body),
-        ),
-    ),
-    KnownIssue(
-        name="unrouted-id-html-404",
-        reason="An id the URL pattern rejects (negative, not a number) gets Django's HTML 404 "
-        "page, not the documented JSON error; ids are documented as any integer.",
-        matches=_unrouted,
-        repros=(
-            Repro("anonymous", "GET", "/api/v1/flags/{id}/", lambda world: {"id": -1}),
-            Repro("counselor", "GET", "/api/v1/flags/{id}/", lambda world: {"id": "abc"}),
-        ),
     ),
 )
 
