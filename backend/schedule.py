@@ -40,12 +40,12 @@ def periodic_jobs() -> tuple[PeriodicJob, ...]:
         PeriodicJob("send_disclosures", "recovery.services.consent.disclosures_send_due", 60.0),
         PeriodicJob(
             "medication_adherence_sweep",
-            "recovery.services.monitoring.medication_adherence_sweep",
+            "recovery.services.medications.medication_adherence_sweep",
             3600.0,
         ),
         PeriodicJob(
             "medication_reminders_top_up",
-            "recovery.services.monitoring.medication_reminders_top_up",
+            "recovery.services.medications.medication_reminders_top_up",
             3600.0,
         ),
     )

@@ -1,8 +1,11 @@
-"""The treatment plan: goals, their history and progress, comments, reviews; the stage
-and level-of-care suggestion; the monitoring columns of the caseload.
+"""The treatment plan: plans with their goals (each with its history and progress),
+comments and reviews.
 
 The care team (and the program's supervisors) write the plan; the patient reads it,
-comments, agrees and records progress on hand-measured goals. Out of reach is 404.
+comments and agrees. Out of reach is 404. A goal's own endpoints (status, revision,
+progress entries) are in `recovery.api.goals`; the stage and level-of-care suggestion in
+`recovery.api.suggestion`; the monitoring columns of the caseload in
+`recovery.api.monitoring`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
@@ -24,25 +27,14 @@ from recovery.api.monitoring import patient_filter
 from recovery.models import (
     GoalDomain,
     GoalMetric,
-    GoalProgressEntry,
-    GoalStatus,
     GoalStatusChange,
-    LevelOfCare,
     PlanComment,
     PlanGoal,
     PlanReview,
-    Stage,
     TreatmentPlan,
 )
 from recovery.selectors.access import visible_enrollment
-from recovery.selectors.plan import (
-    care_suggestion,
-    goal_progress_for,
-    goals_visible_to,
-    monitoring_caseload,
-    plan_progress,
-    plans_visible_to,
-)
+from recovery.selectors.plan import goal_progress_for, plan_progress, plans_visible_to
 from recovery.services import plan as plan_services
 
 # --- serializers ------------------------------------------------------------------------
@@ -204,45 +196,6 @@ class PlanUpdateSerializer(StrictSerializer):
     summary = serializers.CharField(max_length=4000, allow_blank=True)
 
 
-class StatusSerializer(StrictSerializer):
-    status = serializers.ChoiceField(
-        choices=GoalStatus.choices, help_text="met, not_met, dropped or active (revise to revise)."
-    )
-    note = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
-
-
-class ReviseSerializer(StrictSerializer):
-    description = serializers.CharField(max_length=500, required=False)
-    metric = serializers.ChoiceField(choices=GoalMetric.choices, required=False)
-    target_value = serializers.DecimalField(max_digits=6, decimal_places=2, required=False)
-    due_date = serializers.DateField(required=False)
-    note = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
-
-
-class ProgressEntrySerializer(serializers.ModelSerializer):
-    patient = serializers.IntegerField(source="goal.plan.enrollment_id", read_only=True)
-
-    class Meta:
-        model = GoalProgressEntry
-        fields = [
-            "id",
-            "patient",
-            "goal",
-            "value",
-            "on_date",
-            "note",
-            "recorded_by",
-            "recorded_at",
-        ]
-        read_only_fields = fields
-
-
-class ProgressEntryInputSerializer(StrictSerializer):
-    value = serializers.DecimalField(max_digits=6, decimal_places=2)
-    on_date = serializers.DateField(required=False)
-    note = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
-
-
 class CommentInputSerializer(StrictSerializer):
     body = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
     agrees = serializers.BooleanField(required=False, default=False)
@@ -250,39 +203,6 @@ class CommentInputSerializer(StrictSerializer):
 
 class ReviewInputSerializer(StrictSerializer):
     note = serializers.CharField(max_length=4000, required=False, default="", allow_blank=True)
-
-
-class SuggestionSerializer(serializers.Serializer):
-    patient = serializers.IntegerField()
-    current_stage = serializers.ChoiceField(choices=Stage.choices)
-    suggested_stage = serializers.ChoiceField(choices=Stage.choices, allow_null=True)
-    current_level_of_care = serializers.ChoiceField(choices=LevelOfCare.choices)
-    suggested_level_of_care = serializers.ChoiceField(choices=LevelOfCare.choices, allow_null=True)
-    reasons = serializers.ListField(child=serializers.CharField())
-    window_from = serializers.DateField()
-    window_to = serializers.DateField()
-    days_in_stage = serializers.IntegerField()
-    checkin_adherence = serializers.FloatField(allow_null=True)
-    use_days = serializers.IntegerField()
-    positive_screens = serializers.IntegerField()
-    missed_screens = serializers.IntegerField()
-    confirm_with = serializers.CharField(
-        help_text="Suggestions are never applied: POST here to make the change."
-    )
-
-
-class MonitoringRowSerializer(serializers.Serializer):
-    patient = serializers.IntegerField()
-    meetings_this_week = serializers.IntegerField()
-    meetings_last_week = serializers.IntegerField()
-    last_screen_on = serializers.DateField(allow_null=True)
-    last_screen_outcome = serializers.CharField(allow_null=True)
-    positive_screens_28d = serializers.IntegerField()
-    doses_taken_7d = serializers.IntegerField()
-    doses_missed_7d = serializers.IntegerField()
-    has_plan = serializers.BooleanField()
-    plan_review_due = serializers.BooleanField()
-    active_goals = serializers.IntegerField()
 
 
 # --- views ------------------------------------------------------------------------------
@@ -423,107 +343,3 @@ class PlanReviewView(APIView):
             plan=plan, actor=user, **serializer.validated_data
         )
         return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
-
-
-def _goal(request: Request, pk: int) -> PlanGoal:
-    return generics.get_object_or_404(
-        goals_visible_to(request_user(request)).select_related("plan__enrollment"), pk=pk
-    )
-
-
-def _goal_response(goal: PlanGoal, code: int = status.HTTP_200_OK) -> Response:
-    context = {"progress": {goal.id: goal_progress_for(goal)}}
-    return Response(GoalSerializer(goal, context=context).data, status=code)
-
-
-class GoalDetail(APIView):
-    @extend_schema(responses={200: GoalSerializer})
-    def get(self, request: Request, pk: int) -> Response:
-        return _goal_response(_goal(request, pk))
-
-
-class GoalStatusView(APIView):
-    """Set a goal met, not met, dropped or active again; the change is kept in history."""
-
-    permission_classes = [IsClinician]
-
-    @extend_schema(request=StatusSerializer, responses={200: GoalSerializer})
-    def post(self, request: Request, pk: int) -> Response:
-        goal = _goal(request, pk)
-        serializer = StatusSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        goal = plan_services.goal_status_set(
-            goal=goal, actor=request_user(request), **serializer.validated_data
-        )
-        return _goal_response(goal)
-
-
-class GoalReviseView(APIView):
-    """Revise a goal: it closes as "revised" and its successor (answered) opens."""
-
-    permission_classes = [IsClinician]
-
-    @extend_schema(request=ReviseSerializer, responses={201: GoalSerializer})
-    def post(self, request: Request, pk: int) -> Response:
-        goal = _goal(request, pk)
-        serializer = ReviseSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        successor = plan_services.goal_revise(
-            goal=goal, actor=request_user(request), **serializer.validated_data
-        )
-        return _goal_response(successor, status.HTTP_201_CREATED)
-
-
-class GoalProgressList(generics.ListAPIView):
-    """Progress entered by hand on a `manual` goal (staff or the patient)."""
-
-    serializer_class = ProgressEntrySerializer
-    queryset = GoalProgressEntry.objects.none()
-
-    def get_queryset(self) -> QuerySet[GoalProgressEntry]:
-        return _goal(self.request, self.kwargs["pk"]).progress_entries.all()
-
-    @extend_schema(request=ProgressEntryInputSerializer, responses={201: ProgressEntrySerializer})
-    def post(self, request: Request, pk: int) -> Response:
-        goal = _goal(request, pk)
-        serializer = ProgressEntryInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        entry = plan_services.goal_progress_record(
-            goal=goal, actor=request_user(request), **serializer.validated_data
-        )
-        return Response(ProgressEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
-
-
-class PatientSuggestion(APIView):
-    """What the record suggests for stage and level of care. Never applied: a counselor
-    confirms with POST /api/v1/patients/{id}/change/."""
-
-    permission_classes = [IsClinician]
-
-    @extend_schema(responses={200: SuggestionSerializer})
-    def get(self, request: Request, pk: int) -> Response:
-        enrollment = visible_enrollment(request_user(request), pk)
-        suggestion = care_suggestion(enrollment=enrollment)
-        data = {
-            **suggestion.__dict__,
-            "patient": enrollment.id,
-            "confirm_with": f"/api/v1/patients/{enrollment.id}/change/",
-        }
-        return Response(SuggestionSerializer(data).data)
-
-
-class MonitoringCaseload(APIView):
-    """Peer support, screens, doses and plan state of each active patient in reach."""
-
-    permission_classes = [IsClinician]
-
-    @extend_schema(
-        responses={
-            200: inline_serializer(
-                "MonitoringCaseload", {"results": MonitoringRowSerializer(many=True)}
-            )
-        }
-    )
-    def get(self, request: Request) -> Response:
-        rows = monitoring_caseload(user=request_user(request))
-        return Response({"results": MonitoringRowSerializer(rows, many=True).data})

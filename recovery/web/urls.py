@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from recovery.web import views
+from recovery.web import actions, views
 
 app_name = "dashboard"
 
@@ -13,14 +13,14 @@ urlpatterns = [
     path("token/", views.socket_token, name="socket-token"),
     path("flags/", views.flag_queue_page, name="flags"),
     path("flags/<int:pk>/row/", views.flag_row, name="flag-row"),
-    path("flags/<int:pk>/acknowledge/", views.flag_acknowledge, name="flag-acknowledge"),
-    path("flags/<int:pk>/assign/", views.flag_assign, name="flag-assign"),
-    path("flags/<int:pk>/resolve/", views.flag_resolve, name="flag-resolve"),
+    path("flags/<int:pk>/acknowledge/", actions.flag_acknowledge, name="flag-acknowledge"),
+    path("flags/<int:pk>/assign/", actions.flag_assign, name="flag-assign"),
+    path("flags/<int:pk>/resolve/", actions.flag_resolve, name="flag-resolve"),
     path("patients/<int:pk>/", views.patient_page, name="patient"),
     path("calendar/", views.calendar_page, name="calendar"),
     path(
         "sessions/<int:session_id>/attendance/",
-        views.attendance_mark,
+        actions.attendance_mark,
         name="attendance-mark",
     ),
     path("assets/<path:path>", views.asset, name="asset"),

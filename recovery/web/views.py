@@ -1,12 +1,11 @@
-"""Dashboard pages. Thin: access through the selectors, writes through the services.
+"""Dashboard pages: sign-in, the caseload, the flag queue, a patient's page and the
+calendar, the dashboard's own assets, and what the dashboard's views share (staff_required,
+the audit record, the base context). Thin: access through the selectors, writes through
+the services. The POST actions (flags, attendance) are in `recovery.web.actions`.
 
 Staff only (counselors and supervisors of a program, like the API's IsClinician).
 Anonymous visitors are sent to the sign-in page; anyone else signed in gets a 404, and
 so does a patient outside the user's reach, exactly as in the API.
-
-Actions are ordinary POST forms with the CSRF token: they work without JavaScript
-(redirect back with a message) and, when the page's script sends them with
-`Accept: application/json`, answer JSON with the re-rendered fragment to swap in place.
 
 Two-factor sign-in is not enforced on this session login yet (the API's staff TOTP rule
 is being built separately). When it lands, DashboardLoginView is where the second step
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import Any, cast
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
@@ -33,39 +31,25 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
-from rest_framework.exceptions import ValidationError as ServiceError
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.tokens import AccessToken
 
 from notifications.realtime import close_user_sockets
-from recovery.models import (
-    AttendanceStatus,
-    AuditEntry,
-    Flag,
-    FlagStatus,
-    LevelOfCare,
-    Stage,
-    User,
-)
+from recovery.models import AttendanceStatus, AuditEntry, Flag, LevelOfCare, Stage, User
 from recovery.selectors.access import visible_enrollment
 from recovery.selectors.dashboard import attendance_counts, caseload, weekly_hours
 from recovery.selectors.timeline import TimelineCursor, timeline
-from recovery.services import flags as flag_services
 from recovery.services.audit import RequestMeta, audit_record
-from recovery.services.sessions import attendance_record
 from recovery.web import present
-from recovery.web.forms import AssignForm, AttendanceForm, ResolveForm, StaffAuthenticationForm
+from recovery.web.forms import StaffAuthenticationForm
 from recovery.web.selectors import (
-    SessionPatient,
     assignable_staff,
     care_path_history,
     daily_checkins,
     exercise_assignments,
     flag_queue,
     is_dashboard_user,
-    session_card,
     visible_flag,
-    visible_session,
     week_calendar,
 )
 
@@ -251,99 +235,6 @@ def flag_row(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(_flag_row(request, flag))
 
 
-def _errors(exc: ServiceError) -> list[str]:
-    detail = exc.detail
-    if isinstance(detail, dict):
-        return [str(m) for messages_ in detail.values() for m in _as_list(messages_)]
-    return [str(m) for m in _as_list(detail)]
-
-
-def _as_list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else [value]
-
-
-def _form_errors(form: Any) -> list[str]:
-    return [str(m) for errors in form.errors.values() for m in errors]
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponse:
-    return redirect(_next_url(request, default))
-
-
-def _refused(request: HttpRequest, errors: list[str], default: str) -> HttpResponse:
-    if _wants_json(request):
-        return JsonResponse({"ok": False, "errors": errors}, status=400)
-    for message in errors:
-        messages.error(request, message)
-    return _back(request, default)
-
-
-def _flag_action(
-    request: HttpRequest, pk: int, act: Callable[[Flag, User], Flag | list[str]], done: str
-) -> HttpResponse:
-    user = _user(request)
-    flag = visible_flag(user=user, flag_id=pk)
-    try:
-        result = act(flag, user)
-    except ServiceError as exc:
-        result = _errors(exc)
-    if isinstance(result, list):
-        return _refused(request, result, reverse("dashboard:flags"))
-    flag = visible_flag(user=user, flag_id=result.id)
-    _audit(request, "dashboard-flag", [flag.enrollment_id], write=True)
-    if _wants_json(request):
-        return JsonResponse(
-            {
-                "ok": True,
-                "message": done,
-                "status": flag.status,
-                "remove": flag.status == FlagStatus.RESOLVED,
-                "html": _flag_row(request, flag),
-            }
-        )
-    messages.success(request, done)
-    return _back(request, reverse("dashboard:flags"))
-
-
-@require_POST
-@staff_required
-def flag_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
-    return _flag_action(
-        request,
-        pk,
-        lambda flag, user: flag_services.flag_acknowledge(flag=flag, actor=user),
-        "Flag acknowledged.",
-    )
-
-
-@require_POST
-@staff_required
-def flag_assign(request: HttpRequest, pk: int) -> HttpResponse:
-    def act(flag: Flag, user: User) -> Flag | list[str]:
-        form = AssignForm(request.POST, program_id=flag.enrollment.program_id)
-        if not form.is_valid():
-            return _form_errors(form)
-        return flag_services.flag_assign(
-            flag=flag, actor=user, assignee=form.cleaned_data["assignee"]
-        )
-
-    return _flag_action(request, pk, act, "Flag assigned.")
-
-
-@require_POST
-@staff_required
-def flag_resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    def act(flag: Flag, user: User) -> Flag | list[str]:
-        form = ResolveForm(request.POST)
-        if not form.is_valid():
-            return _form_errors(form)
-        return flag_services.flag_resolve(
-            flag=flag, actor=user, outcome_note=form.cleaned_data["outcome_note"]
-        )
-
-    return _flag_action(request, pk, act, "Flag resolved.")
-
-
 @require_safe
 @staff_required
 def patient_page(request: HttpRequest, pk: int) -> HttpResponse:
@@ -413,45 +304,6 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
             "next_url": request.get_full_path(),
         },
     )
-
-
-@require_POST
-@staff_required
-def attendance_mark(request: HttpRequest, session_id: int) -> HttpResponse:
-    user = _user(request)
-    session = visible_session(user=user, session_id=session_id)
-    calendar_url = reverse("dashboard:calendar")
-    form = AttendanceForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, _form_errors(form), calendar_url)
-    enrollment = visible_enrollment(user, form.cleaned_data["patient"])
-    try:
-        attendance = attendance_record(
-            session=session,
-            enrollment=enrollment,
-            status=form.cleaned_data["status"],
-            minutes_attended=form.cleaned_data["minutes_attended"],
-            actor=user,
-        )
-    except ServiceError as exc:
-        return _refused(request, _errors(exc), calendar_url)
-    _audit(request, "dashboard-attendance", [enrollment.id], write=True)
-    done = f"Attendance saved: {present.label(AttendanceStatus, attendance.status)}."
-    if not _wants_json(request):
-        messages.success(request, done)
-        return _back(request, calendar_url)
-    html = render_to_string(
-        "dashboard/_attendance_item.html",
-        {
-            **_base_context(request, "calendar"),
-            "card": session_card(session, zone=zoneinfo.ZoneInfo(session.program.timezone)),
-            "item": SessionPatient(enrollment=enrollment, attendance=attendance),
-            "statuses": AttendanceStatus.choices,
-            "next_url": _next_url(request, calendar_url),
-        },
-        request=request,
-    )
-    return JsonResponse({"ok": True, "message": done, "html": html})
 
 
 # --- assets ----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 
 from notifications.models import Notification
 from recovery.models import Enrollment, Flag, FlagKind, Stage, User
-from recovery.services.monitoring import (
+from recovery.services.medications import (
     MEDICATION_REMINDER_KIND,
     medication_adherence_sweep,
     medication_reminders_top_up,

@@ -22,9 +22,10 @@ from recovery.models import (
     ScreenOutcome,
     Severity,
 )
-from recovery.selectors.plan import medication_adherence, meetings_weekly
+from recovery.selectors.monitoring import medication_adherence, meetings_weekly
+from recovery.services import medications, screens
 from recovery.services import monitoring as services
-from recovery.services.monitoring import ResultInput
+from recovery.services.screens import ResultInput
 from tests.factories import CounselorFactory, EnrollmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +66,7 @@ def checkin(enrollment: Any, day: date, *, taken: bool | None) -> None:
     )
 
 
-def screen(patient: Any, counselor: Any, **overrides: Any) -> services.ScreenRecorded:
+def screen(patient: Any, counselor: Any, **overrides: Any) -> screens.ScreenRecorded:
     arguments: dict[str, Any] = {
         "enrollment": patient,
         "actor": counselor,
@@ -76,7 +77,7 @@ def screen(patient: Any, counselor: Any, **overrides: Any) -> services.ScreenRec
         "results": [ResultInput("opiates", "negative"), ResultInput("cocaine", "negative")],
     }
     arguments.update(overrides)
-    return services.screen_record(**arguments)
+    return screens.screen_record(**arguments)
 
 
 # --- mutual-help meetings ---------------------------------------------------------------
@@ -204,7 +205,7 @@ def test_a_bad_screen_saves_nothing_and_flags_nothing(patient, counselor, overri
 
 def test_adding_a_medication_infers_its_class_and_asks_about_it_in_check_ins(patient, counselor):
     assert patient.has_medication is False
-    medication = services.medication_add(
+    medication = medications.medication_add(
         enrollment=patient,
         actor=counselor,
         name="Buprenorphine",
@@ -214,10 +215,10 @@ def test_adding_a_medication_infers_its_class_and_asks_about_it_in_check_ins(pat
     assert medication.category == "moud"
     patient.refresh_from_db()
     assert patient.has_medication is True
-    services.medication_update(medication=medication, actor=counselor, data={"end_date": TODAY})
+    medications.medication_update(medication=medication, actor=counselor, data={"end_date": TODAY})
     patient.refresh_from_db()
     assert patient.has_medication is True  # still taken today
-    services.medication_update(
+    medications.medication_update(
         medication=medication, actor=counselor, data={"end_date": date(2026, 6, 1)}
     )
     patient.refresh_from_db()
@@ -226,7 +227,7 @@ def test_adding_a_medication_infers_its_class_and_asks_about_it_in_check_ins(pat
 
 def test_a_medication_ending_before_it_starts_is_refused(patient, counselor):
     with pytest.raises(ValidationError) as refused:
-        services.medication_add(
+        medications.medication_add(
             enrollment=patient,
             actor=counselor,
             name="Naltrexone",
@@ -238,15 +239,15 @@ def test_a_medication_ending_before_it_starts_is_refused(patient, counselor):
 
 
 def test_the_patient_may_only_set_their_reminder(patient, counselor):
-    medication = services.medication_add(
+    medication = medications.medication_add(
         enrollment=patient, actor=counselor, name="Acamprosate", start_date=TODAY
     )
     with pytest.raises(ValidationError) as refused:
-        services.medication_update(
+        medications.medication_update(
             medication=medication, actor=patient.patient, data={"dose": "a lot"}
         )
     assert "dose" in refused.value.detail
-    services.medication_update(
+    medications.medication_update(
         medication=medication, actor=patient.patient, data={"reminder_time": time(20, 0)}
     )
     medication.refresh_from_db()
@@ -254,7 +255,7 @@ def test_the_patient_may_only_set_their_reminder(patient, counselor):
 
 
 def test_adherence_comes_from_the_check_in(patient, counselor):
-    services.medication_add(
+    medications.medication_add(
         enrollment=patient, actor=counselor, name="Methadone", start_date=date(2026, 5, 27)
     )
     # 27 May to 2 June: taken, taken, missed, no check-in, taken, said nothing, missed.
@@ -275,43 +276,43 @@ def test_adherence_comes_from_the_check_in(patient, counselor):
 
 def test_missed_doses_flag_once_at_the_programs_threshold(patient, counselor, clock):
     ProgramMonitoringSettings.objects.create(program=patient.program, missed_dose_days=3)
-    services.medication_add(
+    medications.medication_add(
         enrollment=patient, actor=counselor, name="Naltrexone", start_date=date(2026, 5, 20)
     )
     checkin(patient, date(2026, 5, 31), taken=True)
     checkin(patient, date(2026, 6, 1), taken=False)
     checkin(patient, date(2026, 6, 2), taken=False)
-    assert services.medication_adherence_sweep().flags == 0  # two in a row; today pending
+    assert medications.medication_adherence_sweep().flags == 0  # two in a row; today pending
     checkin(patient, TODAY, taken=False)
-    report = services.medication_adherence_sweep()
+    report = medications.medication_adherence_sweep()
     assert report.flags == 1
     flag = Flag.objects.get(kind=FlagKind.MISSED_MEDICATION)
     assert flag.window_key == "doses:2026-06-01"
     clock.move_to(NOON + timedelta(days=1), tick=False)
     checkin(patient, date(2026, 6, 4), taken=False)
-    assert services.medication_adherence_sweep().flags == 0  # the same run
+    assert medications.medication_adherence_sweep().flags == 0  # the same run
     checkin(patient, date(2026, 6, 5), taken=True)
     for day in (6, 7, 8):
         checkin(patient, date(2026, 6, day), taken=False)
     clock.move_to(NOON + timedelta(days=5), tick=False)
-    assert services.medication_adherence_sweep().flags == 1  # a new run
+    assert medications.medication_adherence_sweep().flags == 1  # a new run
     assert Flag.objects.filter(kind=FlagKind.MISSED_MEDICATION).count() == 2
 
 
 def test_unreported_days_count_only_when_the_program_says_so(patient, counselor):
-    services.medication_add(
+    medications.medication_add(
         enrollment=patient, actor=counselor, name="Disulfiram", start_date=date(2026, 5, 20)
     )
     checkin(patient, date(2026, 5, 31), taken=True)  # then nothing on 1 and 2 June
-    assert services.medication_adherence_sweep().flags == 0
+    assert medications.medication_adherence_sweep().flags == 0
     ProgramMonitoringSettings.objects.create(
         program=patient.program, unreported_dose_counts_as_missed=True
     )
-    assert services.medication_adherence_sweep().flags == 1
+    assert medications.medication_adherence_sweep().flags == 1
 
 
 def test_days_off_medication_are_not_missed_doses(patient, counselor):
-    services.medication_add(
+    medications.medication_add(
         enrollment=patient,
         actor=counselor,
         name="Naltrexone",
@@ -320,14 +321,14 @@ def test_days_off_medication_are_not_missed_doses(patient, counselor):
     )
     for day in (26, 27, 28, 29):
         checkin(patient, date(2026, 5, day), taken=False)
-    assert services.medication_adherence_sweep().flags == 0
+    assert medications.medication_adherence_sweep().flags == 0
 
 
 # --- reminders --------------------------------------------------------------------------
 
 
 def test_reminders_are_queued_ahead_at_local_time_and_follow_changes(patient, counselor):
-    medication = services.medication_add(
+    medication = medications.medication_add(
         enrollment=patient,
         actor=counselor,
         name="Buprenorphine",
@@ -342,9 +343,9 @@ def test_reminders_are_queued_ahead_at_local_time_and_follow_changes(patient, co
     reminder = pending.get()
     assert reminder.recipient_id == patient.patient_id
     assert "Buprenorphine" not in reminder.title + reminder.body + str(reminder.payload)
-    assert services.medication_reminders_top_up() == 1
+    assert medications.medication_reminders_top_up() == 1
     assert pending.count() == 1  # the same row, not a second one
-    services.medication_update(
+    medications.medication_update(
         medication=medication, actor=patient.patient, data={"reminder_time": None}
     )
     assert not pending.exists()
@@ -353,7 +354,7 @@ def test_reminders_are_queued_ahead_at_local_time_and_follow_changes(patient, co
 def test_reminders_stay_at_local_time_across_daylight_saving(counselor, program, time_machine):
     time_machine.move_to(datetime(2026, 3, 6, 17, 0, tzinfo=UTC), tick=False)  # Friday
     patient = EnrollmentFactory(program=program, primary_counselor=counselor)
-    services.medication_add(
+    medications.medication_add(
         enrollment=patient,
         actor=counselor,
         name="Acamprosate",
@@ -361,7 +362,7 @@ def test_reminders_stay_at_local_time_across_daylight_saving(counselor, program,
         reminder_time=time(21, 0),
     )
     time_machine.move_to(datetime(2026, 3, 8, 17, 0, tzinfo=UTC), tick=False)  # DST began
-    services.medication_reminders_top_up()
+    medications.medication_reminders_top_up()
     due = list(Notification.objects.order_by("due_at").values_list("due_at", flat=True).distinct())
     assert due == [
         datetime(2026, 3, 7, 2, 0, tzinfo=UTC),  # 6 March 21:00 EST

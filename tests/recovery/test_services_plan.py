@@ -34,9 +34,10 @@ from recovery.models import (
     SubstanceResult,
     TreatmentPlan,
 )
-from recovery.selectors.plan import care_suggestion, goal_progress_for, plan_progress
-from recovery.services import monitoring as monitoring_services
+from recovery.selectors.plan import goal_progress_for, plan_progress
+from recovery.selectors.suggestion import care_suggestion
 from recovery.services import plan as plan_services
+from recovery.services import screens as screen_services
 from recovery.services.plan import GoalInput
 from tests.factories import EnrollmentFactory, SessionFactory
 
@@ -318,14 +319,14 @@ def test_checkin_adherence_and_abstinence(patient, counselor):
     assert adherence["target_met"] is False
     assert abstinence["current_value"] == 10.0  # use 10 days ago
 
-    monitoring_services.screen_record(
+    screen_services.screen_record(
         enrollment=patient,
         actor=counselor,
         collected_on=today - timedelta(days=2),
         method=ScreenMethod.URINE,
         status=ScreenStatus.COMPLETED,
         observed=True,
-        results=[monitoring_services.ResultInput("cocaine", SubstanceResult.POSITIVE)],
+        results=[screen_services.ResultInput("cocaine", SubstanceResult.POSITIVE)],
     )
     abstinence = plan_progress(plan)[plan.goals.order_by("id").last().id]
     assert abstinence["current_value"] == 2.0
@@ -379,14 +380,14 @@ def test_no_stage_suggestion_with_use_a_positive_or_missed_screen_or_low_adheren
             continue
         checkin(patient, evening(today - timedelta(days=n)), used=blocker == "use" and n == 5)
     if blocker in ("positive", "missed"):
-        monitoring_services.screen_record(
+        screen_services.screen_record(
             enrollment=patient,
             actor=counselor,
             collected_on=today - timedelta(days=6),
             method=ScreenMethod.URINE,
             status=ScreenStatus.COMPLETED if blocker == "positive" else ScreenStatus.MISSED,
             observed=True if blocker == "positive" else None,
-            results=[monitoring_services.ResultInput("opiates", SubstanceResult.POSITIVE)]
+            results=[screen_services.ResultInput("opiates", SubstanceResult.POSITIVE)]
             if blocker == "positive"
             else [],
         )
@@ -399,7 +400,7 @@ def test_a_prescribed_positive_does_not_block_a_suggestion(patient, counselor):
     today = date(2026, 6, 3)
     for n in range(1, 29):
         checkin(patient, evening(today - timedelta(days=n)))
-    monitoring_services.screen_record(
+    screen_services.screen_record(
         enrollment=patient,
         actor=counselor,
         collected_on=today - timedelta(days=6),
@@ -407,8 +408,8 @@ def test_a_prescribed_positive_does_not_block_a_suggestion(patient, counselor):
         status=ScreenStatus.COMPLETED,
         observed=False,
         results=[
-            monitoring_services.ResultInput("buprenorphine", SubstanceResult.POSITIVE, True),
-            monitoring_services.ResultInput("fentanyl", SubstanceResult.NEGATIVE),
+            screen_services.ResultInput("buprenorphine", SubstanceResult.POSITIVE, True),
+            screen_services.ResultInput("fentanyl", SubstanceResult.NEGATIVE),
         ],
     )
     assert care_suggestion(enrollment=patient).suggested_stage == Stage.EARLY_RECOVERY
@@ -418,14 +419,14 @@ def test_repeated_use_suggests_more_support(patient, counselor):
     today = date(2026, 6, 3)
     for n in range(1, 29):
         checkin(patient, evening(today - timedelta(days=n)), used=n in (2, 9))
-    monitoring_services.screen_record(
+    screen_services.screen_record(
         enrollment=patient,
         actor=counselor,
         collected_on=today,
         method=ScreenMethod.ORAL_FLUID,
         status=ScreenStatus.COMPLETED,
         observed=True,
-        results=[monitoring_services.ResultInput("fentanyl", SubstanceResult.POSITIVE)],
+        results=[screen_services.ResultInput("fentanyl", SubstanceResult.POSITIVE)],
     )
     suggestion = care_suggestion(enrollment=patient)
     assert suggestion.suggested_level_of_care == "2.5"  # the program offers 1, 2.1, 2.5
