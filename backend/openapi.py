@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+
 ERROR_SCHEMA = {
     "type": "object",
     "properties": {
@@ -58,3 +60,10 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
                     },
                 )
     return result
+
+
+class SecondFactorJWTScheme(SimpleJWTScheme):
+    """Document our JWT authentication (simplejwt plus the two-factor gate) as bearer."""
+
+    target_class = "backend.authentication.JWTWithSecondFactorAuthentication"
+    name = "jwtAuth"

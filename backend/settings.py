@@ -189,6 +189,9 @@ SPECTACULAR_SETTINGS = {
         "GoalStatusEnum": "recovery.models.GoalStatus",
         "ScreenStatusEnum": "recovery.models.ScreenStatus",
         "MedicationCategoryEnum": "recovery.models.MedicationCategory",
+        "AuditActionEnum": "recovery.models.AuditEntry.Action",
+        "FlagEventActionEnum": "recovery.models.FlagEvent.Action",
+        "ShareableEventEnum": "recovery.models.ShareableEvent",
     },
 }
 

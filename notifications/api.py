@@ -84,6 +84,7 @@ class Inbox(generics.ListAPIView):
     """Everything sent to you, newest first."""
 
     serializer_class = NotificationSerializer
+    queryset = Notification.objects.none()
 
     def get_queryset(self) -> QuerySet[Notification]:
         return selectors.inbox_for(user_id=request_user(self.request).id)
@@ -93,6 +94,7 @@ class InboxItem(generics.RetrieveAPIView):
     """One notification, by the opaque id a push carried."""
 
     serializer_class = NotificationSerializer
+    queryset = Notification.objects.none()
 
     def get_queryset(self) -> QuerySet[Notification]:
         return selectors.inbox_for(user_id=request_user(self.request).id)
