@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.api import request_user
+from backend.api import LocalTimeField, request_user
 from recovery.api.common import IsClinician, StrictModelSerializer
 from recovery.api.monitoring import PATIENT_PARAMETER, _enrollment_asked_for, patient_filter
 from recovery.models import Medication, MedicationCategory
@@ -37,6 +37,7 @@ class MedicationSerializer(StrictModelSerializer):
         "naltrexone, acamprosate, disulfiram ...), other otherwise.",
     )
     is_current = serializers.SerializerMethodField()
+    reminder_time = LocalTimeField(required=False, allow_null=True)
 
     class Meta:
         model = Medication
@@ -63,6 +64,8 @@ class MedicationSerializer(StrictModelSerializer):
 
 
 class MedicationUpdateSerializer(StrictModelSerializer):
+    reminder_time = LocalTimeField(required=False, allow_null=True)
+
     class Meta:
         model = Medication
         fields = ["name", "category", "dose", "prescriber", "end_date", "reminder_time"]

@@ -163,6 +163,9 @@ class IsSupervisorToWrite(IsClinician):
 
 
 class MonitoringSettingsSerializer(StrictModelSerializer):
+    # Null until a supervisor first saves the program's own settings (defaults apply).
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
     class Meta:
         model = ProgramMonitoringSettings
         fields = [

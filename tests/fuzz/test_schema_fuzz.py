@@ -200,7 +200,6 @@ def flatmap_body(context: Any, body: Any) -> Any:
 
 # --- known issues --------------------------------------------------------------------------
 
-HH_MM_SS = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?")
 # What PatientScreenSerializer leaves out of the staff shape the schema documents.
 PATIENT_HIDDEN = {"screens": frozenset({"note", "recorded_by"})}
 
@@ -229,18 +228,6 @@ def _schema_error(failure: Failure) -> JsonSchemaError | None:
     return failure if isinstance(failure, JsonSchemaError) else None
 
 
-def _local_time_is_not_rfc3339_time(
-    failure: Failure, case: schemathesis.Case, response: schemathesis.Response
-) -> bool:
-    error = _schema_error(failure)
-    return (
-        error is not None
-        and isinstance(error.instance, str)
-        and HH_MM_SS.fullmatch(error.instance) is not None
-        and '"format": "time"' in repr(error.schema).replace("'", '"')
-    )
-
-
 def _patient_shape_undocumented(
     failure: Failure, case: schemathesis.Case, response: schemathesis.Response
 ) -> bool:
@@ -257,31 +244,11 @@ def _patient_shape_undocumented(
     return bool(missing) and missing <= hidden
 
 
-def _unsaved_settings_have_no_updated_at(
-    failure: Failure, case: schemathesis.Case, response: schemathesis.Response
-) -> bool:
-    error = _schema_error(failure)
-    return (
-        error is not None
-        and case.operation.path == "/api/v1/monitoring-settings/"
-        and error.instance is None
-        and list(error.instance_path) == ["updated_at"]
-    )
-
-
 def _own(segment: str, index: int = 0) -> Callable[[World], dict[str, Any]]:
     return lambda world: {"id": world.ids[segment][index]}
 
 
 KNOWN_ISSUES = (
-    KnownIssue(
-        name="time-format",
-        reason="Medication.reminder_time is still a plain TimeField, documented as "
-        "`format: time` (RFC 3339 full-time, which needs a UTC offset), but it is a local "
-        "wall-clock time rendered as HH:MM:SS.",
-        matches=_local_time_is_not_rfc3339_time,
-        repros=(Repro("counselor", "GET", "/api/v1/medications/{id}/", _own("medications")),),
-    ),
     KnownIssue(
         name="patient-shape",
         reason="Patients get PatientScreenSerializer, which leaves out `note` and "
@@ -291,13 +258,6 @@ KNOWN_ISSUES = (
             Repro("patient", "GET", "/api/v1/screens/", None),
             Repro("patient", "GET", "/api/v1/screens/{id}/", _own("screens")),
         ),
-    ),
-    KnownIssue(
-        name="monitoring-settings-updated-at",
-        reason="Before a supervisor saves them, the settings are unsaved defaults "
-        "(monitoring_settings_of) whose updated_at is null; the schema says date-time.",
-        matches=_unsaved_settings_have_no_updated_at,
-        repros=(Repro("counselor", "GET", "/api/v1/monitoring-settings/"),),
     ),
 )
 
