@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 run: export DEBUG ?= 1
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py serve --host 127.0.0.1 --port 8000
 

@@ -125,15 +125,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    body: dict[str, Any]
     if isinstance(exc, exceptions.ValidationError):
         fields = _field_errors(exc.detail)
         body = {"error": {"code": "invalid", "message": "Invalid input.", "fields": fields}}
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail
         message = str(detail) if not isinstance(detail, dict | list) else "Request refused."
+        codes = exc.get_codes()
         body = {
             "error": {
-                "code": exc.get_codes() if isinstance(exc.get_codes(), str) else "error",
+                "code": codes if isinstance(codes, str) else "error",
                 "message": message,
                 "fields": {},
             }
