@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -66,12 +66,7 @@ def flags_raise(*, candidates: list[FlagCandidate], now: datetime) -> list[Flag]
     if not candidates:
         return []
     keys = {(c.enrollment.id, c.kind, c.window_key) for c in candidates}
-    existing_filter = Q()
-    for enrollment_id, kind, window_key in keys:
-        existing_filter |= Q(enrollment_id=enrollment_id, kind=kind, window_key=window_key)
-    existing = set(
-        Flag.objects.filter(existing_filter).values_list("enrollment_id", "kind", "window_key")
-    )
+    existing = _keys_present(keys)
     fresh = [c for c in candidates if (c.enrollment.id, c.kind, c.window_key) not in existing]
     if not fresh:
         return []
@@ -90,10 +85,12 @@ def flags_raise(*, candidates: list[FlagCandidate], now: datetime) -> list[Flag]
         ],
         ignore_conflicts=True,
     )
-    fresh_filter = Q()
-    for c in fresh:
-        fresh_filter |= Q(enrollment_id=c.enrollment.id, kind=c.kind, window_key=c.window_key)
-    flags = list(Flag.objects.filter(fresh_filter, created_at=now).select_related("enrollment"))
+    fresh_keys = {(c.enrollment.id, c.kind, c.window_key) for c in fresh}
+    flags = [
+        flag
+        for flag in _matching(fresh_keys).filter(created_at=now).select_related("enrollment")
+        if (flag.enrollment_id, flag.kind, flag.window_key) in fresh_keys
+    ]
     FlagEvent.objects.bulk_create(
         [FlagEvent(flag=f, action=FlagEvent.Action.RAISED, at=now) for f in flags]
     )
@@ -110,6 +107,22 @@ def _announce_to_supervisors(flags: list[Flag]) -> None:
         for flag in flags
     ]
     transaction.on_commit(lambda: send_events_sync(events))
+
+
+def _matching(keys: set[tuple[int, str, str]]) -> QuerySet[Flag]:
+    """Flags that may have one of these keys: three IN lists, narrowed in Python by the
+    callers. (An OR of one clause per key overflows SQLite's expression depth at about a
+    thousand keys, which one sweep batch reaches.)"""
+    return Flag.objects.filter(
+        enrollment_id__in={k[0] for k in keys},
+        kind__in={k[1] for k in keys},
+        window_key__in={k[2] for k in keys},
+    )
+
+
+def _keys_present(keys: set[tuple[int, str, str]]) -> set[tuple[int, str, str]]:
+    found = _matching(keys).values_list("enrollment_id", "kind", "window_key")
+    return {key for key in found if key in keys}
 
 
 def _staff_to_notify(flags: list[Flag]) -> dict[int, set[int]]:

@@ -231,3 +231,21 @@ def test_two_sweepers_at_once_flag_each_window_once():
     assert errors == []
     assert Flag.objects.filter(kind=FlagKind.MISSED_CHECKIN).count() == 30
     assert FlagEvent.objects.filter(action="raised").count() == 30
+
+
+def test_a_thousand_flags_at_once_fit_sqlites_query_limits():
+    """One sweep batch raises about a thousand flags; the query that finds which exist
+    must not grow one clause per flag (SQLite refuses an expression deeper than 1,000)."""
+    from recovery.services.flags import FlagCandidate, flags_raise
+
+    enrollments = [EnrollmentFactory(program__timezone=NY, timezone=NY) for _ in range(3)]
+    windows = [f"2025-{(n % 12) + 1:02d}-{(n % 28) + 1:02d}" for n in range(400)]
+    candidates = [
+        FlagCandidate(enrollment, FlagKind.MISSED_CHECKIN, window)
+        for window in windows
+        for enrollment in enrollments
+    ]
+    now = datetime(2026, 6, 2, 3, 0, tzinfo=UTC)
+    raised = flags_raise(candidates=candidates, now=now)
+    assert len(raised) == len({(c.enrollment.id, c.window_key) for c in candidates})
+    assert flags_raise(candidates=candidates, now=now) == []
