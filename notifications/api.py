@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from typing import Any
 
 from django.db.models import QuerySet
@@ -13,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api import LocalTimeField, StrictModelSerializer, StrictSerializer, request_user
+from backend.timezones import known_timezones
 from notifications import selectors, services
 from notifications.models import AddressKind, Device, Notification, NotificationKind, Platform
 
@@ -127,7 +127,7 @@ class PreferenceSerializer(StrictSerializer):
     timezone = serializers.CharField(max_length=64, required=False)
 
     def validate_timezone(self, value: str) -> str:
-        if value not in zoneinfo.available_timezones():
+        if value not in known_timezones():
             raise serializers.ValidationError("Not an IANA time zone.")
         return value
 

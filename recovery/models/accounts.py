@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import zoneinfo
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
@@ -8,9 +7,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from backend.timezones import known_timezones
+
 
 def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in known_timezones():
         raise ValidationError(f"'{value}' is not an IANA time zone.")
 
 

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from statistics import mean
+from statistics import fmean as mean  # floats: mean() goes through Fractions
 
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone

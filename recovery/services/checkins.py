@@ -73,9 +73,8 @@ def checkin_submit(
     if data.get("medication_taken") is not None and not enrollment.has_medication:
         raise ValidationError({"medication_taken": ["No medication is on record for you."]})
     digest = payload_hash({"client_id": str(client_id), **data})
-    existing = CheckIn.objects.filter(enrollment=enrollment, client_id=client_id).first()
-    if existing is not None:
-        return _replay(existing, digest)
+    # No look-up first: the unique constraint tells a retry from a new check-in, which
+    # saves a query on every first submission (the common case).
     now = timezone.now()
     device_time: datetime = data["device_time"]
     try:
@@ -92,8 +91,10 @@ def checkin_submit(
             _apply_rules(result, now=now)
             schedule_advance_after_checkin(enrollment=enrollment, at=min(device_time, now))
     except IntegrityError:
-        # Another retry of the same check-in won the race: answer as a replay.
-        existing = CheckIn.objects.get(enrollment=enrollment, client_id=client_id)
+        # This id was stored before (a retry, or a concurrent one won): answer as a replay.
+        existing = CheckIn.objects.filter(enrollment=enrollment, client_id=client_id).first()
+        if existing is None:
+            raise
         return _replay(existing, digest)
     return result
 
