@@ -8,6 +8,7 @@ transaction holds the write lock. A window is flagged at most once (unique const
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -68,9 +69,7 @@ def _sweep_batch(*, now: datetime, limit: int) -> tuple[int, int]:
             )
             if nudge is not None:
                 nudges.append(nudge)
-        CheckInSchedule.objects.bulk_update(
-            schedules, ["next_due_at", "next_window_date", "consecutive_missed"]
-        )
+        _save_advanced(schedules)
         flags = flags_raise(candidates=candidates, now=now)
         notifications_schedule_bulk(notifications=nudges)
         for flag in flags:
@@ -81,3 +80,18 @@ def _sweep_batch(*, now: datetime, limit: int) -> tuple[int, int]:
                     event_key=f"window:{flag.window_key}",
                 )
     return len(schedules), len(flags)
+
+
+def _save_advanced(schedules: list[CheckInSchedule]) -> None:
+    """Patients who share a window (same zone and times) advance to the same values, so
+    one UPDATE per distinct outcome replaces a CASE with a branch per patient."""
+    groups: dict[tuple[object, object, int], list[int]] = defaultdict(list)
+    for schedule in schedules:
+        outcome = (schedule.next_due_at, schedule.next_window_date, schedule.consecutive_missed)
+        groups[outcome].append(schedule.id)
+    for (next_due_at, next_window_date, consecutive_missed), ids in groups.items():
+        CheckInSchedule.objects.filter(id__in=ids).update(
+            next_due_at=next_due_at,
+            next_window_date=next_window_date,
+            consecutive_missed=consecutive_missed,
+        )
