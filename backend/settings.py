@@ -205,7 +205,9 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py 8 reads with a 5 s socket timeout by default, which is exactly
                 # the 5 s blocking pop a consumer waits on: an idle socket's consumer died.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                # Closing a thousand sockets at once needs more than redis-py's default
+                # pool of 100, which fails instead of waiting.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 2000}],
                 "capacity": 1000,
                 "expiry": 60,
             },

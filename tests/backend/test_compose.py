@@ -75,6 +75,7 @@ def test_local_commands_only_override_host_specific_options() -> None:
     assert dict(zip(web[2::2], web[3::2], strict=True)) == {
         "--host": "127.0.0.1",
         "--port": "8123",
+        "--timeout-graceful-shutdown": "10",
     }
     worker = local_command("worker", node="it")
     assert worker[: len(WORKER_COMMAND)] == WORKER_COMMAND

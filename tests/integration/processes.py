@@ -28,7 +28,18 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
 # In a container the server listens on every interface of the container's own network.
-WEB_COMMAND = ["uvicorn", "backend.asgi:application", "--host", "0.0.0.0", "--port", "8000"]  # noqa: S104
+# A bounded graceful shutdown: on Python 3.11 a cancelled channel-layer read can outlive
+# its socket, and uvicorn would otherwise wait for it forever on SIGTERM.
+WEB_COMMAND = [
+    "uvicorn",
+    "backend.asgi:application",
+    "--host",
+    "0.0.0.0",  # noqa: S104
+    "--port",
+    "8000",
+    "--timeout-graceful-shutdown",
+    "10",
+]
 WORKER_COMMAND = ["celery", "-A", "backend", "worker", "--loglevel", "INFO"]
 SCHEDULER_COMMAND = ["python", "manage.py", "run_scheduler"]
 WORKER_HEALTHCHECK = ["celery", "-A", "backend", "inspect", "ping"]
