@@ -205,6 +205,7 @@ def _deliver(
     dead = [r.device_id for r in results if r.outcome == Outcome.DEAD]
     # Backoff counts from when the send returned, which can be long after the tick began.
     after = timezone.now()
+    claimed_with = {n.id: n.lease_token for n in to_send}
     with transaction.atomic():
         if dead:
             report.dead_devices += devices_deactivate(device_ids=dead, reason="unregistered")
@@ -216,6 +217,31 @@ def _deliver(
                 after=after,
                 report=report,
             )
+        _save_outcomes(to_send, claimed_with=claimed_with)
+
+
+OUTCOME_FIELDS = [
+    "state",
+    "due_at",
+    "sent_at",
+    "lease_token",
+    "leased_until",
+    "attempts",
+    "channel_results",
+    "last_error",
+]
+
+
+def _save_outcomes(rows: list[Notification], *, claimed_with: dict[int, Any]) -> None:
+    """One bulk UPDATE for the batch instead of one per row. Only rows still under the
+    lease they were claimed with are written (a batch is claimed under one token)."""
+    by_token: dict[Any, list[Notification]] = defaultdict(list)
+    for row in rows:
+        by_token[claimed_with[row.id]].append(row)
+    for token, group in by_token.items():
+        Notification.objects.filter(lease_token=token).bulk_update(
+            group, OUTCOME_FIELDS, batch_size=200
+        )
 
 
 def _record(
@@ -244,20 +270,22 @@ def _record(
             last_error = result.error
     channel_results["push"] = push_results
     notification.channel_results = channel_results
+    # The row is written later, in bulk, under the token it was claimed with (_save_outcomes).
+    notification.lease_token = None
+    notification.leased_until = None
+    notification.last_error = last_error[:500]
     if needs_retry and notification.attempts + 1 < settings.NOTIFICATION_MAX_ATTEMPTS:
-        notification.last_error = last_error[:500]
-        _release(
-            notification,
-            due_at=after + _backoff(notification.attempts, retry_after),
-            count_attempt=True,
-        )
+        notification.state = NotificationState.PENDING
+        notification.due_at = after + _backoff(notification.attempts, retry_after)
         report.retried += 1
     elif needs_retry:
-        _finish(notification, state=NotificationState.FAILED, error=last_error)
+        notification.state = NotificationState.FAILED
         report.failed += 1
     else:
-        _finish(notification, state=NotificationState.SENT, error=last_error, sent_at=after)
+        notification.state = NotificationState.SENT
+        notification.sent_at = after
         report.sent += 1
+    notification.attempts += 1
 
 
 def _release(notification: Notification, *, due_at: datetime, count_attempt: bool) -> None:
