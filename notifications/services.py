@@ -54,7 +54,7 @@ def notification_schedule(
     """Queue one notification. The dedupe key makes this idempotent; a kind the recipient
     muted is not queued (returns None)."""
     now = timezone.now()
-    if kind not in UNMUTABLE_KINDS and kind in _muted_kinds(recipient_id):
+    if kind in muted_kinds_by_user(user_ids={recipient_id}).get(recipient_id, ()):
         return None
     if expires_at is not None and expires_at <= now:
         return None
@@ -93,11 +93,6 @@ def muted_kinds_by_user(*, user_ids: set[int]) -> dict[int, set[str]]:
         ).values_list("user_id", "muted_kinds")
         if kinds
     }
-
-
-def _muted_kinds(user_id: int) -> list[str]:
-    pref = NotificationPreference.objects.filter(user_id=user_id).only("muted_kinds").first()
-    return list(pref.muted_kinds) if pref else []
 
 
 def notifications_cancel_topic(*, topic: str) -> int:

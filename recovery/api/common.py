@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, cast
 
 import django_filters
@@ -15,6 +13,7 @@ from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from backend.timezones import known_timezones
 from recovery.models import Role, User
 
 
@@ -139,14 +138,9 @@ class EmptyBodySerializer(StrictSerializer):
     """An action that takes no input still refuses input it would silently ignore."""
 
 
-@lru_cache(maxsize=1)
-def _zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
 def validate_zone_name(value: str) -> str:
     """An IANA time zone name (the list is read from disk once, not on every request)."""
-    if value not in _zones():
+    if value not in known_timezones():
         raise serializers.ValidationError("Not an IANA time zone.")
     return value
 

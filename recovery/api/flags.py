@@ -21,8 +21,8 @@ from recovery.api.common import (
     acting_user,
     refuse_body_if_any,
 )
-from recovery.models import Flag, FlagEvent, FlagKind, FlagStatus, Role, Severity, User
-from recovery.selectors.access import enrollments_visible_to
+from recovery.models import Flag, FlagEvent, FlagKind, FlagStatus, Severity, User
+from recovery.selectors.access import assignable_staff, enrollments_visible_to
 from recovery.selectors.dashboard import caseload
 from recovery.services import flags as flag_services
 
@@ -151,12 +151,11 @@ class FlagAssign(FlagAction):
     request_serializer = AssignSerializer
 
     def act(self, request: Request, flag: Flag, data: dict[str, Any]) -> Flag:
-        assignee = User.objects.filter(
-            id=data["assignee"],
-            program_id=flag.enrollment.program_id,
-            role__in=[Role.COUNSELOR, Role.SUPERVISOR],
-            is_active=True,
-        ).first()
+        assignee = (
+            assignable_staff(program_id=flag.enrollment.program_id)
+            .filter(id=data["assignee"])
+            .first()
+        )
         if assignee is None:
             raise serializers.ValidationError({"assignee": ["Not a counselor of this program."]})
         return flag_services.flag_assign(flag=flag, actor=request_user(request), assignee=assignee)

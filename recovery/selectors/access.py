@@ -47,3 +47,14 @@ def visible_enrollment(user: User, enrollment_id: int) -> Enrollment:
 def requires_second_factor(user: User) -> bool:
     """Staff of a program that requires two-factor sign-in."""
     return bool(user.is_clinician and user.program and user.program.require_staff_2fa)
+
+
+def assignable_staff(*, program_id: int | None) -> QuerySet[User]:
+    """Who a flag of this program may be assigned to: its active counselors and
+    supervisors."""
+    if program_id is None:
+        return User.objects.none()
+    staff = User.objects.filter(
+        program_id=program_id, role__in=[Role.COUNSELOR, Role.SUPERVISOR], is_active=True
+    )
+    return staff.order_by("last_name", "first_name", "id")

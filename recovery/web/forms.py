@@ -9,8 +9,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from recovery.models import AttendanceStatus, User
-from recovery.selectors.access import requires_second_factor
-from recovery.web.selectors import assignable_staff, is_dashboard_user
+from recovery.selectors.access import assignable_staff, requires_second_factor
+from recovery.web.selectors import is_dashboard_user
 
 
 class StaffAuthenticationForm(AuthenticationForm):

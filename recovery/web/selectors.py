@@ -69,14 +69,6 @@ def visible_flag(*, user: User, flag_id: int) -> Flag:
     return flag
 
 
-def assignable_staff(*, program_id: int | None) -> QuerySet[User]:
-    """Who a flag of this program may be assigned to (the API's rule)."""
-    if program_id is None:
-        return User.objects.none()
-    staff = User.objects.filter(program_id=program_id, role__in=STAFF_ROLES, is_active=True)
-    return staff.order_by("last_name", "first_name", "id")
-
-
 @dataclass(frozen=True)
 class DayPoint:
     day: date

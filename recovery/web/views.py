@@ -36,14 +36,13 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from notifications.realtime import close_user_sockets
 from recovery.models import AttendanceStatus, AuditEntry, Flag, LevelOfCare, Stage, User
-from recovery.selectors.access import visible_enrollment
+from recovery.selectors.access import assignable_staff, visible_enrollment
 from recovery.selectors.dashboard import attendance_counts, caseload, weekly_hours
 from recovery.selectors.timeline import TimelineCursor, timeline
 from recovery.services.audit import RequestMeta, audit_record
 from recovery.web import present
 from recovery.web.forms import StaffAuthenticationForm
 from recovery.web.selectors import (
-    assignable_staff,
     care_path_history,
     daily_checkins,
     exercise_assignments,

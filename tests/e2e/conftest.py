@@ -97,7 +97,10 @@ def _server_env(db: Path) -> dict[str, str]:
     }
     env.update(
         {
-            "DJANGO_SETTINGS_MODULE": "tests.e2e.settings",
+            "DJANGO_SETTINGS_MODULE": "backend.settings",
+            # Plain http to 127.0.0.1: the session and CSRF cookies may travel without TLS.
+            "SESSION_COOKIE_SECURE": "0",
+            "CSRF_COOKIE_SECURE": "0",
             "SECRET_KEY": "e2e-only-secret-key-not-for-any-deployment-0123456789",
             "DEBUG": "0",
             "SECURE_SSL_REDIRECT": "0",
