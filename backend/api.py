@@ -174,9 +174,12 @@ class StrictSerializer(serializers.Serializer):
     the checks of `check()` on the fields that did parse (DRF alone runs `validate()` only
     once every field parsed, so a client fixing one round of errors meets the next)."""
 
+    # Fields (and unknown keys) of the request being validated that did not parse.
+    unparsed: frozenset[str] = frozenset()
+
     def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
         """Rules across fields or against the database, by field name. `attrs` holds only
-        the fields that parsed: a rule runs only when every field it reads is there."""
+        the fields that parsed: a rule skips itself when a field it reads is `unparsed`."""
         return {}
 
     def to_internal_value(self, data: Any) -> Any:
@@ -202,6 +205,7 @@ class StrictSerializer(serializers.Serializer):
                 pass
             else:
                 self.set_value(attrs, field.source_attrs, value)
+        self.unparsed = frozenset(errors)
         for name, messages in self.check(attrs).items():
             if name not in errors:  # a field that did not parse already says why
                 errors[name] = messages

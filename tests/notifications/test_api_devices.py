@@ -57,3 +57,14 @@ def test_a_dead_address_registered_again_is_live_again():
     assert again.status_code == 200
     assert again.json()["is_active"] is True
     assert Device.objects.get().deactivated_reason == ""
+
+
+def test_preferences_name_every_problem_in_one_answer():
+    patient = EnrollmentFactory().patient
+    response = client_for(patient).put(
+        "/api/v1/notifications/preferences/",
+        {"timezone": "Mars/Olympus", "quiet_start": "22:00", "muted_kinds": ["nope"]},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"timezone", "quiet_end", "muted_kinds.0"}
