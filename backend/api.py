@@ -192,15 +192,16 @@ class StrictSerializer(serializers.Serializer):
         attrs: dict[str, Any] = {}
         # DRF's own loop, kept going past errors so check() sees what did parse.
         for field in self._writable_fields:
-            validate_method = getattr(self, "validate_" + field.field_name, None)
+            name = cast(str, field.field_name)  # bound fields always have one
+            validate_method = getattr(self, "validate_" + name, None)
             try:
                 value = field.run_validation(field.get_value(data))
                 if validate_method is not None:
                     value = validate_method(value)
             except serializers.ValidationError as exc:
-                errors[field.field_name] = exc.detail
+                errors[name] = exc.detail
             except DjangoValidationError as exc:
-                errors[field.field_name] = get_error_detail(exc)
+                errors[name] = get_error_detail(exc)
             except SkipField:
                 pass
             else:

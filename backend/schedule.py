@@ -91,11 +91,10 @@ def last_successful_runs() -> dict[str, datetime]:
     from notifications.models import PeriodicJobRun
 
     try:
-        return dict(
-            PeriodicJobRun.objects.filter(succeeded_started_at__isnull=False).values_list(
-                "name", "succeeded_started_at"
-            )
+        rows = PeriodicJobRun.objects.filter(succeeded_started_at__isnull=False).values_list(
+            "name", "succeeded_started_at"
         )
+        return {name: started for name, started in rows if started is not None}
     except DatabaseError as exc:
         logger.warning("no job run history, every job runs soon: %s", type(exc).__name__)
         return {}
