@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import RequestDataTooBig
@@ -13,6 +14,7 @@ from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers, status
+from rest_framework.fields import SkipField, get_error_detail
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -167,17 +169,50 @@ def request_user(request: Any) -> User:
 
 
 class StrictSerializer(serializers.Serializer):
-    """Refuses keys it does not know, so a client cannot think it set a server field."""
+    """Refuses keys it does not know, so a client cannot think it set a server field, and
+    answers every problem of a request at once: unknown keys, each field's own errors, and
+    the checks of `check()` on the fields that did parse (DRF alone runs `validate()` only
+    once every field parsed, so a client fixing one round of errors meets the next)."""
+
+    # Fields (and unknown keys) of the request being validated that did not parse.
+    unparsed: frozenset[str] = frozenset()
+
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        """Rules across fields or against the database, by field name. `attrs` holds only
+        the fields that parsed: a rule skips itself when a field it reads is `unparsed`."""
+        return {}
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            writable = {name for name, f in self.fields.items() if not f.read_only}
-            unknown = sorted(set(data) - writable)
-            if unknown:
-                raise serializers.ValidationError(
-                    {key: ["Unknown or read-only field."] for key in unknown}
-                )
-        return super().to_internal_value(data)
+        if not isinstance(data, Mapping):
+            return super().to_internal_value(data)
+        writable = {name for name, f in self.fields.items() if not f.read_only}
+        errors: dict[str, Any] = {
+            key: ["Unknown or read-only field."] for key in set(data) - writable
+        }
+        attrs: dict[str, Any] = {}
+        # DRF's own loop, kept going past errors so check() sees what did parse.
+        for field in self._writable_fields:
+            name = cast(str, field.field_name)  # bound fields always have one
+            validate_method = getattr(self, "validate_" + name, None)
+            try:
+                value = field.run_validation(field.get_value(data))
+                if validate_method is not None:
+                    value = validate_method(value)
+            except serializers.ValidationError as exc:
+                errors[name] = exc.detail
+            except DjangoValidationError as exc:
+                errors[name] = get_error_detail(exc)
+            except SkipField:
+                pass
+            else:
+                self.set_value(attrs, field.source_attrs, value)
+        self.unparsed = frozenset(errors)
+        for name, messages in self.check(attrs).items():
+            if name not in errors:  # a field that did not parse already says why
+                errors[name] = messages
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
 
 
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):

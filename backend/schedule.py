@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
@@ -59,7 +62,39 @@ def job_by_name(name: str) -> PeriodicJob:
 
 
 def run_job(name: str) -> Any:
+    """Run one job here and now, recording the run: this is what "last run" means when a
+    restarted scheduler decides how long each job still has to wait."""
+    from notifications.models import PeriodicJobRun
+
     job = job_by_name(name)
-    result = import_string(job.function)()
+    started_at = timezone.now()
+    PeriodicJobRun.objects.update_or_create(
+        name=name, defaults={"started_at": started_at, "finished_at": None}
+    )
+    try:
+        result = import_string(job.function)()
+    except Exception as exc:
+        PeriodicJobRun.objects.filter(name=name, started_at=started_at).update(
+            finished_at=timezone.now(), last_error=type(exc).__name__[:200]
+        )
+        raise
+    PeriodicJobRun.objects.filter(name=name, started_at=started_at).update(
+        finished_at=timezone.now(), succeeded_started_at=started_at, last_error=""
+    )
     logger.debug("job %s done: %s", name, result)
     return result
+
+
+def last_successful_runs() -> dict[str, datetime]:
+    """Each job's latest complete run (its start), by name. A database that cannot answer
+    (not migrated yet, unreachable) means no record: every job then runs soon."""
+    from notifications.models import PeriodicJobRun
+
+    try:
+        rows = PeriodicJobRun.objects.filter(succeeded_started_at__isnull=False).values_list(
+            "name", "succeeded_started_at"
+        )
+        return {name: started for name, started in rows if started is not None}
+    except DatabaseError as exc:
+        logger.warning("no job run history, every job runs soon: %s", type(exc).__name__)
+        return {}

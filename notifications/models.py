@@ -116,3 +116,18 @@ class NotificationPreference(models.Model):
     quiet_start = models.TimeField(null=True, blank=True)
     quiet_end = models.TimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default="UTC")
+
+
+class PeriodicJobRun(models.Model):
+    """When each periodic job last ran, written by whoever actually runs it (the worker in
+    the Celery mode, not the scheduler that enqueues), so a restarted scheduler catches up
+    from the last real run and a lost enqueue never counts as one."""
+
+    name = models.CharField(max_length=64, unique=True)
+    started_at = models.DateTimeField()  # the latest attempt
+    finished_at = models.DateTimeField(null=True, blank=True)  # null while running or if it died
+    succeeded_started_at = models.DateTimeField(null=True, blank=True)  # latest complete run
+    last_error = models.CharField(max_length=200, blank=True)  # an exception type, never data
+
+    def __str__(self) -> str:
+        return self.name

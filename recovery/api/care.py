@@ -254,13 +254,15 @@ class ContactSerializer(StrictModelSerializer):
             raise serializers.ValidationError("Digits, spaces and + - ( ) only.")
         return value
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        if {"phone", "email"} & self.unparsed:
+            return {}
         instance = self.instance
         phone = attrs.get("phone", instance.phone if instance else "")
         email = attrs.get("email", instance.email if instance else "")
         if not phone and not email:
-            raise serializers.ValidationError({"phone": ["Give a phone number or an email."]})
-        return attrs
+            return {"phone": ["Give a phone number or an email."]}
+        return {}
 
 
 class ContactList(generics.ListCreateAPIView):

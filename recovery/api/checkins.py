@@ -94,10 +94,12 @@ class CheckInSerializer(StrictModelSerializer):
             raise serializers.ValidationError("Older than 14 days; ask your counselor.")
         return value
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        if "used_substance" in self.unparsed:
+            return {}
         if attrs.get("substances") and not attrs.get("used_substance"):
-            raise serializers.ValidationError({"substances": ["Only when used_substance is true."]})
-        return attrs
+            return {"substances": ["Only when used_substance is true."]}
+        return {}
 
 
 class CheckInResponseSerializer(CheckInSerializer):
@@ -233,10 +235,12 @@ class ScheduleSerializer(StrictModelSerializer):
         ]
         read_only_fields = ["next_due_at"]
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        if {"opens_at", "due_by"} & self.unparsed:
+            return {}
         if attrs.get("opens_at") == attrs.get("due_by"):
-            raise serializers.ValidationError({"due_by": ["Must differ from opens_at."]})
-        return attrs
+            return {"due_by": ["Must differ from opens_at."]}
+        return {}
 
 
 class ScheduleViewBase(APIView):

@@ -13,26 +13,11 @@ from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+# The one strict serializer (unknown keys refused, every error in one answer) is backend's.
+from backend.api import StrictModelSerializer as StrictModelSerializer
+from backend.api import StrictSerializer
 from backend.timezones import known_timezones
 from recovery.models import Role, User
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses keys it does not know, so a client cannot think it set a server field."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            writable = {name for name, f in self.fields.items() if not f.read_only}
-            unknown = sorted(set(data) - writable)
-            if unknown:
-                raise serializers.ValidationError(
-                    {key: ["Unknown or read-only field."] for key in unknown}
-                )
-        return super().to_internal_value(data)
-
-
-class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
-    pass
 
 
 class AwareDateTimeField(serializers.DateTimeField):

@@ -17,10 +17,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api import LocalTimeField, request_user
-from recovery.api.common import IsClinician, StrictModelSerializer
+from recovery.api.common import IsClinician, StrictModelSerializer, acting_user
 from recovery.api.monitoring import PATIENT_PARAMETER, _enrollment_asked_for, patient_filter
 from recovery.models import Medication, MedicationCategory
-from recovery.selectors.access import visible_enrollment
+from recovery.selectors.access import enrollments_visible_to, visible_enrollment
 from recovery.selectors.monitoring import medication_adherence
 from recovery.selectors.plan import medications_visible_to, today_for
 from recovery.services import medications as medication_services
@@ -57,6 +57,22 @@ class MedicationSerializer(StrictModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "is_current", "created_by", "created_at", "updated_at"]
+
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        # A patient out of reach gets no rule that reads their record; the view answers 404.
+        enrollment = (
+            enrollments_visible_to(acting_user(self.context["request"]))
+            .filter(id=attrs["enrollment_id"])
+            .first()
+            if "enrollment_id" in attrs
+            else None
+        )
+        return medication_services.medication_problems(
+            enrollment=enrollment,
+            start_date=attrs.get("start_date"),
+            end_date=attrs.get("end_date"),
+            name=attrs.get("name"),
+        )
 
     def get_is_current(self, obj: Medication) -> bool:
         today = today_for(obj.enrollment)

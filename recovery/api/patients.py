@@ -87,14 +87,12 @@ class EnrollmentSerializer(StrictModelSerializer):
     def validate_timezone(self, value: str) -> str:
         return validate_zone_name(value)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
         end = attrs.get("expected_end_date")
         start = self.instance.start_date if self.instance else None
         if end is not None and start is not None and end <= start:
-            raise serializers.ValidationError(
-                {"expected_end_date": ["Must be after the start date."]}
-            )
-        return attrs
+            return {"expected_end_date": ["Must be after the start date."]}
+        return {}
 
 
 class EnrollSerializer(StrictSerializer):
@@ -184,10 +182,12 @@ class ChangeSerializer(StrictSerializer):
     level_of_care = serializers.ChoiceField(choices=LevelOfCare.choices, required=False)
     reason = serializers.CharField(max_length=500, required=False, default="")
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        if {"stage", "level_of_care"} & self.unparsed:
+            return {}
         if "stage" not in attrs and "level_of_care" not in attrs:
-            raise serializers.ValidationError({"stage": ["Give a stage or a level of care."]})
-        return attrs
+            return {"stage": ["Give a stage or a level of care."]}
+        return {}
 
 
 class ChangeRecordSerializer(serializers.ModelSerializer):

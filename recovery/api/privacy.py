@@ -14,19 +14,44 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api import StrictModelSerializer, request_user
-from recovery.api.common import AwareDateTimeField, IsPatient, PatientWritesStaffReads
+from recovery.api.common import (
+    AwareDateTimeField,
+    IsPatient,
+    PatientWritesStaffReads,
+    acting_user,
+)
 from recovery.models import Consent, Disclosure, ShareableEvent, SupportContact
 from recovery.selectors.access import enrollment_for_patient_user, enrollments_visible_to
 from recovery.selectors.export import export_fhir_bundle, export_json
 from recovery.services.audit import RequestMeta, audit_record
-from recovery.services.consent import consent_revoke, consent_sign
+from recovery.services.consent import consent_problems, consent_revoke, consent_sign
 
 ACCOUNTING_WINDOW = timedelta(days=3 * 365)
 
 
+class OwnContactField(serializers.PrimaryKeyRelatedField):
+    """One of the caller's own support contacts. Anyone else's answers exactly as an id
+    that does not exist, so contact ids cannot be enumerated."""
+
+    def get_queryset(self) -> QuerySet[SupportContact]:
+        return SupportContact.objects.filter(
+            enrollment__in=enrollments_visible_to(acting_user(self.context["request"]))
+        )
+
+
+CONSENT_ELEMENTS = (
+    "recipient",
+    "events",
+    "purpose",
+    "expires_at",
+    "revocation_acknowledged",
+    "signature",
+)
+
+
 class ConsentSerializer(StrictModelSerializer):
     patient = serializers.IntegerField(source="enrollment_id", read_only=True)
-    recipient = serializers.PrimaryKeyRelatedField(queryset=SupportContact.objects.all())
+    recipient = OwnContactField()
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=ShareableEvent.choices), max_length=10
     )
@@ -60,6 +85,9 @@ class ConsentSerializer(StrictModelSerializer):
             "revoked_at",
             "in_force",
         ]
+
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        return consent_problems(**{key: attrs[key] for key in CONSENT_ELEMENTS if key in attrs})
 
     def get_in_force(self, obj: Consent) -> bool:
         return obj.revoked_at is None and obj.expires_at > timezone.now()

@@ -41,6 +41,39 @@ EVENT_SENTENCES = {
 }
 
 
+def consent_problems(
+    *,
+    enrollment: Enrollment | None = None,
+    recipient: SupportContact | None = None,
+    events: list[str] | None = None,
+    purpose: str | None = None,
+    expires_at: datetime | None = None,
+    revocation_acknowledged: bool | None = None,
+    signature: str | None = None,
+) -> dict[str, list[str]]:
+    """The §2.31 rules on whichever elements are given (None: not given), by field. The API
+    checks every element that parsed, so a patient hears of every missing one at once."""
+    errors: dict[str, list[str]] = {}
+    if recipient is not None:
+        if enrollment is not None and recipient.enrollment_id != enrollment.id:
+            errors["recipient"] = ["Choose one of your own support contacts."]
+        elif not recipient.email:
+            errors["recipient"] = ["This contact has no email address to be told at."]
+    if events is not None and (not events or not set(events) <= set(ShareableEvent.values)):
+        errors["events"] = ["Choose at least one event to share."]
+    if purpose is not None and not purpose.strip():
+        errors["purpose"] = ["Say why the information is shared."]
+    if expires_at is not None and expires_at <= timezone.now():
+        errors["expires_at"] = ["The consent must expire in the future."]
+    if revocation_acknowledged is not None and not revocation_acknowledged:
+        errors["revocation_acknowledged"] = [
+            "Confirm you know you can revoke this consent at any time in the app."
+        ]
+    if signature is not None and len(signature.strip()) < 2:
+        errors["signature"] = ["Sign with your full name."]
+    return errors
+
+
 @transaction.atomic
 def consent_sign(
     *,
@@ -56,23 +89,15 @@ def consent_sign(
 ) -> Consent:
     """Record a consent. Every §2.31 element must be present, or nothing is saved."""
     now = timezone.now()
-    errors: dict[str, list[str]] = {}
-    if recipient.enrollment_id != enrollment.id:
-        errors["recipient"] = ["Choose one of your own support contacts."]
-    elif not recipient.email:
-        errors["recipient"] = ["This contact has no email address to be told at."]
-    if not events or not set(events) <= set(ShareableEvent.values):
-        errors["events"] = ["Choose at least one event to share."]
-    if not purpose.strip():
-        errors["purpose"] = ["Say why the information is shared."]
-    if expires_at <= now:
-        errors["expires_at"] = ["The consent must expire in the future."]
-    if not revocation_acknowledged:
-        errors["revocation_acknowledged"] = [
-            "Confirm you know you can revoke this consent at any time in the app."
-        ]
-    if len(signature.strip()) < 2:
-        errors["signature"] = ["Sign with your full name."]
+    errors = consent_problems(
+        enrollment=enrollment,
+        recipient=recipient,
+        events=events,
+        purpose=purpose,
+        expires_at=expires_at,
+        revocation_acknowledged=revocation_acknowledged,
+        signature=signature,
+    )
     if errors:
         raise ValidationError(errors)
     return Consent.objects.create(

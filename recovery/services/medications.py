@@ -61,16 +61,35 @@ def medication_category_for(name: str) -> str:
     return KNOWN_MEDICATIONS.get(name.strip().lower(), MedicationCategory.OTHER)
 
 
+def medication_problems(
+    *,
+    enrollment: Enrollment | None = None,
+    start_date: date | None = None,
+    end_date: date | None = None,
+    name: str | None = None,
+) -> dict[str, list[str]]:
+    """The rules of a medication entry on whichever fields are given, by field: the API
+    checks them together with its own field errors."""
+    errors: dict[str, list[str]] = {}
+    if name is not None and not name.strip():
+        errors["name"] = ["Name the medication."]
+    if end_date is not None and start_date is not None and end_date < start_date:
+        errors["end_date"] = ["Must be on or after the start date."]
+    if (
+        enrollment is not None
+        and start_date is not None
+        and start_date > local_today(enrollment) + timedelta(days=366)
+    ):
+        errors["start_date"] = ["At most a year ahead."]
+    return errors
+
+
 def _validate_medication(
     enrollment: Enrollment, *, start_date: date, end_date: date | None, name: str
 ) -> None:
-    errors: dict[str, list[str]] = {}
-    if not name.strip():
-        errors["name"] = ["Name the medication."]
-    if end_date is not None and end_date < start_date:
-        errors["end_date"] = ["Must be on or after the start date."]
-    if start_date > local_today(enrollment) + timedelta(days=366):
-        errors["start_date"] = ["At most a year ahead."]
+    errors = medication_problems(
+        enrollment=enrollment, start_date=start_date, end_date=end_date, name=name
+    )
     if errors:
         raise ValidationError(errors)
 

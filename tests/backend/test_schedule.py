@@ -1,15 +1,25 @@
-"""The one schedule registry: every job resolves to a callable and runs on an empty DB."""
+"""The one schedule registry: every job resolves to a callable and runs on an empty DB; a
+restarted scheduler runs every job soon, or catches up from its last recorded run."""
 
 from __future__ import annotations
 
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import pytest
+import time_machine
 from apscheduler.schedulers.background import BackgroundScheduler
 from django.utils.module_loading import import_string
 
+import backend.scheduler
 from backend.schedule import periodic_jobs, run_job
-from backend.scheduler import JOB_DEFAULTS, add_jobs
+from backend.scheduler import JOB_DEFAULTS, START_STAGGER, add_jobs
+from notifications.models import PeriodicJobRun
 
 pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
 
 
 def test_every_job_names_a_function_and_runs():
@@ -21,7 +31,7 @@ def test_every_job_names_a_function_and_runs():
 
 
 @pytest.mark.parametrize("mode", ["inprocess", "celery"])
-def test_the_scheduler_coalesces_and_never_overlaps_a_job(mode):
+def test_the_scheduler_coalesces_runs_late_runs_and_never_overlaps_a_job(mode):
     scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
     add_jobs(scheduler, mode=mode)
     jobs = scheduler.get_jobs()
@@ -29,4 +39,109 @@ def test_the_scheduler_coalesces_and_never_overlaps_a_job(mode):
     for job in jobs:
         assert job.coalesce is True
         assert job.max_instances == 1
-        assert job.misfire_grace_time >= 60
+        assert job.misfire_grace_time is None  # however late, it still runs
+
+
+def _next_runs(mode: str = "inprocess") -> dict[str, datetime]:
+    scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
+    add_jobs(scheduler, mode=mode)
+    scheduler.start(paused=True)
+    try:
+        return {job.id: job.next_run_time for job in scheduler.get_jobs()}
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+@pytest.mark.parametrize("mode", ["inprocess", "celery"])
+def test_after_a_restart_with_no_history_every_job_runs_within_seconds(mode):
+    with time_machine.travel(NOW, tick=False):
+        next_runs = _next_runs(mode)
+    soon = NOW + START_STAGGER * len(next_runs)
+    assert set(next_runs) == {job.name for job in periodic_jobs()}
+    assert all(NOW <= when <= soon for when in next_runs.values()), next_runs
+
+
+def test_a_job_that_ran_long_ago_runs_at_once_and_a_recent_one_waits_only_the_remainder():
+    PeriodicJobRun.objects.create(
+        name="medication_adherence_sweep",
+        started_at=NOW - timedelta(days=2),
+        succeeded_started_at=NOW - timedelta(days=2),
+    )
+    PeriodicJobRun.objects.create(
+        name="expand_session_series",
+        started_at=NOW - timedelta(minutes=20),
+        succeeded_started_at=NOW - timedelta(minutes=20),
+    )
+    # Started recently but never finished (the process died): that is no run.
+    PeriodicJobRun.objects.create(
+        name="medication_reminders_top_up",
+        started_at=NOW - timedelta(minutes=5),
+        succeeded_started_at=NOW - timedelta(days=1),
+    )
+    with time_machine.travel(NOW, tick=False):
+        next_runs = _next_runs()
+    soon = NOW + START_STAGGER * len(next_runs)
+    assert next_runs["medication_adherence_sweep"] <= soon
+    assert next_runs["medication_reminders_top_up"] <= soon
+    assert next_runs["expand_session_series"] == NOW + timedelta(minutes=40)
+
+
+def test_run_job_records_the_run_and_the_next_start_counts_from_it(monkeypatch):
+    with time_machine.travel(NOW, tick=False):
+        run_job("medication_adherence_sweep")
+    run = PeriodicJobRun.objects.get(name="medication_adherence_sweep")
+    assert (run.succeeded_started_at, run.finished_at, run.last_error) == (NOW, NOW, "")
+
+    later = NOW + timedelta(minutes=15)
+    with time_machine.travel(later, tick=False):
+        assert _next_runs()["medication_adherence_sweep"] == NOW + timedelta(hours=1)
+
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("recovery.services.medications.medication_adherence_sweep", broken)
+    with time_machine.travel(later, tick=False), pytest.raises(RuntimeError):
+        run_job("medication_adherence_sweep")
+    run.refresh_from_db()
+    assert (run.started_at, run.succeeded_started_at) == (later, NOW)
+    assert run.last_error == "RuntimeError"
+
+
+def _run_scheduler_until_every_job_ran(
+    monkeypatch: Any, *, late_by: timedelta = timedelta(0)
+) -> set[str]:
+    everyone = {job.name for job in periodic_jobs()}
+    ran: set[str] = set()
+    all_ran = threading.Event()
+
+    def record(name: str) -> None:
+        ran.add(name)
+        if ran >= everyone:
+            all_ran.set()
+
+    monkeypatch.setattr(backend.scheduler, "run_job", record)
+    scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
+    add_jobs(scheduler, mode="inprocess")
+    scheduler.start(paused=True)
+    for job in scheduler.get_jobs():
+        # A process that slept past its jobs (a suspended VM, a long GC pause).
+        job.modify(next_run_time=job.next_run_time - late_by)
+    scheduler.resume()
+    try:
+        all_ran.wait(timeout=10)
+    finally:
+        scheduler.shutdown(wait=False)
+    return ran
+
+
+def test_a_restarted_scheduler_runs_every_job(monkeypatch):
+    monkeypatch.setattr(backend.scheduler, "START_STAGGER", timedelta(0))
+    everyone = {job.name for job in periodic_jobs()}
+    assert _run_scheduler_until_every_job_ran(monkeypatch) == everyone
+    assert _run_scheduler_until_every_job_ran(monkeypatch) == everyone  # and again
+
+
+def test_a_job_that_wakes_up_late_still_runs(monkeypatch):
+    monkeypatch.setattr(backend.scheduler, "START_STAGGER", timedelta(0))
+    ran = _run_scheduler_until_every_job_ran(monkeypatch, late_by=timedelta(minutes=30))
+    assert ran == {job.name for job in periodic_jobs()}

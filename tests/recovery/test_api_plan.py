@@ -467,6 +467,23 @@ def test_medications_adherence_and_reminders(people):
     )
 
 
+def test_a_medication_with_several_problems_names_them_all_in_one_answer(people):
+    response = people["care_team"].post(
+        "/api/v1/medications/",
+        {
+            "patient": people["a"].id,
+            "name": "naltrexone",
+            "dose": "x" * 500,  # the field's own limit
+            "start_date": "2028-01-01",  # the service's rule: at most a year ahead
+            "end_date": "2027-01-01",  # the service's rule: not before the start
+            "category": "vitamin",
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert set(fields_of(response)) == {"dose", "start_date", "end_date", "category"}
+
+
 def test_program_settings_are_read_by_staff_and_set_by_supervisors(people):
     assert people["care_team"].get("/api/v1/monitoring-settings/").json()["missed_dose_days"] == 2
     body = {

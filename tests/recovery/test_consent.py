@@ -87,6 +87,48 @@ def test_consent_cannot_name_someone_elses_contact(enrollment, sponsor):
     assert _consent(enrollment, sponsor, recipient=stranger.id).status_code == 400
 
 
+def test_someone_elses_contact_answers_exactly_as_an_id_that_does_not_exist(enrollment, sponsor):
+    from tests.factories import EnrollmentFactory
+
+    stranger = ContactFactory(enrollment=EnrollmentFactory(), email="x@example.org")
+    unknown_id = stranger.id + 1000
+    theirs = _consent(enrollment, sponsor, recipient=stranger.id)
+    unknown = _consent(enrollment, sponsor, recipient=unknown_id)
+    assert theirs.status_code == unknown.status_code == 400
+    as_unknown = theirs.content.decode().replace(str(stranger.id), str(unknown_id))
+    assert as_unknown == unknown.content.decode()
+
+
+def test_every_bad_element_of_a_consent_is_named_in_one_answer(enrollment, sponsor):
+    from tests.factories import EnrollmentFactory
+
+    stranger = ContactFactory(enrollment=EnrollmentFactory(), email="x@example.org")
+    response = _consent(
+        enrollment,
+        sponsor,
+        recipient=stranger.id,
+        events=[],
+        purpose="",
+        expires_at=(timezone.now() - timedelta(days=1)).isoformat(),
+        revocation_acknowledged=False,
+        signature="x",
+    )
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {
+        "recipient",
+        "events",
+        "purpose",
+        "expires_at",
+        "revocation_acknowledged",
+        "signature",
+    }
+
+
+def test_service_rules_and_unknown_keys_come_with_the_field_errors(enrollment, sponsor):
+    response = _consent(enrollment, sponsor, events=[], signature="x", recipient="abc", color=1)
+    assert set(response.json()["error"]["fields"]) == {"events", "signature", "recipient", "color"}
+
+
 def test_an_urge_tells_the_sponsor_by_email_with_the_part2_notice(enrollment, sponsor, smtp):
     assert _consent(enrollment, sponsor).status_code == 201
     urge_record(enrollment=enrollment)
