@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from backend.api import StrictModelSerializer, request_user
 from recovery.api.common import AwareDateTimeField, IsPatient, PatientWritesStaffReads
 from recovery.models import Consent, Disclosure, ShareableEvent, SupportContact
-from recovery.selectors.access import enrollment_for_patient_user, enrollments_visible_to
+from recovery.selectors.access import enrollment_for_patient_user, records_visible_to
 from recovery.selectors.export import export_fhir_bundle, export_json
 from recovery.services.audit import RequestMeta, audit_record
 from recovery.services.consent import consent_revoke, consent_sign
@@ -75,9 +75,7 @@ class ConsentList(generics.ListCreateAPIView):
     queryset = Consent.objects.none()
 
     def get_queryset(self) -> QuerySet[Consent]:
-        return Consent.objects.filter(
-            enrollment__in=enrollments_visible_to(request_user(self.request))
-        )
+        return records_visible_to(request_user(self.request), Consent.objects.all())
 
     def perform_create(self, serializer: Any) -> None:
         enrollment = enrollment_for_patient_user(request_user(self.request))
