@@ -179,7 +179,8 @@ def test_program_staff_is_one_rule(program: Any, counselor: User, supervisor: Us
     patient = EnrollmentFactory(program=program, primary_counselor=counselor).patient
     adrift = CounselorFactory(program=None)
     gone = SupervisorFactory(program=program, is_active=False)
-    assert is_program_staff(counselor) and is_program_staff(supervisor, program.id)
+    assert is_program_staff(counselor)
+    assert is_program_staff(supervisor, program.id)
     assert not is_program_staff(counselor, program.id + 1)
     for user in (patient, adrift, gone):
         assert not is_program_staff(user)
