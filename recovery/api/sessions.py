@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Manager, QuerySet
 from django.utils import timezone
@@ -80,9 +80,9 @@ class ShownPatientsList(serializers.ListSerializer):
 
     def to_representation(self, data: Any) -> list[Any]:
         items = list(data.all() if isinstance(data, Manager) else data)
-        self.child.context["shown_patients"] = patients_shown(
-            acting_user(self.context["request"]), items
-        )
+        # The child reads the root's context: the page's answer goes there.
+        context = cast(dict[str, Any], self.context)
+        context["shown_patients"] = patients_shown(acting_user(context["request"]), items)
         return super().to_representation(items)
 
 

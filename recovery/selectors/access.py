@@ -135,13 +135,13 @@ def sessions_visible_to(user: User) -> QuerySet[TreatmentSession]:
     """Patients: the sessions they are on. Staff: the program's schedule."""
     if getattr(user, "role", None) == Role.PATIENT and user.is_active:
         return TreatmentSession.objects.filter(patients__patient_id=user.id)
-    if not is_program_staff(user):
+    if not is_program_staff(user) or user.program_id is None:
         return TreatmentSession.objects.none()
     return TreatmentSession.objects.filter(program_id=user.program_id)
 
 
 def series_visible_to(user: User) -> QuerySet[SessionSeries]:
-    if not is_program_staff(user):
+    if not is_program_staff(user) or user.program_id is None:
         return SessionSeries.objects.none()
     return SessionSeries.objects.filter(program_id=user.program_id)
 
@@ -153,7 +153,7 @@ def _within_reach(
     all in their reach; a supervisor's program, all of them."""
     if user.role == Role.SUPERVISOR:
         return qs
-    outside = through.objects.filter(**{owner: OuterRef("pk")}).exclude(
+    outside = through._default_manager.filter(**{owner: OuterRef("pk")}).exclude(
         enrollment_id__in=_reach(user).values("id")
     )
     return qs.filter(Q(facilitator_id=user.id) | ~Exists(outside))
@@ -277,7 +277,7 @@ class _NotesPatients:
         if "__" not in via and all(isinstance(row, self.model) for row in rows):
             return {getattr(row, via) for row in rows if getattr(row, via) is not None}
         # Values rows, or a patient further away: ask the same query for the patient ids.
-        again = QuerySet(model=self.model, query=self.query.chain(), using=self.db)
+        again: QuerySet[Any] = QuerySet(model=self.model, query=self.query.chain(), using=self.db)
         return {i for i in again.values_list(via, flat=True) if i is not None}
 
 
@@ -294,7 +294,7 @@ def audited(qs: QuerySet[M], user: Any, *, via: str) -> QuerySet[M]:
     if not issubclass(cls, _NotesPatients):
         if cls not in _AUDITED:
             _AUDITED[cls] = type(f"Audited{cls.__name__}", (_NotesPatients, cls), {})
-        qs = qs._chain()
+        qs = qs.all()
         qs.__class__ = _AUDITED[cls]
     marked = cast(Any, qs)
     marked._audit_actor, marked._audit_via = user, via
