@@ -26,6 +26,7 @@ from notifications import selectors
 from notifications.realtime import program_staff_group, user_group
 from notifications.services import notifications_ack
 from notifications.tokens import user_for_access_token
+from recovery.selectors.access import watched_program_id
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +71,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def _authenticated(self, user: Any, expires_at: float) -> None:
         self.user_id = user.id
         groups = [user_group(user.id)]
-        if user.role == "supervisor" and user.program_id:
-            groups.append(program_staff_group(user.program_id))
+        watched = watched_program_id(user)
+        if watched is not None:
+            groups.append(program_staff_group(watched))
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = groups

@@ -1,18 +1,26 @@
-"""Every staff access to patient records through the API appends to the audit trail.
+"""Writes the audit trail of each request: every staff access to patient records.
 
-One place for all endpoints, so a new view cannot forget: after a successful staff
-request under /api/v1/, the patients named in the URL or in the response are recorded.
+The access itself is noted where it is decided, by the selectors of
+`recovery.selectors.access` (so nothing depends on what a response body looks like); this
+middleware only opens the request's scope and, when the request succeeded, writes one
+entry per patient noted, with who asked, what (the method), the resource (the URL's
+name), from where, and the status. API and dashboard alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-from recovery.models import AuditEntry, Role
-from recovery.services.audit import RequestMeta, audit_record, patient_ids_in
+from recovery.models import AuditEntry
+from recovery.services.audit import (
+    STAFF_ROLES,
+    PendingAccess,
+    RequestMeta,
+    audit_record,
+    audit_scope,
+)
 
 ACTIONS = {
     "GET": AuditEntry.Action.READ,
@@ -22,7 +30,6 @@ ACTIONS = {
     "PATCH": AuditEntry.Action.UPDATE,
     "DELETE": AuditEntry.Action.DELETE,
 }
-STAFF_ROLES = (Role.COUNSELOR, Role.SUPERVISOR)
 # The trail itself is not a patient record; reading it is not re-logged forever.
 UNAUDITED = {"audit-trail"}
 
@@ -32,25 +39,33 @@ class PatientAccessAuditMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        if request.path.startswith("/api/v1/") and 200 <= response.status_code < 300:
-            self._record(request, response)
+        with audit_scope() as pending:
+            response = self.get_response(request)
+        # A refused request disclosed nothing; a redirect is how a dashboard form succeeds.
+        if response.status_code < 400:
+            self._record(request, response, pending)
         return response
 
-    def _record(self, request: HttpRequest, response: Any) -> None:
+    def _record(self, request: HttpRequest, response: HttpResponse, pending: PendingAccess) -> None:
         user = getattr(request, "user", None)  # DRF copies its authenticated user here
         if user is None or not user.is_authenticated or user.role not in STAFF_ROLES:
+            return
+        ids = pending.patients_of(user.pk)
+        if not ids:
             return
         match = request.resolver_match
         resource = match.url_name if match and match.url_name else "api"
         if resource in UNAUDITED:
             return
-        ids = patient_ids_in(getattr(response, "data", None))
-        if match and resource.startswith("patient") and isinstance(match.kwargs.get("pk"), int):
-            ids.add(match.kwargs["pk"])
+        if match and match.namespace:
+            resource = f"{match.namespace}-{resource}"
+        action = ACTIONS.get(request.method or "GET", AuditEntry.Action.READ)
+        if action == AuditEntry.Action.CREATE and match and match.kwargs:
+            # A POST to an existing record (`flags/7/acknowledge/`) changes it.
+            action = AuditEntry.Action.UPDATE
         audit_record(
             actor=user,
-            action=ACTIONS.get(request.method or "GET", AuditEntry.Action.READ),
+            action=action,
             resource=resource,
             enrollment_ids=ids,
             meta=RequestMeta.of(request),

@@ -36,7 +36,7 @@ from recovery.models import (
 )
 from recovery.selectors.access import (
     enrollment_for_patient_user,
-    enrollments_visible_to,
+    records_visible_to,
     visible_enrollment,
 )
 from recovery.selectors.care import exercises_visible_to
@@ -173,9 +173,7 @@ class PracticeList(generics.ListCreateAPIView):
     filterset_class = patient_and_range("practiced_at")
 
     def get_queryset(self) -> QuerySet[ExercisePractice]:
-        return ExercisePractice.objects.filter(
-            enrollment__in=enrollments_visible_to(acting_user(self.request))
-        )
+        return records_visible_to(acting_user(self.request), ExercisePractice.objects.all())
 
     def perform_create(self, serializer: Any) -> None:
         enrollment = enrollment_for_patient_user(request_user(self.request))
@@ -202,9 +200,7 @@ class AssignmentList(generics.ListCreateAPIView):
         return staff_writes(self)
 
     def get_queryset(self) -> QuerySet[ExerciseAssignment]:
-        return ExerciseAssignment.objects.filter(
-            enrollment__in=enrollments_visible_to(acting_user(self.request))
-        )
+        return records_visible_to(acting_user(self.request), ExerciseAssignment.objects.all())
 
     def perform_create(self, serializer: Any) -> None:
         data = serializer.validated_data
@@ -224,9 +220,7 @@ class AssignmentDetail(generics.RetrieveDestroyAPIView):
         return staff_writes(self)
 
     def get_queryset(self) -> QuerySet[ExerciseAssignment]:
-        return ExerciseAssignment.objects.filter(
-            enrollment__in=enrollments_visible_to(acting_user(self.request))
-        )
+        return records_visible_to(acting_user(self.request), ExerciseAssignment.objects.all())
 
     def perform_destroy(self, instance: ExerciseAssignment) -> None:
         care.exercise_unassign(assignment=instance)
@@ -275,9 +269,9 @@ class ContactList(generics.ListCreateAPIView):
     pagination_class = None
 
     def get_queryset(self) -> QuerySet[SupportContact]:
-        return SupportContact.objects.filter(
-            enrollment__in=enrollments_visible_to(acting_user(self.request))
-        ).order_by("enrollment_id", "position", "id")
+        return records_visible_to(acting_user(self.request), SupportContact.objects.all()).order_by(
+            "enrollment_id", "position", "id"
+        )
 
     def perform_create(self, serializer: Any) -> None:
         enrollment = enrollment_for_patient_user(request_user(self.request))
@@ -292,9 +286,7 @@ class ContactDetail(generics.RetrieveUpdateDestroyAPIView):
     http_method_names = ["get", "patch", "delete"]
 
     def get_queryset(self) -> QuerySet[SupportContact]:
-        return SupportContact.objects.filter(
-            enrollment__in=enrollments_visible_to(acting_user(self.request))
-        )
+        return records_visible_to(acting_user(self.request), SupportContact.objects.all())
 
     def perform_update(self, serializer: Any) -> None:
         serializer.instance = care.contact_update(

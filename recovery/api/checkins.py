@@ -28,7 +28,7 @@ from recovery.api.common import (
 from recovery.api.filters import patient_and_range
 from recovery.crisis import CRISIS_RESOURCES
 from recovery.models import CheckIn, CheckInSchedule, Trigger, UrgeEvent
-from recovery.selectors.access import enrollment_for_patient_user, enrollments_visible_to
+from recovery.selectors.access import enrollment_for_patient_user, records_visible_to
 from recovery.selectors.care import urge_toolkit
 from recovery.services.checkins import checkin_submit, urge_record
 
@@ -117,9 +117,7 @@ class CheckInListCreate(generics.ListCreateAPIView):
     filterset_class = patient_and_range("device_time")
 
     def get_queryset(self) -> QuerySet[CheckIn]:
-        return CheckIn.objects.filter(
-            enrollment__in=enrollments_visible_to(acting_user(self.request))
-        )
+        return records_visible_to(acting_user(self.request), CheckIn.objects.all())
 
     @extend_schema(
         request=CheckInSerializer,
@@ -145,9 +143,7 @@ class CheckInDetail(generics.RetrieveAPIView):
     serializer_class = CheckInSerializer
 
     def get_queryset(self) -> QuerySet[CheckIn]:
-        return CheckIn.objects.filter(
-            enrollment__in=enrollments_visible_to(acting_user(self.request))
-        )
+        return records_visible_to(acting_user(self.request), CheckIn.objects.all())
 
     @extend_schema(parameters=[OpenApiParameter("patient", int, description="Staff: patient id.")])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -185,9 +181,7 @@ class UrgeList(generics.ListCreateAPIView):
     filterset_class = patient_and_range("occurred_at")
 
     def get_queryset(self) -> QuerySet[UrgeEvent]:
-        return UrgeEvent.objects.filter(
-            enrollment__in=enrollments_visible_to(acting_user(self.request))
-        )
+        return records_visible_to(acting_user(self.request), UrgeEvent.objects.all())
 
     @extend_schema(
         request=UrgeSerializer,

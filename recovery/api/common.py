@@ -18,6 +18,7 @@ from backend.api import StrictModelSerializer as StrictModelSerializer
 from backend.api import StrictSerializer
 from backend.timezones import known_timezones
 from recovery.models import Role, User
+from recovery.selectors.access import is_program_staff
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -177,11 +178,7 @@ class IsClinician(permissions.BasePermission):
     message = "Only counselors and supervisors can do this."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(
-            request.user.is_authenticated
-            and request.user.role in (Role.COUNSELOR, Role.SUPERVISOR)
-            and request.user.program_id is not None
-        )
+        return is_program_staff(request.user)
 
 
 class PatientWritesStaffReads(permissions.BasePermission):

@@ -22,7 +22,7 @@ from recovery.api.common import (
     refuse_body_if_any,
 )
 from recovery.models import Flag, FlagEvent, FlagKind, FlagStatus, Severity, User
-from recovery.selectors.access import assignable_staff, enrollments_visible_to
+from recovery.selectors.access import flags_visible_to as _flags_in_reach
 from recovery.selectors.dashboard import caseload
 from recovery.services import flags as flag_services
 
@@ -76,9 +76,7 @@ class FlagFilter(filters.FilterSet):
 
 
 def flags_visible_to(user: User) -> QuerySet[Flag]:
-    return Flag.objects.filter(enrollment__in=enrollments_visible_to(user)).prefetch_related(
-        "events"
-    )
+    return _flags_in_reach(user).prefetch_related("events")
 
 
 class FlagList(generics.ListAPIView):
@@ -151,14 +149,9 @@ class FlagAssign(FlagAction):
     request_serializer = AssignSerializer
 
     def act(self, request: Request, flag: Flag, data: dict[str, Any]) -> Flag:
-        assignee = (
-            assignable_staff(program_id=flag.enrollment.program_id)
-            .filter(id=data["assignee"])
-            .first()
+        return flag_services.flag_assign(
+            flag=flag, actor=request_user(request), assignee_id=data["assignee"]
         )
-        if assignee is None:
-            raise serializers.ValidationError({"assignee": ["Not a counselor of this program."]})
-        return flag_services.flag_assign(flag=flag, actor=request_user(request), assignee=assignee)
 
 
 @extend_schema(request=ResolveSerializer, responses={200: FlagSerializer})

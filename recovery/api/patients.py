@@ -34,9 +34,9 @@ from recovery.models import (
     LevelOfCare,
     Role,
     Stage,
-    User,
 )
 from recovery.selectors.access import (
+    assignable_staff,
     enrollment_for_patient_user,
     enrollments_visible_to,
     visible_enrollment,
@@ -138,13 +138,7 @@ class PatientList(generics.ListCreateAPIView):
         data = dict(serializer.validated_data)
         team_ids = data.pop("care_team")
         user = request_user(request)
-        team = list(
-            User.objects.filter(
-                id__in=team_ids,
-                program_id=program_of(user),
-                role__in=[Role.COUNSELOR, Role.SUPERVISOR],
-            )
-        )
+        team = list(assignable_staff(program_id=program_of(user)).filter(id__in=team_ids))
         if len(team) != len(set(team_ids)):
             raise ValidationError({"care_team": ["Unknown staff member."]})
         enrollment, code, expires_at = enrollment_services.patient_enroll(

@@ -21,7 +21,7 @@ from recovery.api.common import (
     acting_user,
 )
 from recovery.models import Consent, Disclosure, ShareableEvent, SupportContact
-from recovery.selectors.access import enrollment_for_patient_user, enrollments_visible_to
+from recovery.selectors.access import enrollment_for_patient_user, records_visible_to
 from recovery.selectors.export import export_fhir_bundle, export_json
 from recovery.services.audit import RequestMeta, audit_record
 from recovery.services.consent import consent_problems, consent_revoke, consent_sign
@@ -103,9 +103,7 @@ class ConsentList(generics.ListCreateAPIView):
     queryset = Consent.objects.none()
 
     def get_queryset(self) -> QuerySet[Consent]:
-        return Consent.objects.filter(
-            enrollment__in=enrollments_visible_to(request_user(self.request))
-        )
+        return records_visible_to(request_user(self.request), Consent.objects.all())
 
     def perform_create(self, serializer: Any) -> None:
         enrollment = enrollment_for_patient_user(request_user(self.request))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from django.db.models import QuerySet
+from django.db.models import Manager, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -36,6 +37,17 @@ from recovery.models import (
     TreatmentSession,
     User,
 )
+from recovery.selectors.access import (
+    assignable_staff,
+    bookable_enrollments,
+    patients_shown,
+    roll_patient,
+    series_visible_to,
+    series_writable_by,
+    session_attendance,
+    sessions_visible_to,
+    sessions_writable_by,
+)
 from recovery.services import series as series_services
 from recovery.services import sessions as session_services
 
@@ -46,38 +58,48 @@ SERIES_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 SERIES_MAX_AGE = timedelta(days=366)
 
 
-def program_sessions(user: User) -> QuerySet[TreatmentSession]:
-    """Staff see (and run) their program's sessions."""
-    if user.program_id is None:
-        return TreatmentSession.objects.none()
-    return TreatmentSession.objects.filter(program_id=user.program_id)
-
-
-def program_series(user: User) -> QuerySet[SessionSeries]:
-    if user.program_id is None:
-        return SessionSeries.objects.none()
-    return SessionSeries.objects.filter(program_id=user.program_id)
-
-
 class PatientsField(BoundedPrimaryKeyRelatedField):
-    """Patients of the caller's program, at most MAX_PATIENTS, resolved in one query."""
+    """Patients the caller may book (`bookable_enrollments`), at most MAX_PATIENTS,
+    resolved in one query."""
 
     max_items = MAX_PATIENTS
 
     def get_queryset(self) -> QuerySet[Enrollment]:
-        user = acting_user(self.context["request"])
-        return Enrollment.objects.filter(program_id=program_of(user))
+        return bookable_enrollments(acting_user(self.context["request"]))
 
 
 class FacilitatorField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self) -> QuerySet[User]:
         user = acting_user(self.context["request"])
-        return User.objects.filter(
-            program_id=program_of(user), role__in=[Role.COUNSELOR, Role.SUPERVISOR]
-        )
+        return assignable_staff(program_id=program_of(user))
 
 
-class SessionSerializer(StrictModelSerializer):
+class ShownPatientsList(serializers.ListSerializer):
+    """Works out, for the whole page at once, which patients on each item the caller may
+    see (`patients_shown`)."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        items = list(data.all() if isinstance(data, Manager) else data)
+        # The child reads the root's context: the page's answer goes there.
+        context = cast(dict[str, Any], self.context)
+        context["shown_patients"] = patients_shown(acting_user(context["request"]), items)
+        return super().to_representation(items)
+
+
+class ShowsOnlyPatientsInReach(serializers.Serializer):
+    """`patients` lists only the patients the caller may see: all of them for the
+    facilitator and supervisors, else those on the caller's care teams."""
+
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)
+        shown = self.context.get("shown_patients")
+        if shown is None or instance.pk not in shown:
+            shown = patients_shown(acting_user(self.context["request"]), [instance])
+        data["patients"] = shown.get(instance.pk, [])
+        return data
+
+
+class SessionSerializer(ShowsOnlyPatientsInReach, StrictModelSerializer):
     starts_at = AwareDateTimeField()
     ends_at = AwareDateTimeField()
     patients = PatientsField(many=True, required=False)
@@ -99,6 +121,7 @@ class SessionSerializer(StrictModelSerializer):
             "series",
         ]
         read_only_fields = ["id", "status", "series"]
+        list_serializer_class = ShownPatientsList
 
 
 class PatientSessionSerializer(serializers.ModelSerializer):
@@ -141,10 +164,10 @@ class SessionList(generics.ListCreateAPIView):
     def get_queryset(self) -> QuerySet[TreatmentSession]:
         user = acting_user(self.request)
         if user.role == Role.PATIENT:
-            return TreatmentSession.objects.filter(
-                patients__patient_id=user.id, ends_at__gte=timezone.now()
-            ).order_by("starts_at")
-        qs = program_sessions(user).prefetch_related("patients")
+            return (
+                sessions_visible_to(user).filter(ends_at__gte=timezone.now()).order_by("starts_at")
+            )
+        qs = sessions_visible_to(user)
         params = self.request.query_params
         for key, lookup in (("since", "starts_at__gte"), ("until", "starts_at__lt")):
             if key in params:
@@ -175,9 +198,9 @@ class SessionDetail(generics.RetrieveUpdateAPIView):
 
     def get_queryset(self) -> QuerySet[TreatmentSession]:
         user = acting_user(self.request)
-        if user.role == Role.PATIENT:
-            return TreatmentSession.objects.filter(patients__patient_id=user.id)
-        return program_sessions(user)
+        if self.request.method in SAFE_METHODS:
+            return sessions_visible_to(user)
+        return sessions_writable_by(user)
 
     def perform_update(self, serializer: Any) -> None:
         serializer.instance = session_services.session_update(
@@ -190,7 +213,7 @@ class SessionCancel(APIView):
 
     @extend_schema(request=None, responses={200: SessionSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        session = generics.get_object_or_404(program_sessions(request_user(request)), pk=pk)
+        session = generics.get_object_or_404(sessions_writable_by(request_user(request)), pk=pk)
         refuse_body_if_any(request)
         session = session_services.session_cancel(session=session)
         return Response(SessionSerializer(session, context={"request": request}).data)
@@ -216,28 +239,27 @@ class SessionAttendance(generics.ListCreateAPIView):
 
     def _session(self) -> TreatmentSession:
         return generics.get_object_or_404(
-            program_sessions(acting_user(self.request)), pk=self.kwargs["pk"]
+            sessions_visible_to(acting_user(self.request)), pk=self.kwargs["pk"]
         )
 
     def get_queryset(self) -> QuerySet[Attendance]:
-        return self._session().attendance.all()
+        return session_attendance(acting_user(self.request), self._session()).order_by("id")
 
     def perform_create(self, serializer: Any) -> None:
         session = self._session()
         data = serializer.validated_data
-        enrollment = generics.get_object_or_404(
-            Enrollment.objects.filter(program_id=session.program_id), pk=data["enrollment_id"]
-        )
+        user = request_user(self.request)
+        enrollment = roll_patient(user, session, data["enrollment_id"])
         serializer.instance = session_services.attendance_record(
             session=session,
             enrollment=enrollment,
             status=data["status"],
             minutes_attended=data.get("minutes_attended"),
-            actor=request_user(self.request),
+            actor=user,
         )
 
 
-class SeriesSerializer(StrictModelSerializer):
+class SeriesSerializer(ShowsOnlyPatientsInReach, StrictModelSerializer):
     start_time = LocalTimeField()
     patients = PatientsField(many=True, required=False)
     facilitator = FacilitatorField(required=False, allow_null=True)
@@ -261,6 +283,7 @@ class SeriesSerializer(StrictModelSerializer):
             "expanded_until",
         ]
         read_only_fields = ["id", "ends_after", "expanded_until"]
+        list_serializer_class = ShownPatientsList
 
     def validate_timezone(self, value: str) -> str:
         return validate_zone_name(value)
@@ -292,7 +315,7 @@ class SeriesList(generics.ListCreateAPIView):
     queryset = SessionSeries.objects.none()
 
     def get_queryset(self) -> QuerySet[SessionSeries]:
-        return program_series(acting_user(self.request)).order_by("id")
+        return series_visible_to(acting_user(self.request)).order_by("id")
 
     def perform_create(self, serializer: Any) -> None:
         data = dict(serializer.validated_data)
@@ -348,7 +371,7 @@ class SeriesCancelRest(APIView):
 
     @extend_schema(request=CancelRestSerializer, responses={200: SeriesSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        series = generics.get_object_or_404(program_series(request_user(request)), pk=pk)
+        series = generics.get_object_or_404(series_writable_by(request_user(request)), pk=pk)
         serializer = CancelRestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         series_services.series_cancel_rest(series=series, **serializer.validated_data)
@@ -360,7 +383,7 @@ class SeriesMoveRest(APIView):
 
     @extend_schema(request=MoveRestSerializer, responses={201: SeriesSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        series = generics.get_object_or_404(program_series(request_user(request)), pk=pk)
+        series = generics.get_object_or_404(series_writable_by(request_user(request)), pk=pk)
         serializer = MoveRestSerializer(data=request.data, context={"series": series})
         serializer.is_valid(raise_exception=True)
         new_series = series_services.series_move_rest(series=series, **serializer.validated_data)

@@ -1,35 +1,108 @@
-"""Who may see which patient. Everything that reads patient data starts here.
+"""Who may see or do what. Every such question is answered here, once, for the API, the
+dashboard and the websocket consumer alike.
 
-A patient sees only their own enrollment; a counselor the patients on whose care team
-they sit; a supervisor their program. Nobody crosses programs.
+* Program staff are the active counselors and supervisors of a program
+  (`is_program_staff`); a deactivated account reaches nothing anywhere.
+* A patient sees only their own enrollment; a counselor the patients on whose care team
+  they sit; a supervisor their program. Nobody crosses programs.
+* Sessions and series are the program's schedule: program staff see them, but the
+  patients on them only as far as their reach goes, except that a counselor takes the
+  whole roll of a session they facilitate. A counselor books patients, and changes or
+  cancels a session, only within their reach (or as its facilitator); a supervisor does
+  all of it for the program.
+
+The selectors that hand patient records to a staff member also note, for the audit
+trail, which patients those records belong to (`recovery.services.audit.audit_note`):
+one patient looked up by id, or the patients of the rows a list actually yields.
 """
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar, cast
+
+from django.db import models
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from recovery.models import Enrollment, Role, User
+from recovery.models import (
+    Attendance,
+    Enrollment,
+    Flag,
+    Role,
+    SessionSeries,
+    TreatmentSession,
+    User,
+)
+from recovery.services.audit import audit_note
+
+STAFF_ROLES = (Role.COUNSELOR, Role.SUPERVISOR)
+M = TypeVar("M", bound=models.Model)
 
 
-def enrollments_visible_to(user: User) -> QuerySet[Enrollment]:
-    base = Enrollment.objects.select_related("program", "patient")
-    if not user.is_authenticated or not user.is_active:
+# --- who is staff ------------------------------------------------------------------------
+
+
+def is_program_staff(user: Any, program_id: int | None = None) -> bool:
+    """An active counselor or supervisor of a program (of `program_id`, when given)."""
+    staff_program = getattr(user, "program_id", None)
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and getattr(user, "is_active", False)
+        and getattr(user, "role", None) in STAFF_ROLES
+        and staff_program is not None
+        and (program_id is None or staff_program == program_id)
+    )
+
+
+def is_program_supervisor(user: Any, program_id: int | None = None) -> bool:
+    return is_program_staff(user, program_id) and user.role == Role.SUPERVISOR
+
+
+def assignable_staff(*, program_id: int | None) -> QuerySet[User]:
+    """Program staff as rows: who a flag may be assigned to, who may sit on a care team or
+    facilitate a session."""
+    if program_id is None:
+        return User.objects.none()
+    staff = User.objects.filter(program_id=program_id, role__in=STAFF_ROLES, is_active=True)
+    return staff.order_by("last_name", "first_name", "id")
+
+
+def watched_program_id(user: Any) -> int | None:
+    """The program whose live flag stream this user watches: supervisors, their program."""
+    return cast(int, user.program_id) if is_program_supervisor(user) else None
+
+
+def requires_second_factor(user: User) -> bool:
+    """Staff of a program that requires two-factor sign-in."""
+    return bool(user.is_clinician and user.program and user.program.require_staff_2fa)
+
+
+# --- which patients ----------------------------------------------------------------------
+
+
+def _reach(user: Any) -> QuerySet[Enrollment]:
+    """The enrollments in the user's reach, unaudited: for subqueries only."""
+    base = Enrollment.objects.all()
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
         return base.none()
     if user.role == Role.PATIENT:
         return base.filter(patient_id=user.id)
-    if user.program_id is None:
+    if not is_program_staff(user):
         return base.none()
     if user.role == Role.SUPERVISOR:
         return base.filter(program_id=user.program_id)
-    if user.role == Role.COUNSELOR:
-        return base.filter(program_id=user.program_id, members__counselor_id=user.id)
-    return base.none()
+    return base.filter(program_id=user.program_id, members__counselor_id=user.id)
+
+
+def enrollments_visible_to(user: User) -> QuerySet[Enrollment]:
+    return audited(_reach(user).select_related("program", "patient"), user, via="id")
 
 
 def enrollment_for_patient_user(user: User) -> Enrollment:
     """The enrollment of the patient who is asking; 404 for anyone else."""
-    if user.role != Role.PATIENT:
+    if user.role != Role.PATIENT or not user.is_active:
         raise Http404
     enrollment = Enrollment.objects.select_related("program").filter(patient_id=user.id).first()
     if enrollment is None:
@@ -44,17 +117,185 @@ def visible_enrollment(user: User, enrollment_id: int) -> Enrollment:
     return enrollment
 
 
-def requires_second_factor(user: User) -> bool:
-    """Staff of a program that requires two-factor sign-in."""
-    return bool(user.is_clinician and user.program and user.program.require_staff_2fa)
+def records_visible_to(user: User, records: QuerySet[M], *, via: str = "enrollment") -> QuerySet[M]:
+    """`records` (a queryset of patient records reaching their enrollment through `via`)
+    narrowed to the user's reach; staff reads of the rows are noted for the audit trail."""
+    narrowed = records.filter(**{f"{via}__in": _reach(user)})
+    return audited(narrowed, user, via=f"{via}_id")
 
 
-def assignable_staff(*, program_id: int | None) -> QuerySet[User]:
-    """Who a flag of this program may be assigned to: its active counselors and
-    supervisors."""
-    if program_id is None:
-        return User.objects.none()
-    staff = User.objects.filter(
-        program_id=program_id, role__in=[Role.COUNSELOR, Role.SUPERVISOR], is_active=True
+def flags_visible_to(user: User) -> QuerySet[Flag]:
+    return records_visible_to(user, Flag.objects.all())
+
+
+# --- sessions and series -----------------------------------------------------------------
+
+
+def sessions_visible_to(user: User) -> QuerySet[TreatmentSession]:
+    """Patients: the sessions they are on. Staff: the program's schedule."""
+    if getattr(user, "role", None) == Role.PATIENT and user.is_active:
+        return TreatmentSession.objects.filter(patients__patient_id=user.id)
+    if not is_program_staff(user) or user.program_id is None:
+        return TreatmentSession.objects.none()
+    return TreatmentSession.objects.filter(program_id=user.program_id)
+
+
+def series_visible_to(user: User) -> QuerySet[SessionSeries]:
+    if not is_program_staff(user) or user.program_id is None:
+        return SessionSeries.objects.none()
+    return SessionSeries.objects.filter(program_id=user.program_id)
+
+
+def _within_reach(
+    user: User, qs: QuerySet[M], through: type[models.Model], owner: str
+) -> QuerySet[M]:
+    """Of `qs` (sessions or series), those a counselor facilitates or whose patients are
+    all in their reach; a supervisor's program, all of them."""
+    if user.role == Role.SUPERVISOR:
+        return qs
+    outside = through._default_manager.filter(**{owner: OuterRef("pk")}).exclude(
+        enrollment_id__in=_reach(user).values("id")
     )
-    return staff.order_by("last_name", "first_name", "id")
+    return qs.filter(Q(facilitator_id=user.id) | ~Exists(outside))
+
+
+def sessions_writable_by(user: User) -> QuerySet[TreatmentSession]:
+    """Sessions this staff member may change, cancel or take attendance on."""
+    if not is_program_staff(user):
+        return TreatmentSession.objects.none()
+    return _within_reach(
+        user, sessions_visible_to(user), TreatmentSession.patients.through, "treatmentsession_id"
+    )
+
+
+def series_writable_by(user: User) -> QuerySet[SessionSeries]:
+    if not is_program_staff(user):
+        return SessionSeries.objects.none()
+    return _within_reach(
+        user, series_visible_to(user), SessionSeries.patients.through, "sessionseries_id"
+    )
+
+
+def _takes_whole_roll(user: User, program_id: int, facilitator_id: int | None) -> bool:
+    return is_program_supervisor(user, program_id) or (
+        is_program_staff(user, program_id) and facilitator_id == user.id
+    )
+
+
+def session_roll(user: User, session: TreatmentSession) -> QuerySet[Enrollment]:
+    """The patients of a session whose attendance this staff member reads and records:
+    the whole roll for its facilitator and the program's supervisors, else those in reach."""
+    roll = session.patients.all()
+    if not _takes_whole_roll(user, session.program_id, session.facilitator_id):
+        roll = roll.filter(id__in=_reach(user).values("id"))
+    return audited(roll, user, via="id")
+
+
+def roll_patient(user: User, session: TreatmentSession, enrollment_id: int) -> Enrollment:
+    """The patient whose attendance is being recorded: on the caller's roll of the session;
+    404 when out of the caller's reach (a patient in reach but not on the session is the
+    service's to refuse)."""
+    enrollment = session_roll(user, session).filter(id=enrollment_id).first()
+    return enrollment if enrollment is not None else visible_enrollment(user, enrollment_id)
+
+
+def session_attendance(user: User, session: TreatmentSession) -> QuerySet[Attendance]:
+    """Attendance of a session, for the patients of `session_roll`."""
+    records = session.attendance.all()
+    if not _takes_whole_roll(user, session.program_id, session.facilitator_id):
+        records = records.filter(enrollment_id__in=_reach(user).values("id"))
+    return audited(records, user, via="enrollment_id")
+
+
+def bookable_enrollments(user: User) -> QuerySet[Enrollment]:
+    """Patients a staff member may put on a session or series: those in their reach."""
+    if not is_program_staff(user):
+        return Enrollment.objects.none()
+    return enrollments_visible_to(user)
+
+
+def patients_shown(
+    user: User, items: Sequence[TreatmentSession] | Sequence[SessionSeries]
+) -> dict[int, list[int]]:
+    """Per session (or series), the ids of the patients on it this user may see, noted for
+    the audit trail: all of them for its facilitator and the supervisors, else those in
+    reach. One query for the roll, one for the reach."""
+    if not items:
+        return {}
+    is_session = isinstance(items[0], TreatmentSession)
+    through = (TreatmentSession if is_session else SessionSeries).patients.through
+    owner = "treatmentsession_id" if is_session else "sessionseries_id"
+    on: dict[int, list[int]] = defaultdict(list)
+    for owner_id, enrollment_id in (
+        through.objects.filter(**{f"{owner}__in": [i.pk for i in items]})
+        .order_by("enrollment_id")
+        .values_list(owner, "enrollment_id")
+    ):
+        on[owner_id].append(enrollment_id)
+    everyone = {e for ids in on.values() for e in ids}
+    reach = set(_reach(user).filter(id__in=everyone).values_list("id", flat=True))
+    shown = {
+        item.pk: [
+            e
+            for e in on.get(item.pk, [])
+            if e in reach or _takes_whole_roll(user, item.program_id, item.facilitator_id)
+        ]
+        for item in items
+    }
+    audit_note(actor=user, enrollment_ids={e for ids in shown.values() for e in ids})
+    return shown
+
+
+# --- noting staff reads --------------------------------------------------------------------
+
+
+class _NotesPatients:
+    """Mixed into a queryset of patient records: when it is evaluated, the patients of the
+    rows it yields are noted as read by `_audit_actor` (see `audited`)."""
+
+    _audit_actor: Any = None
+    _audit_via: str = "enrollment_id"
+    model: type[models.Model]
+    query: Any
+    db: str
+
+    def _clone(self) -> Any:
+        clone = super()._clone()  # type: ignore[misc]
+        clone._audit_actor = self._audit_actor
+        clone._audit_via = self._audit_via
+        return clone
+
+    def _fetch_all(self) -> None:
+        fresh = getattr(self, "_result_cache", None) is None
+        super()._fetch_all()  # type: ignore[misc]
+        rows = cast(list[Any], getattr(self, "_result_cache", None))
+        if fresh and rows and self._audit_actor is not None:
+            audit_note(actor=self._audit_actor, enrollment_ids=self._patients_of(rows))
+
+    def _patients_of(self, rows: list[Any]) -> Iterable[int]:
+        via = self._audit_via
+        if "__" not in via and all(isinstance(row, self.model) for row in rows):
+            return {getattr(row, via) for row in rows if getattr(row, via) is not None}
+        # Values rows, or a patient further away: ask the same query for the patient ids.
+        again: QuerySet[Any] = QuerySet(model=self.model, query=self.query.chain(), using=self.db)
+        return {i for i in again.values_list(via, flat=True) if i is not None}
+
+
+_AUDITED: dict[type, type] = {}
+
+
+def audited(qs: QuerySet[M], user: Any, *, via: str) -> QuerySet[M]:
+    """`qs`, noting for the audit trail the patients (`via`: the path from a row to its
+    enrollment id) of the rows it yields to a staff member. Patients' own reads are not
+    noted, and neither are subqueries (they yield no rows)."""
+    if getattr(user, "role", None) not in STAFF_ROLES:
+        return qs
+    cls = type(qs)
+    if not issubclass(cls, _NotesPatients):
+        if cls not in _AUDITED:
+            _AUDITED[cls] = type(f"Audited{cls.__name__}", (_NotesPatients, cls), {})
+        qs = qs.all()
+        qs.__class__ = _AUDITED[cls]
+    marked = cast(Any, qs)
+    marked._audit_actor, marked._audit_via = user, via
+    return qs

@@ -37,7 +37,7 @@ from recovery.models import (
     TreatmentPlan,
     User,
 )
-from recovery.selectors.access import enrollments_visible_to
+from recovery.selectors.access import records_visible_to
 
 ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE, AttendanceStatus.LEFT_EARLY)
 WEEKLY_METRICS = (
@@ -71,23 +71,23 @@ def _day_start(enrollment: Enrollment, day: date) -> datetime:
 
 
 def plans_visible_to(user: User) -> QuerySet[TreatmentPlan]:
-    return TreatmentPlan.objects.filter(enrollment__in=enrollments_visible_to(user))
+    return records_visible_to(user, TreatmentPlan.objects.all())
 
 
 def goals_visible_to(user: User) -> QuerySet[PlanGoal]:
-    return PlanGoal.objects.filter(plan__enrollment__in=enrollments_visible_to(user))
+    return records_visible_to(user, PlanGoal.objects.all(), via="plan__enrollment")
 
 
 def meetings_visible_to(user: User) -> QuerySet[MutualHelpMeeting]:
-    return MutualHelpMeeting.objects.filter(enrollment__in=enrollments_visible_to(user))
+    return records_visible_to(user, MutualHelpMeeting.objects.all())
 
 
 def screens_visible_to(user: User) -> QuerySet[DrugScreen]:
-    return DrugScreen.objects.filter(enrollment__in=enrollments_visible_to(user))
+    return records_visible_to(user, DrugScreen.objects.all())
 
 
 def medications_visible_to(user: User) -> QuerySet[Medication]:
-    return Medication.objects.filter(enrollment__in=enrollments_visible_to(user))
+    return records_visible_to(user, Medication.objects.all())
 
 
 def monitoring_settings_of(program_id: int) -> ProgramMonitoringSettings:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
 
-from recovery.models import AuditEntry, Enrollment, User
+from recovery.models import AuditEntry, Enrollment, Role, User
+
+STAFF_ROLES = (Role.COUNSELOR, Role.SUPERVISOR)
 
 
 @dataclass(frozen=True)
@@ -73,20 +77,43 @@ def audit_record(
     return len(entries)
 
 
-def patient_ids_in(data: Any, *, depth: int = 0) -> set[int]:
-    """Patient (enrollment) ids named in an API response body."""
-    found: set[int] = set()
-    if depth > 4:
-        return found
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if key == "patient" and isinstance(value, int):
-                found.add(value)
-            elif key == "patients" and isinstance(value, list):
-                found.update(v for v in value if isinstance(v, int))
-            elif isinstance(value, dict | list):
-                found |= patient_ids_in(value, depth=depth + 1)
-    elif isinstance(data, list):
-        for item in data:
-            found |= patient_ids_in(item, depth=depth + 1)
-    return found
+# --- staff reads, noted where access is decided ------------------------------------------
+#
+# The selectors of `recovery.selectors.access` note every patient whose records they hand
+# to a staff member (one patient looked up by id, or the patients of the rows a list
+# actually yields: the page, not everything the filter could reach). Notes gather in the
+# scope of one request, deduplicated, and become one entry per patient when the request
+# ends (`recovery.audit_middleware`), with the request's method, path and status. Outside
+# a request (tasks, the shell) nothing is noted: there is no staff member asking.
+
+
+@dataclass
+class PendingAccess:
+    """Patients noted so far in this request, by the id of the staff member who read them."""
+
+    by_actor: dict[int, set[int]] = field(default_factory=dict)
+
+    def patients_of(self, actor_id: int) -> set[int]:
+        return self.by_actor.get(actor_id, set())
+
+
+_pending: ContextVar[PendingAccess | None] = ContextVar("audit_pending", default=None)
+
+
+@contextmanager
+def audit_scope() -> Iterator[PendingAccess]:
+    """Collect the staff access of one request (see `audit_note`)."""
+    pending = PendingAccess()
+    token = _pending.set(pending)
+    try:
+        yield pending
+    finally:
+        _pending.reset(token)
+
+
+def audit_note(*, actor: Any, enrollment_ids: Iterable[int]) -> None:
+    """A staff member was handed these patients' records in the current request."""
+    pending = _pending.get()
+    if pending is None or getattr(actor, "role", None) not in STAFF_ROLES or actor.pk is None:
+        return
+    pending.by_actor.setdefault(int(actor.pk), set()).update(int(i) for i in enrollment_ids)

@@ -24,6 +24,7 @@ from recovery.models import (
     Stage,
     User,
 )
+from recovery.selectors.access import is_program_staff
 from recovery.services.plan import plan_mark_review_due
 from recovery.services.schedules import checkin_schedule_set, schedule_stop
 
@@ -74,7 +75,7 @@ def patient_enroll(
 ) -> tuple[Enrollment, str, datetime]:
     """A counselor enrolls a patient; returns the enrollment and its one-time code."""
     program = counselor.program
-    if program is None:
+    if program is None or not is_program_staff(counselor, program.id):
         raise ValidationError({"program": ["Only program staff can enroll patients."]})
     if program.levels_of_care and level_of_care not in program.levels_of_care:
         raise ValidationError({"level_of_care": ["This program does not offer that level."]})
@@ -103,7 +104,7 @@ def patient_enroll(
     )
     CareTeamMember.objects.create(enrollment=enrollment, counselor=counselor, is_primary=True)
     for member in care_team or []:
-        if member.program_id != program.id or not member.is_clinician:
+        if not is_program_staff(member, program.id):
             raise ValidationError({"care_team": ["Care team members are staff of this program."]})
         if member.id != counselor.id:
             CareTeamMember.objects.get_or_create(enrollment=enrollment, counselor=member)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from notifications.models import Notification, NotificationKind
 from notifications.realtime import program_staff_group, send_events_sync
@@ -25,6 +25,7 @@ from recovery.models import (
     Severity,
     User,
 )
+from recovery.selectors.access import assignable_staff, is_program_staff
 
 SEVERITY_OF: dict[str, int] = {
     FlagKind.MISSED_CHECKIN: Severity.WARNING,
@@ -238,7 +239,14 @@ def flag_acknowledge(*, flag: Flag, actor: User) -> Flag:
 
 
 @transaction.atomic
-def flag_assign(*, flag: Flag, actor: User, assignee: User) -> Flag:
+def flag_assign(*, flag: Flag, actor: User, assignee_id: int) -> Flag:
+    """Assign to a staff member of the flag's own program (whoever the caller is)."""
+    program_id = flag.enrollment.program_id
+    if not is_program_staff(actor, program_id):
+        raise PermissionDenied("Only staff of the patient's program can assign this flag.")
+    assignee = assignable_staff(program_id=program_id).filter(id=assignee_id).first()
+    if assignee is None:
+        raise ValidationError({"assignee": ["Not a counselor of this program."]})
     flag.assigned_to = assignee
     flag.save(update_fields=["assigned_to"])
     return _transition(

@@ -22,14 +22,13 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as ServiceError
 
 from recovery.models import AttendanceStatus, Flag, FlagStatus, User
-from recovery.selectors.access import visible_enrollment
+from recovery.selectors.access import roll_patient
 from recovery.services import flags as flag_services
 from recovery.services.sessions import attendance_record
 from recovery.web import present
 from recovery.web.forms import AssignForm, AttendanceForm, ResolveForm
 from recovery.web.selectors import SessionPatient, session_card, visible_flag, visible_session
 from recovery.web.views import (
-    _audit,
     _base_context,
     _flag_row,
     _next_url,
@@ -78,7 +77,6 @@ def _flag_action(
     if isinstance(result, list):
         return _refused(request, result, reverse("dashboard:flags"))
     flag = visible_flag(user=user, flag_id=result.id)
-    _audit(request, "dashboard-flag", [flag.enrollment_id], write=True)
     if _wants_json(request):
         return JsonResponse(
             {
@@ -112,7 +110,7 @@ def flag_assign(request: HttpRequest, pk: int) -> HttpResponse:
         if not form.is_valid():
             return _form_errors(form)
         return flag_services.flag_assign(
-            flag=flag, actor=user, assignee=form.cleaned_data["assignee"]
+            flag=flag, actor=user, assignee_id=form.cleaned_data["assignee"].id
         )
 
     return _flag_action(request, pk, act, "Flag assigned.")
@@ -141,7 +139,7 @@ def attendance_mark(request: HttpRequest, session_id: int) -> HttpResponse:
     form = AttendanceForm(request.POST)
     if not form.is_valid():
         return _refused(request, _form_errors(form), calendar_url)
-    enrollment = visible_enrollment(user, form.cleaned_data["patient"])
+    enrollment = roll_patient(user, session, form.cleaned_data["patient"])
     try:
         attendance = attendance_record(
             session=session,
@@ -152,7 +150,6 @@ def attendance_mark(request: HttpRequest, session_id: int) -> HttpResponse:
         )
     except ServiceError as exc:
         return _refused(request, _errors(exc), calendar_url)
-    _audit(request, "dashboard-attendance", [enrollment.id], write=True)
     done = f"Attendance saved: {present.label(AttendanceStatus, attendance.status)}."
     if not _wants_json(request):
         messages.success(request, done)

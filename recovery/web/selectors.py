@@ -26,30 +26,28 @@ from recovery.models import (
     ExerciseAssignment,
     Flag,
     FlagStatus,
-    Role,
     TreatmentSession,
     User,
 )
-from recovery.selectors.access import enrollments_visible_to
+from recovery.selectors.access import (
+    flags_visible_to,
+    is_program_staff,
+    patients_shown,
+    sessions_visible_to,
+)
 from recovery.selectors.dashboard import week_start
 
 OPEN_STATUSES = (FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED)
-STAFF_ROLES = (Role.COUNSELOR, Role.SUPERVISOR)
 FLAG_QUEUE_LIMIT = 500
 
 
 def is_dashboard_user(user: object) -> bool:
-    """Counselors and supervisors of a program: the API's IsClinician, for sessions."""
-    return bool(
-        getattr(user, "is_authenticated", False)
-        and getattr(user, "is_active", False)
-        and getattr(user, "role", None) in STAFF_ROLES
-        and getattr(user, "program_id", None) is not None
-    )
+    """Program staff (the API's IsClinician): the one rule of `is_program_staff`."""
+    return is_program_staff(user)
 
 
 def _flags_visible_to(user: User) -> QuerySet[Flag]:
-    return Flag.objects.filter(enrollment__in=enrollments_visible_to(user)).select_related(
+    return flags_visible_to(user).select_related(
         "enrollment__patient", "assigned_to", "acknowledged_by"
     )
 
@@ -176,7 +174,7 @@ def week_calendar(*, user: User, week_of: date | None = None) -> CalendarWeek:
     others are counted, never named.
     """
     program = user.program
-    if program is None:
+    if program is None or not is_program_staff(user):
         raise Http404
     zone = zoneinfo.ZoneInfo(program.timezone)
     today = timezone.now().astimezone(zone).date()
@@ -184,16 +182,22 @@ def week_calendar(*, user: User, week_of: date | None = None) -> CalendarWeek:
     begin = datetime.combine(start, time.min, tzinfo=zone)
     end = datetime.combine(start + timedelta(days=7), time.min, tzinfo=zone)
     sessions = list(
-        TreatmentSession.objects.filter(
-            program_id=program.id, starts_at__gte=begin, starts_at__lt=end
-        ).order_by("starts_at", "id")
+        sessions_visible_to(user)
+        .filter(starts_at__gte=begin, starts_at__lt=end)
+        .order_by("starts_at", "id")
     )
-    visible = {e.id: e for e in enrollments_visible_to(user).select_related("patient")}
+    shown = patients_shown(user, sessions)
     on_session: dict[int, list[int]] = defaultdict(list)
     for session_id, enrollment_id in TreatmentSession.patients.through.objects.filter(
         treatmentsession_id__in=[s.id for s in sessions]
     ).values_list("treatmentsession_id", "enrollment_id"):
         on_session[session_id].append(enrollment_id)
+    visible = {
+        e.id: e
+        for e in Enrollment.objects.select_related("patient").filter(
+            id__in={i for ids in shown.values() for i in ids}
+        )
+    }
     attendance = {
         (a.session_id, a.enrollment_id): a
         for a in Attendance.objects.filter(
@@ -207,7 +211,7 @@ def week_calendar(*, user: User, week_of: date | None = None) -> CalendarWeek:
     for session in sessions:
         ids = on_session.get(session.id, [])
         mine = sorted(
-            (visible[i] for i in ids if i in visible),
+            (visible[i] for i in shown.get(session.id, [])),
             key=lambda e: (e.patient.last_name, e.patient.first_name, e.id),
         )
         card = session_card(
@@ -229,9 +233,7 @@ def week_calendar(*, user: User, week_of: date | None = None) -> CalendarWeek:
 
 def visible_session(*, user: User, session_id: int) -> TreatmentSession:
     """A session of the user's program (the API's rule); 404 otherwise."""
-    if user.program_id is None:
-        raise Http404
-    session = TreatmentSession.objects.filter(program_id=user.program_id, id=session_id).first()
+    session = sessions_visible_to(user).select_related("program").filter(id=session_id).first()
     if session is None:
         raise Http404
     return session

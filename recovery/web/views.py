@@ -1,7 +1,9 @@
 """Dashboard pages: sign-in, the caseload, the flag queue, a patient's page and the
 calendar, the dashboard's own assets, and what the dashboard's views share (staff_required,
-the audit record, the base context). Thin: access through the selectors, writes through
-the services. The POST actions (flags, attendance) are in `recovery.web.actions`.
+the base context). Staff access to patient records is noted by the selectors and written
+to the audit trail by `recovery.audit_middleware`, as for the API. Thin: access through
+the selectors, writes through the services. The POST actions (flags, attendance) are in
+`recovery.web.actions`.
 
 Staff only (counselors and supervisors of a program, like the API's IsClinician).
 Anonymous visitors are sent to the sign-in page; anyone else signed in gets a 404, and
@@ -15,7 +17,7 @@ goes, and socket_token must refuse a session that has not passed it.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date, timedelta
 from functools import wraps
 from pathlib import Path
@@ -35,11 +37,10 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.tokens import AccessToken
 
 from notifications.realtime import close_user_sockets
-from recovery.models import AttendanceStatus, AuditEntry, Flag, LevelOfCare, Stage, User
+from recovery.models import AttendanceStatus, Flag, LevelOfCare, Stage, User
 from recovery.selectors.access import assignable_staff, visible_enrollment
 from recovery.selectors.dashboard import attendance_counts, caseload, weekly_hours
 from recovery.selectors.timeline import TimelineCursor, timeline
-from recovery.services.audit import RequestMeta, audit_record
 from recovery.web import present
 from recovery.web.forms import StaffAuthenticationForm
 from recovery.web.selectors import (
@@ -81,21 +82,6 @@ def staff_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return never_cache(wrapper)
-
-
-def _audit(
-    request: HttpRequest, resource: str, enrollment_ids: Iterable[int], *, write: bool = False
-) -> None:
-    """Staff access to patient records goes to the audit trail, as through the API
-    (whose middleware records only /api/v1/)."""
-    audit_record(
-        actor=_user(request),
-        action=AuditEntry.Action.UPDATE if write else AuditEntry.Action.READ,
-        resource=resource,
-        enrollment_ids=enrollment_ids,
-        meta=RequestMeta.of(request),
-        status_code=200,
-    )
 
 
 def _base_context(request: HttpRequest, active: str) -> dict[str, Any]:
@@ -169,7 +155,6 @@ def socket_token(request: HttpRequest) -> HttpResponse:
 @staff_required
 def caseload_page(request: HttpRequest) -> HttpResponse:
     rows = present.caseload_view(caseload(user=_user(request)))
-    _audit(request, "dashboard-caseload", (r.row.enrollment.id for r in rows))
     return render(
         request,
         "dashboard/caseload.html",
@@ -213,7 +198,6 @@ def _flag_row(request: HttpRequest, flag: Flag, *, error: list[str] | None = Non
 @staff_required
 def flag_queue_page(request: HttpRequest) -> HttpResponse:
     flags = flag_queue(user=_user(request))
-    _audit(request, "dashboard-flags", (f.enrollment_id for f in flags))
     return render(
         request,
         "dashboard/flags.html",
@@ -230,7 +214,6 @@ def flag_queue_page(request: HttpRequest) -> HttpResponse:
 def flag_row(request: HttpRequest, pk: int) -> HttpResponse:
     """One row of the queue, for the page's script to insert a flag that just arrived."""
     flag = visible_flag(user=_user(request), flag_id=pk)
-    _audit(request, "dashboard-flag", [flag.enrollment_id])
     return HttpResponse(_flag_row(request, flag))
 
 
@@ -239,7 +222,6 @@ def flag_row(request: HttpRequest, pk: int) -> HttpResponse:
 def patient_page(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     enrollment = visible_enrollment(user, pk)
-    _audit(request, "dashboard-patient", [enrollment.id])
     # A cursor that does not parse shows the first page rather than an error.
     cursor = TimelineCursor.decode(request.GET.get("cursor", ""))
     entries = timeline(enrollment=enrollment, before=None, limit=TIMELINE_PAGE, cursor=cursor)
@@ -288,11 +270,6 @@ def _week_param(request: HttpRequest) -> date | None:
 @staff_required
 def calendar_page(request: HttpRequest) -> HttpResponse:
     week = week_calendar(user=_user(request), week_of=_week_param(request))
-    _audit(
-        request,
-        "dashboard-calendar",
-        (p.enrollment.id for day in week.days for card in day.sessions for p in card.patients),
-    )
     return render(
         request,
         "dashboard/calendar.html",

@@ -8,8 +8,9 @@ The rules the table encodes:
 
 * a patient reads and writes only their own data; staff-only endpoints refuse patients;
 * a counselor sees the patients on whose care team they sit, a supervisor the program;
-  sessions, series and attendance are program resources for staff (group facilitators
-  take the roll for the whole group);
+  sessions and series are the program's schedule, which all its staff see, but a
+  counselor reads and records attendance, books, changes and cancels only for patients
+  on their care teams (the facilitator of a session takes its whole roll);
 * nobody crosses programs;
 * an object out of reach answers 404, never 403, so its existence does not leak; a
   403 only ever comes from a role check that runs before any lookup (it says nothing
@@ -113,11 +114,6 @@ STAFF_LIST = expect(403, 403, SEE, HIDE, SEE, HIDE)  # staff-only list of A's da
 def staff_on(code: int) -> dict[str, int | str]:
     """A staff-only action on A's enrollment or flag."""
     return expect(403, 403, code, 404, code, 404)
-
-
-def program_staff(code: int) -> dict[str, int | str]:
-    """A staff-only action on a program resource (session, series)."""
-    return expect(403, 403, code, code, code, 404)
 
 
 def own_only(code: int) -> dict[str, int | str]:
@@ -267,6 +263,7 @@ def world() -> World:
             "assignment": assignment,
             "contact": contact,
             "session": session,
+            "past": past,
             "series": series,
             "flag": flag,
             "resolved_flag": resolved_flag,
@@ -641,28 +638,30 @@ ROWS: list[Row] = [
         "session patch",
         "patch",
         url("sessions/{w.session.id}/"),
-        program_staff(200),
+        staff_on(200),
         body=lambda w: {"title": "Renamed"},
     ),
     Row(
         "session cancel",
         "post",
         url("sessions/{w.session.id}/cancel/"),
-        program_staff(200),
+        staff_on(200),
         route="sessions/<int:pk>/cancel/",
     ),
     Row(
         "attendance list",
         "get",
-        url("sessions/{w.session.id}/attendance/"),
-        program_staff(200),
+        url("sessions/{w.past.id}/attendance/"),
+        # The session is the program's; A's attendance is for A's counselors.
+        expect(403, 403, SEE, HIDE, SEE, 404),
+        sees=lambda body, w: w.a.id in {row["patient"] for row in body},
         route="sessions/<int:pk>/attendance/",
     ),
     Row(
         "attendance record",
         "post",
         url("sessions/{w.session.id}/attendance/"),
-        program_staff(201),
+        staff_on(201),
         body=lambda w: {"patient": w.a.id, "status": "present"},
     ),
     Row(
@@ -692,7 +691,7 @@ ROWS: list[Row] = [
         "series cancel rest",
         "post",
         url("series/{w.series.id}/cancel-rest/"),
-        program_staff(200),
+        staff_on(200),
         body=lambda w: {"from_instant": timezone.now().isoformat()},
         route="series/<int:pk>/cancel-rest/",
     ),
@@ -700,7 +699,7 @@ ROWS: list[Row] = [
         "series move rest",
         "post",
         url("series/{w.series.id}/move-rest/"),
-        program_staff(201),
+        staff_on(201),
         body=lambda w: {
             "from_date": (timezone.now().date() + timedelta(days=7)).isoformat(),
             "start_time": "19:00",

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from notifications.models import Notification
 from recovery.models import Flag, FlagKind, FlagStatus, Severity
@@ -106,7 +106,7 @@ def test_acknowledge_resolve_reopen_are_recorded(team):
     flag_acknowledge(flag=flag, actor=other)
     with pytest.raises(ValidationError):
         flag_acknowledge(flag=flag, actor=other)
-    flag_assign(flag=flag, actor=other, assignee=other)
+    flag_assign(flag=flag, actor=other, assignee_id=other.id)
     with pytest.raises(ValidationError):
         flag_resolve(flag=flag, actor=other, outcome_note="  ")
     flag_resolve(flag=flag, actor=other, outcome_note="Called; made a plan for tonight.")
@@ -152,3 +152,23 @@ def test_supervisors_of_other_programs_hear_nothing(team):
     outsider = SupervisorFactory()
     _submit(enrollment, self_harm_thoughts=True)
     assert not Notification.objects.filter(recipient=outsider).exists()
+
+
+def test_a_flag_is_assigned_only_within_its_own_program(team):
+    """The service checks the program itself: no caller can hand a flag to an outsider,
+    a deactivated colleague, or act on another program's flag."""
+    enrollment, counselor, other, supervisor = team
+    _submit(enrollment, craving=9)
+    flag = Flag.objects.get()
+    outsider = CounselorFactory()
+    gone = CounselorFactory(program=enrollment.program, is_active=False)
+    for assignee in (outsider, gone, enrollment.patient):
+        with pytest.raises(ValidationError):
+            flag_assign(flag=flag, actor=counselor, assignee_id=assignee.id)
+    with pytest.raises(PermissionDenied):
+        flag_assign(flag=flag, actor=SupervisorFactory(), assignee_id=counselor.id)
+    flag.refresh_from_db()
+    assert flag.assigned_to == counselor
+    flag_assign(flag=flag, actor=supervisor, assignee_id=other.id)
+    flag.refresh_from_db()
+    assert flag.assigned_to == other

@@ -372,7 +372,7 @@ def test_staff_access_through_the_dashboard_is_audited(team: dict[str, Any]) -> 
     )
     assert ("dashboard-patient", "read", mine.id) in entries
     assert ("dashboard-caseload", "read", mine.id) in entries
-    assert ("dashboard-flag", "update", mine.id) in entries
+    assert ("dashboard-flag-acknowledge", "update", mine.id) in entries
     assert all(enrollment_id == mine.id for _, _, enrollment_id in entries)
 
 
