@@ -34,8 +34,8 @@ class OwnContactField(serializers.PrimaryKeyRelatedField):
     that does not exist, so contact ids cannot be enumerated."""
 
     def get_queryset(self) -> QuerySet[SupportContact]:
-        return SupportContact.objects.filter(
-            enrollment__in=enrollments_visible_to(acting_user(self.context["request"]))
+        return records_visible_to(
+            acting_user(self.context["request"]), SupportContact.objects.all()
         )
 
 
