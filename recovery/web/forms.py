@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from backend.bounds import MAX_ID
 from recovery.models import AttendanceStatus, User
 from recovery.selectors.access import assignable_staff, requires_second_factor
 from recovery.web.selectors import is_dashboard_user
@@ -66,6 +67,6 @@ class ResolveForm(forms.Form):
 
 
 class AttendanceForm(forms.Form):
-    patient = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    patient = forms.IntegerField(min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
     status = forms.ChoiceField(choices=AttendanceStatus.choices)
     minutes_attended = forms.IntegerField(min_value=0, max_value=24 * 60, required=False)
