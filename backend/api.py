@@ -28,6 +28,7 @@ from backend.bounds import (
     date_in_range,
     instant_in_range,
 )
+from backend.errors import Conflict, NotAllowed, NotFound, ServiceError
 
 if TYPE_CHECKING:
     from recovery.models import User
@@ -148,9 +149,33 @@ def _field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return {key: [str(detail)]}
 
 
+# The HTTP status of each kind of domain error: decided here, and only here. A conflict
+# answers 422, as a reused check-in id always has.
+SERVICE_ERROR_STATUS: dict[type[ServiceError], int] = {
+    NotAllowed: status.HTTP_403_FORBIDDEN,
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Conflict: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    ServiceError: status.HTTP_400_BAD_REQUEST,
+}
+
+
+def _from_service_error(exc: ServiceError) -> exceptions.APIException:
+    """The DRF exception that answers a domain error with its status and body."""
+    http_status = next(
+        SERVICE_ERROR_STATUS[kind] for kind in type(exc).__mro__ if kind in SERVICE_ERROR_STATUS
+    )
+    if http_status == status.HTTP_400_BAD_REQUEST:
+        return exceptions.ValidationError(exc.fields or {"non_field_errors": [exc.message]})
+    api_exception = exceptions.APIException(detail=exc.message, code=exc.code)
+    api_exception.status_code = http_status
+    return api_exception
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every error answers `{"error": {"code", "message", "fields"}}`."""
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, ServiceError):
+        exc = _from_service_error(exc)
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
+from backend.errors import ServiceError
 from notifications.models import Notification, NotificationKind
 from notifications.realtime import program_staff_group, send_events_sync
 from notifications.services import notifications_schedule_bulk
@@ -228,7 +228,7 @@ def _transition(flag: Flag, *, action: str, actor: User, note: str = "") -> Flag
 @transaction.atomic
 def flag_acknowledge(*, flag: Flag, actor: User) -> Flag:
     if flag.status != FlagStatus.OPEN:
-        raise ValidationError({"status": [f"A {flag.status} flag cannot be acknowledged."]})
+        raise ServiceError({"status": [f"A {flag.status} flag cannot be acknowledged."]})
     flag.status = FlagStatus.ACKNOWLEDGED
     flag.acknowledged_by = actor
     flag.acknowledged_at = timezone.now()
@@ -249,9 +249,9 @@ def flag_assign(*, flag: Flag, actor: User, assignee: User) -> Flag:
 @transaction.atomic
 def flag_resolve(*, flag: Flag, actor: User, outcome_note: str) -> Flag:
     if flag.status == FlagStatus.RESOLVED:
-        raise ValidationError({"status": ["The flag is already resolved."]})
+        raise ServiceError({"status": ["The flag is already resolved."]})
     if not outcome_note.strip():
-        raise ValidationError({"outcome_note": ["Say what was done."]})
+        raise ServiceError({"outcome_note": ["Say what was done."]})
     now = timezone.now()
     if flag.acknowledged_at is None:
         flag.acknowledged_by, flag.acknowledged_at = actor, now
@@ -267,7 +267,7 @@ def flag_resolve(*, flag: Flag, actor: User, outcome_note: str) -> Flag:
 @transaction.atomic
 def flag_reopen(*, flag: Flag, actor: User, note: str = "") -> Flag:
     if flag.status != FlagStatus.RESOLVED:
-        raise ValidationError({"status": ["Only a resolved flag can be reopened."]})
+        raise ServiceError({"status": ["Only a resolved flag can be reopened."]})
     flag.status = FlagStatus.OPEN
     flag.resolved_by = None
     flag.resolved_at = None

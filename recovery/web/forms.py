@@ -9,6 +9,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from backend.bounds import MAX_ID
+from backend.errors import ServiceError
 from recovery.models import AttendanceStatus, User
 from recovery.selectors.access import assignable_staff, requires_second_factor
 from recovery.web.selectors import is_dashboard_user
@@ -39,6 +40,15 @@ class StaffAuthenticationForm(AuthenticationForm):
             raise forms.ValidationError(
                 "Enter the current 6-digit code from your authenticator.", code="otp_invalid"
             )
+
+
+def add_service_error(form: forms.Form, exc: ServiceError) -> None:
+    """A domain refusal as the form's own errors: on the field it blames when the form has
+    that field, else on the form as a whole."""
+    if not exc.fields:
+        form.add_error(None, exc.message)
+    for name, messages in exc.fields.items():
+        form.add_error(name if name in form.fields else None, messages)
 
 
 class StaffChoiceField(forms.ModelChoiceField):

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
+from backend.errors import ServiceError
 from notifications.models import Notification
 from recovery.models import Flag, FlagKind, FlagStatus, Severity
 from recovery.services.checkins import checkin_submit, urge_record
@@ -104,10 +104,10 @@ def test_acknowledge_resolve_reopen_are_recorded(team):
     assert flag.assigned_to == counselor  # the primary counselor by default
 
     flag_acknowledge(flag=flag, actor=other)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         flag_acknowledge(flag=flag, actor=other)
     flag_assign(flag=flag, actor=other, assignee=other)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         flag_resolve(flag=flag, actor=other, outcome_note="  ")
     flag_resolve(flag=flag, actor=other, outcome_note="Called; made a plan for tonight.")
     flag_reopen(flag=flag, actor=counselor, note="Relapse risk again")
