@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from collections.abc import Mapping
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, models
 from django.http import Http404, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
@@ -19,6 +22,15 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from backend.bounds import (
+    DATE_RANGE_MESSAGE,
+    MAX_INTEGER,
+    MIN_INTEGER,
+    date_in_range,
+    instant_in_range,
+)
+from backend.errors import Conflict, NotAllowed, NotFound, ServiceError
 
 if TYPE_CHECKING:
     from recovery.models import User
@@ -54,31 +66,62 @@ class CappedPagination(PageNumberPagination):
         return size
 
 
-def _nul_path(value: Any, path: str = "") -> str | None:
-    """Where the first NUL character is ("" for the top level), or None."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                return here
-            found = _nul_path(item, here)
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _nul_path(item, f"{path}.{index}" if path else str(index))
-            if found is not None:
-                return found
+def _nul_path(value: Any) -> str | None:
+    """Where the first NUL character is ("" for the top level), or None. A walk with its
+    own stack: the depth of a body is the client's to choose, Python's recursion is not."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return path
+        elif isinstance(item, dict | list):
+            entries = item.items() if isinstance(item, dict) else enumerate(item)
+            children: list[tuple[str, Any]] = []
+            for key, child in entries:
+                here = f"{path}.{key}" if path else str(key)
+                if isinstance(item, dict):
+                    children.append((here, str(key)))  # a NUL in the key names it too
+                children.append((here, child))
+            stack.extend(reversed(children))
     return None
 
 
+# Real bodies nest a few levels; a thousand would exhaust Python's recursion in the JSON
+# decoder (RecursionError, a 500) and in every walk over the data after it.
+MAX_JSON_DEPTH = 32
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def _nesting_exceeds(raw: bytes, limit: int) -> bool:
+    """Whether arrays and objects nest deeper than `limit`, counted without parsing
+    (brackets inside strings do not count)."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _JSON_TOKENS.finditer(raw):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
 class StrictJSONParser(JSONParser):
-    """JSON only, no NUL characters anywhere (PostgreSQL cannot store them in text)."""
+    """JSON only, nested at most MAX_JSON_DEPTH levels, no NUL characters anywhere
+    (PostgreSQL cannot store them in text)."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        data = super().parse(stream, media_type, parser_context)
+        raw = stream.read()
+        if _nesting_exceeds(raw, MAX_JSON_DEPTH):
+            raise exceptions.ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.")
+        try:
+            data = super().parse(io.BytesIO(raw), media_type, parser_context)
+        except RecursionError:  # pragma: no cover - the depth check comes first
+            raise exceptions.ParseError("JSON nested too deeply.") from None
         where = _nul_path(data)
         if where is not None:
             field = where or "non_field_errors"
@@ -108,9 +151,33 @@ def _field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return {key: [str(detail)]}
 
 
+# The HTTP status of each kind of domain error: decided here, and only here. A conflict
+# answers 422, as a reused check-in id always has.
+SERVICE_ERROR_STATUS: dict[type[ServiceError], int] = {
+    NotAllowed: status.HTTP_403_FORBIDDEN,
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Conflict: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    ServiceError: status.HTTP_400_BAD_REQUEST,
+}
+
+
+def _from_service_error(exc: ServiceError) -> exceptions.APIException:
+    """The DRF exception that answers a domain error with its status and body."""
+    http_status = next(
+        SERVICE_ERROR_STATUS[kind] for kind in type(exc).__mro__ if kind in SERVICE_ERROR_STATUS
+    )
+    if http_status == status.HTTP_400_BAD_REQUEST:
+        return exceptions.ValidationError(exc.fields or {"non_field_errors": [exc.message]})
+    api_exception = exceptions.APIException(detail=exc.message, code=exc.code)
+    api_exception.status_code = http_status
+    return api_exception
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every error answers `{"error": {"code", "message", "fields"}}`."""
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, ServiceError):
+        exc = _from_service_error(exc)
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
@@ -215,8 +282,53 @@ class StrictSerializer(serializers.Serializer):
         return attrs
 
 
+class BoundedIntegerField(serializers.IntegerField):
+    """A whole number a 64-bit column holds (or the narrower range the field gives):
+    a bigger one would overflow SQLite's integers instead of answering 400."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", MIN_INTEGER)
+        kwargs.setdefault("max_value", MAX_INTEGER)
+        super().__init__(**kwargs)
+
+
+class BoundedDateField(serializers.DateField):
+    """A date in the accepted range (backend.bounds), so arithmetic on it cannot overflow."""
+
+    default_error_messages = {"range": DATE_RANGE_MESSAGE}
+
+    def to_internal_value(self, value: Any) -> date:
+        result: date = super().to_internal_value(value)
+        if not date_in_range(result):
+            self.fail("range")
+        return result
+
+
+class BoundedDateTimeField(serializers.DateTimeField):
+    """An instant in the accepted range (backend.bounds), checked before it is converted to
+    UTC: 9999-12-31T23:59-14:00 is a valid string with no UTC equivalent."""
+
+    default_error_messages = {"range": DATE_RANGE_MESSAGE}
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        if not instant_in_range(value):
+            self.fail("range")
+        result: datetime = super().enforce_timezone(value)
+        return result
+
+
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
-    pass
+    # Model fields become bounded serializer fields, so no input a model takes overflows.
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        **{
+            model_field: BoundedIntegerField
+            for model_field, field in serializers.ModelSerializer.serializer_field_mapping.items()
+            if field is serializers.IntegerField
+        },
+        models.DateField: BoundedDateField,
+        models.DateTimeField: BoundedDateTimeField,
+    }
 
 
 def lockout_response(request: Any, original_response: Any, credentials: Any) -> HttpResponse:

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from backend.api import request_user
-from recovery.api.common import IsPatient
+from recovery.api.common import BoundedDateTimeFilter, IdFilter, IsPatient
 from recovery.models import AuditEntry, Role
 from recovery.selectors.access import enrollment_for_patient_user
 from recovery.selectors.audit import access_log_for_patient, audit_trail_for_supervisor
@@ -62,11 +62,11 @@ class AccessLogSerializer(serializers.ModelSerializer):
 
 
 class AuditFilter(django_filters.FilterSet):
-    patient = django_filters.NumberFilter(field_name="enrollment_id")
-    actor = django_filters.NumberFilter(field_name="actor_id")
+    patient = IdFilter(field_name="enrollment_id")
+    actor = IdFilter(field_name="actor_id")
     action = django_filters.ChoiceFilter(choices=AuditEntry.Action.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+    since = BoundedDateTimeFilter(field_name="at", lookup_expr="gte")
+    until = BoundedDateTimeFilter(field_name="at", lookup_expr="lt")
 
     class Meta:
         model = AuditEntry

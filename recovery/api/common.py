@@ -13,15 +13,26 @@ from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-# The one strict serializer (unknown keys refused, every error in one answer) is backend's.
-from backend.api import StrictModelSerializer as StrictModelSerializer
-from backend.api import StrictSerializer
+from backend.api import BoundedDateField as BoundedDateField  # re-exported
+from backend.api import (
+    BoundedDateTimeField,
+    StrictSerializer,
+)
+from backend.api import StrictModelSerializer as StrictModelSerializer  # re-exported
+from backend.bounds import (
+    DATE_RANGE_MESSAGE,
+    MAX_ID,
+    MAX_INTEGER,
+    MIN_INTEGER,
+    date_in_range,
+    instant_in_range,
+)
 from backend.timezones import known_timezones
 from recovery.models import Role, User
 from recovery.selectors.access import is_program_staff
 
 
-class AwareDateTimeField(serializers.DateTimeField):
+class AwareDateTimeField(BoundedDateTimeField):
     """A datetime that must say its UTC offset: a naive time is ambiguous, so refused."""
 
     default_error_messages = {
@@ -42,15 +53,19 @@ class AwareDateTimeField(serializers.DateTimeField):
         return result
 
 
+def parse_instant_param(raw: str, name: str) -> datetime:
+    """A query-string instant: ISO 8601 with an offset, in range, else a 400 naming it."""
+    try:
+        result: datetime = AwareDateTimeField().run_validation(raw)
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({name: exc.detail}) from None
+    return result
+
+
 class BoundedListField(serializers.ListField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 50)
         super().__init__(**kwargs)
-
-
-# Ids are 64-bit: a bigger number cannot name a row, and SQLite refuses to even compare
-# with one (OverflowError, a 500), so such numbers are refused as input.
-MAX_ID = 2**63 - 1
 
 
 class IdField(serializers.IntegerField):
@@ -62,15 +77,55 @@ class IdField(serializers.IntegerField):
         super().__init__(**kwargs)
 
 
-class IdFilter(django_filters.NumberFilter):
-    """A filter by id (`?patient=12`): whole numbers in the id range only."""
+class BoundedNumberFilter(django_filters.NumberFilter):
+    """A whole-number filter within what a 64-bit column holds: `?actor=1e30` is a 400,
+    not an overflow in the database driver."""
 
     field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", MIN_INTEGER)
+        kwargs.setdefault("max_value", MAX_INTEGER)
+        super().__init__(*args, **kwargs)
+
+
+class IdFilter(BoundedNumberFilter):
+    """A filter by id (`?patient=12`): whole numbers in the id range only."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+
+class _BoundedDateFormField(forms.DateField):
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value is not None and not date_in_range(value):
+            raise forms.ValidationError(DATE_RANGE_MESSAGE, code="range")
+
+
+class _BoundedDateTimeFormField(django_filters.fields.IsoDateTimeField):
+    def to_python(self, value: Any) -> datetime | None:
+        try:
+            result: datetime | None = super().to_python(value)
+        except OverflowError:  # a naive edge-of-calendar value made aware in a zone
+            raise forms.ValidationError(DATE_RANGE_MESSAGE, code="range") from None
+        if result is not None and not instant_in_range(result):
+            raise forms.ValidationError(DATE_RANGE_MESSAGE, code="range")
+        return result
+
+
+class BoundedDateFilter(django_filters.DateFilter):
+    """A date filter in the accepted range (backend.bounds)."""
+
+    field_class = _BoundedDateFormField
+
+
+class BoundedDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 instant filter in the accepted range (backend.bounds)."""
+
+    field_class = _BoundedDateTimeFormField
 
 
 class BoundedManyRelatedField(serializers.ManyRelatedField):

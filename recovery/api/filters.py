@@ -7,7 +7,7 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 
-from recovery.api.common import IdFilter
+from recovery.api.common import BoundedDateTimeFilter, IdFilter
 
 
 def patient_and_range(
@@ -15,8 +15,8 @@ def patient_and_range(
 ) -> type[django_filters.FilterSet]:
     class PatientRangeFilter(django_filters.FilterSet):
         patient = IdFilter(field_name=patient_field, help_text="Patient id.")
-        since = django_filters.IsoDateTimeFilter(field_name=time_field, lookup_expr="gte")
-        until = django_filters.IsoDateTimeFilter(field_name=time_field, lookup_expr="lt")
+        since = BoundedDateTimeFilter(field_name=time_field, lookup_expr="gte")
+        until = BoundedDateTimeFilter(field_name=time_field, lookup_expr="lt")
 
         def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
             return super().filter_queryset(queryset)

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api import request_user
-from recovery.api.common import IsClinician, StrictSerializer
+from recovery.api.common import BoundedDateField, IsClinician, StrictSerializer
 from recovery.api.plan import GoalSerializer
 from recovery.models import GoalMetric, GoalProgressEntry, GoalStatus, PlanGoal
 from recovery.selectors.plan import goal_progress_for, goals_visible_to
@@ -32,7 +32,7 @@ class ReviseSerializer(StrictSerializer):
     description = serializers.CharField(max_length=500, required=False)
     metric = serializers.ChoiceField(choices=GoalMetric.choices, required=False)
     target_value = serializers.DecimalField(max_digits=6, decimal_places=2, required=False)
-    due_date = serializers.DateField(required=False)
+    due_date = BoundedDateField(required=False)
     note = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
 
 
@@ -56,7 +56,7 @@ class ProgressEntrySerializer(serializers.ModelSerializer):
 
 class ProgressEntryInputSerializer(StrictSerializer):
     value = serializers.DecimalField(max_digits=6, decimal_places=2)
-    on_date = serializers.DateField(required=False)
+    on_date = BoundedDateField(required=False)
     note = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
 
 

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api import LocalTimeField, request_user
-from recovery.api.common import IsClinician, StrictModelSerializer, acting_user
+from recovery.api.common import IdField, IsClinician, StrictModelSerializer, acting_user
 from recovery.api.monitoring import PATIENT_PARAMETER, _enrollment_asked_for, patient_filter
 from recovery.models import Medication, MedicationCategory
 from recovery.selectors.access import enrollments_visible_to, visible_enrollment
@@ -29,7 +29,7 @@ from recovery.services import medications as medication_services
 
 
 class MedicationSerializer(StrictModelSerializer):
-    patient = serializers.IntegerField(source="enrollment_id")
+    patient = IdField(source="enrollment_id")
     category = serializers.ChoiceField(
         choices=MedicationCategory.choices,
         required=False,

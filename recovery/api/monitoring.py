@@ -15,14 +15,20 @@ from django.http import Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api import request_user
-from recovery.api.common import IsClinician, PatientWritesStaffReads, StrictModelSerializer
+from recovery.api.common import (
+    BoundedDateFilter,
+    IdFilter,
+    IsClinician,
+    PatientWritesStaffReads,
+    StrictModelSerializer,
+    parse_id_param,
+)
 from recovery.models import Enrollment, MutualHelpMeeting, ProgramMonitoringSettings, Role
 from recovery.selectors.access import enrollment_for_patient_user, visible_enrollment
 from recovery.selectors.monitoring import meetings_weekly, monitoring_caseload
@@ -36,29 +42,23 @@ def _enrollment_asked_for(request: Request) -> Enrollment:
     if user.role == Role.PATIENT:
         return enrollment_for_patient_user(user)
     raw = request.query_params.get("patient", "")
-    if not (raw.isascii() and raw.isdigit()):
-        raise ValidationError({"patient": ["Give the patient id."]})
-    return visible_enrollment(user, int(raw))
+    return visible_enrollment(user, parse_id_param(raw, "patient"))
 
-
-MAX_ID = 2**63 - 1
 
 PATIENT_PARAMETER = OpenApiParameter(
     "patient", int, description="Staff: the patient id (patients get their own)."
 )
 
 
-def patient_filter() -> filters.NumberFilter:
+def patient_filter() -> IdFilter:
     """?patient=<id>, bounded so that an absurd id is a 400, not a database overflow."""
-    return filters.NumberFilter(
-        field_name="enrollment", help_text="Patient id.", min_value=1, max_value=MAX_ID
-    )
+    return IdFilter(field_name="enrollment", help_text="Patient id.")
 
 
 class MeetingFilter(filters.FilterSet):
     patient = patient_filter()
-    since = filters.DateFilter(field_name="attended_on", lookup_expr="gte")
-    until = filters.DateFilter(field_name="attended_on", lookup_expr="lte")
+    since = BoundedDateFilter(field_name="attended_on", lookup_expr="gte")
+    until = BoundedDateFilter(field_name="attended_on", lookup_expr="lte")
 
     class Meta:
         model = MutualHelpMeeting

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
@@ -16,12 +16,14 @@ from rest_framework.views import APIView
 from backend.api import request_user
 from recovery.api.checkins import ScheduleSerializer
 from recovery.api.common import (
+    BoundedDateField,
     IdField,
     IsClinician,
     StrictModelSerializer,
     StrictSerializer,
     acting_user,
     parse_id_param,
+    parse_instant_param,
     program_of,
     refuse_body_if_any,
     validate_zone_name,
@@ -102,8 +104,8 @@ class EnrollSerializer(StrictSerializer):
     level_of_care = serializers.ChoiceField(
         choices=LevelOfCare.choices, required=False, default=LevelOfCare.INTENSIVE_OUTPATIENT
     )
-    start_date = serializers.DateField(required=False)
-    expected_end_date = serializers.DateField(required=False)
+    start_date = BoundedDateField(required=False)
+    expected_end_date = BoundedDateField(required=False)
     has_medication = serializers.BooleanField(required=False, default=False)
     care_team = serializers.ListField(child=IdField(), max_length=10, required=False, default=list)
 
@@ -294,7 +296,9 @@ class PatientTimeline(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("cursor", str, description="`next_cursor` of the previous page."),
-            OpenApiParameter("before", str, description="ISO 8601 instant with offset."),
+            OpenApiParameter(
+                "before", OpenApiTypes.DATETIME, description="ISO 8601 instant with offset."
+            ),
             OpenApiParameter("limit", int, description="1 to 200, default 50."),
         ],
         responses={
@@ -322,12 +326,7 @@ class PatientTimeline(APIView):
                 raise ValidationError({"cursor": ["Pass back the next_cursor you were given."]})
         before = None
         if params.get("before"):
-            try:
-                before = parse_datetime(params["before"])
-            except ValueError:
-                before = None
-            if before is None or before.tzinfo is None:
-                raise ValidationError({"before": ["An ISO 8601 instant with an offset."]})
+            before = parse_instant_param(params["before"], "before")
         raw_limit = params.get("limit", "50")
         if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= 200:
             raise ValidationError({"limit": ["A whole number from 1 to 200."]})

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api import request_user
-from recovery.api.common import IsClinician, StrictSerializer
+from recovery.api.common import BoundedDateField, IdField, IsClinician, StrictSerializer
 from recovery.api.monitoring import patient_filter
 from recovery.models import (
     GoalDomain,
@@ -175,14 +175,14 @@ class GoalInputSerializer(StrictSerializer):
     description = serializers.CharField(max_length=500)
     metric = serializers.ChoiceField(choices=GoalMetric.choices)
     target_value = serializers.DecimalField(max_digits=6, decimal_places=2)
-    due_date = serializers.DateField()
+    due_date = BoundedDateField()
 
     def to_goal(self) -> plan_services.GoalInput:
         return plan_services.GoalInput(**self.validated_data)
 
 
 class PlanCreateSerializer(StrictSerializer):
-    patient = serializers.IntegerField()
+    patient = IdField()
     summary = serializers.CharField(max_length=4000, allow_blank=True, required=False, default="")
     goals = GoalInputSerializer(many=True, required=False)
 

@@ -16,7 +16,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backend.api import request_user
-from recovery.api.common import IsClinician, StrictSerializer
+from recovery.api.common import (
+    BoundedDateField,
+    BoundedDateFilter,
+    IdField,
+    IsClinician,
+    StrictSerializer,
+)
 from recovery.api.monitoring import patient_filter
 from recovery.models import (
     DrugScreen,
@@ -82,8 +88,8 @@ class PatientScreenSerializer(ScreenSerializer):
 
 
 class ScreenInputSerializer(StrictSerializer):
-    patient = serializers.IntegerField()
-    collected_on = serializers.DateField()
+    patient = IdField()
+    collected_on = BoundedDateField()
     method = serializers.ChoiceField(choices=ScreenMethod.choices)
     status = serializers.ChoiceField(
         choices=ScreenStatus.choices, required=False, default=ScreenStatus.COMPLETED
@@ -108,8 +114,8 @@ class ScreenRecordedSerializer(ScreenSerializer):
 
 class ScreenFilter(filters.FilterSet):
     patient = patient_filter()
-    since = filters.DateFilter(field_name="collected_on", lookup_expr="gte")
-    until = filters.DateFilter(field_name="collected_on", lookup_expr="lte")
+    since = BoundedDateFilter(field_name="collected_on", lookup_expr="gte")
+    until = BoundedDateFilter(field_name="collected_on", lookup_expr="lte")
     outcome = filters.MultipleChoiceFilter(choices=ScreenOutcome.choices)
 
     class Meta:

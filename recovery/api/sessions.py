@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from backend.api import LocalTimeField, request_user
 from recovery.api.common import (
     AwareDateTimeField,
+    BoundedDateField,
     BoundedPrimaryKeyRelatedField,
     IdField,
     IsClinician,
@@ -354,7 +355,7 @@ class CancelRestSerializer(StrictSerializer):
 class MoveRestSerializer(StrictSerializer):
     """Moves the occurrences from `from_date` (in the series' zone) on; not the past."""
 
-    from_date = serializers.DateField()
+    from_date = BoundedDateField()
     start_time = LocalTimeField()
     duration_minutes = serializers.IntegerField(min_value=5, max_value=720)
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
+from backend.bounds import instant_in_range
 from recovery.models import Attendance, CheckIn, Enrollment, ExercisePractice, Flag, UrgeEvent
 
 TYPES = ("attendance", "checkin", "exercise_practice", "flag", "urge")
@@ -40,7 +41,7 @@ class TimelineCursor:
             at = parse_datetime(parts[0])
         except ValueError:
             return None
-        if at is None or at.tzinfo is None:
+        if at is None or at.tzinfo is None or not instant_in_range(at):
             return None
         return cls(at=at, type=parts[1], id=int(parts[2]))
 

@@ -9,8 +9,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
+from backend.errors import ServiceError
 from recovery.models import (
     Enrollment,
     Exercise,
@@ -24,7 +24,7 @@ from recovery.models import (
 
 def _check_exercise_visible(enrollment: Enrollment, exercise: Exercise) -> None:
     if exercise.program_id not in (None, enrollment.program_id):
-        raise ValidationError({"exercise": ["Unknown exercise."]})
+        raise ServiceError({"exercise": ["Unknown exercise."]})
 
 
 def practice_log(
@@ -40,7 +40,7 @@ def practice_log(
     _check_exercise_visible(enrollment, exercise)
     now = timezone.now()
     if practiced_at is not None and practiced_at > now:
-        raise ValidationError({"practiced_at": ["Cannot be in the future."]})
+        raise ServiceError({"practiced_at": ["Cannot be in the future."]})
     return ExercisePractice.objects.create(
         enrollment=enrollment,
         exercise=exercise,
@@ -77,9 +77,9 @@ def exercise_unassign(*, assignment: ExerciseAssignment) -> None:
 
 def program_exercise_create(*, actor: User, data: dict[str, Any]) -> Exercise:
     if actor.program_id is None:
-        raise ValidationError({"program": ["Only program staff add exercises."]})
+        raise ServiceError({"program": ["Only program staff add exercises."]})
     if Exercise.objects.filter(program_id=actor.program_id, slug=data["slug"]).exists():
-        raise ValidationError({"slug": ["Your program already has an exercise with this slug."]})
+        raise ServiceError({"slug": ["Your program already has an exercise with this slug."]})
     return Exercise.objects.create(program_id=actor.program_id, **data)
 
 
@@ -89,7 +89,7 @@ def contact_create(*, enrollment: Enrollment, data: dict[str, Any]) -> SupportCo
         last = enrollment.support_contacts.aggregate(m=Max("position"))["m"]
         data = {**data, "position": 0 if last is None else last + 1}
     if enrollment.support_contacts.count() >= 50:
-        raise ValidationError({"non_field_errors": ["At most 50 support contacts."]})
+        raise ServiceError({"non_field_errors": ["At most 50 support contacts."]})
     return SupportContact.objects.create(enrollment=enrollment, **data)
 
 
@@ -108,7 +108,7 @@ def contact_delete(*, contact: SupportContact) -> None:
 def contacts_reorder(*, enrollment: Enrollment, ordered_ids: list[int]) -> list[SupportContact]:
     contacts = {c.id: c for c in enrollment.support_contacts.select_for_update()}
     if sorted(ordered_ids) != sorted(contacts):
-        raise ValidationError({"ids": ["List every one of your contacts exactly once."]})
+        raise ServiceError({"ids": ["List every one of your contacts exactly once."]})
     for position, contact_id in enumerate(ordered_ids):
         contacts[contact_id].position = position
     SupportContact.objects.bulk_update(contacts.values(), ["position"])

@@ -11,8 +11,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 
+from backend.errors import Conflict, NotAllowed, ServiceError
 from notifications.models import NotificationKind
 from notifications.services import notification_schedule
 from recovery.crisis import CRISIS_RESOURCES
@@ -31,10 +31,9 @@ from recovery.services.schedules import schedule_advance_after_checkin
 LATE_AFTER = timedelta(minutes=15)
 
 
-class IdempotencyConflict(APIException):
-    status_code = 422
-    default_detail = "This check-in id was already used with different answers."
-    default_code = "idempotency_conflict"
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+    message = "This check-in id was already used with different answers."
 
 
 @dataclass
@@ -71,7 +70,7 @@ def checkin_submit(
     """
     _require_active(enrollment)
     if data.get("medication_taken") is not None and not enrollment.has_medication:
-        raise ValidationError({"medication_taken": ["No medication is on record for you."]})
+        raise ServiceError({"medication_taken": ["No medication is on record for you."]})
     digest = payload_hash({"client_id": str(client_id), **data})
     # No look-up first: the unique constraint tells a retry from a new check-in, which
     # saves a query on every first submission (the common case).
@@ -101,8 +100,9 @@ def checkin_submit(
 
 def _require_active(enrollment: Enrollment) -> None:
     if enrollment.status != EnrollmentStatus.ACTIVE:
-        raise PermissionDenied(
-            "Your program has ended, so check-ins are closed. For help right now, call or text 988."
+        raise NotAllowed(
+            message="Your program has ended, so check-ins are closed. "
+            "For help right now, call or text 988."
         )
 
 

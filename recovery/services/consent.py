@@ -16,8 +16,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
+from backend.errors import ServiceError
 from recovery.models import (
     AuditEntry,
     Consent,
@@ -99,7 +99,7 @@ def consent_sign(
         signature=signature,
     )
     if errors:
-        raise ValidationError(errors)
+        raise ServiceError(errors)
     return Consent.objects.create(
         enrollment=enrollment,
         disclosing_party=enrollment.program.name,

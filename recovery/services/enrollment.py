@@ -10,8 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
+from backend.errors import ServiceError
 from recovery.models import (
     CareTeamMember,
     CheckInSchedule,
@@ -76,12 +76,12 @@ def patient_enroll(
     """A counselor enrolls a patient; returns the enrollment and its one-time code."""
     program = counselor.program
     if program is None or not is_program_staff(counselor, program.id):
-        raise ValidationError({"program": ["Only program staff can enroll patients."]})
+        raise ServiceError({"program": ["Only program staff can enroll patients."]})
     if program.levels_of_care and level_of_care not in program.levels_of_care:
-        raise ValidationError({"level_of_care": ["This program does not offer that level."]})
+        raise ServiceError({"level_of_care": ["This program does not offer that level."]})
     start = start_date or timezone.now().date()
     if expected_end_date is not None and expected_end_date <= start:
-        raise ValidationError({"expected_end_date": ["Must be after the start date."]})
+        raise ServiceError({"expected_end_date": ["Must be after the start date."]})
     patient = User.objects.create_user(
         username=f"patient-{secrets.token_hex(6)}",
         first_name=first_name,
@@ -105,7 +105,7 @@ def patient_enroll(
     CareTeamMember.objects.create(enrollment=enrollment, counselor=counselor, is_primary=True)
     for member in care_team or []:
         if not is_program_staff(member, program.id):
-            raise ValidationError({"care_team": ["Care team members are staff of this program."]})
+            raise ServiceError({"care_team": ["Care team members are staff of this program."]})
         if member.id != counselor.id:
             CareTeamMember.objects.get_or_create(enrollment=enrollment, counselor=member)
     now = timezone.now()
@@ -151,7 +151,7 @@ def enrollment_code_redeem(*, code: str, password: str | None = None) -> User:
             enrollment__status=EnrollmentStatus.ACTIVE,
         ).update(used_at=now)
         if claimed != 1:
-            raise ValidationError(
+            raise ServiceError(
                 {"code": ["This code is not valid. Ask your counselor for a new one."]}
             )
         enrollment = (
@@ -186,7 +186,7 @@ def enrollment_change(
             and enrollment.program.levels_of_care
             and (value not in enrollment.program.levels_of_care)
         ):
-            raise ValidationError({"level_of_care": ["This program does not offer that level."]})
+            raise ServiceError({"level_of_care": ["This program does not offer that level."]})
         changes.append(
             EnrollmentChange(
                 enrollment=enrollment,
@@ -210,7 +210,7 @@ def enrollment_change(
 @transaction.atomic
 def enrollment_discharge(*, enrollment: Enrollment, actor: User, reason: str = "") -> Enrollment:
     if enrollment.status == EnrollmentStatus.DISCHARGED:
-        raise ValidationError({"status": ["The patient is already discharged."]})
+        raise ServiceError({"status": ["The patient is already discharged."]})
     now = timezone.now()
     EnrollmentChange.objects.create(
         enrollment=enrollment,

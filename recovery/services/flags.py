@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied, ValidationError
 
+from backend.errors import NotAllowed, ServiceError
 from notifications.models import Notification, NotificationKind
 from notifications.realtime import program_staff_group, send_events_sync
 from notifications.services import notifications_schedule_bulk
@@ -229,7 +229,7 @@ def _transition(flag: Flag, *, action: str, actor: User, note: str = "") -> Flag
 @transaction.atomic
 def flag_acknowledge(*, flag: Flag, actor: User) -> Flag:
     if flag.status != FlagStatus.OPEN:
-        raise ValidationError({"status": [f"A {flag.status} flag cannot be acknowledged."]})
+        raise ServiceError({"status": [f"A {flag.status} flag cannot be acknowledged."]})
     flag.status = FlagStatus.ACKNOWLEDGED
     flag.acknowledged_by = actor
     flag.acknowledged_at = timezone.now()
@@ -243,10 +243,10 @@ def flag_assign(*, flag: Flag, actor: User, assignee_id: int) -> Flag:
     """Assign to a staff member of the flag's own program (whoever the caller is)."""
     program_id = flag.enrollment.program_id
     if not is_program_staff(actor, program_id):
-        raise PermissionDenied("Only staff of the patient's program can assign this flag.")
+        raise NotAllowed(message="Only staff of the patient's program can assign this flag.")
     assignee = assignable_staff(program_id=program_id).filter(id=assignee_id).first()
     if assignee is None:
-        raise ValidationError({"assignee": ["Not a counselor of this program."]})
+        raise ServiceError({"assignee": ["Not a counselor of this program."]})
     flag.assigned_to = assignee
     flag.save(update_fields=["assigned_to"])
     return _transition(
@@ -257,9 +257,9 @@ def flag_assign(*, flag: Flag, actor: User, assignee_id: int) -> Flag:
 @transaction.atomic
 def flag_resolve(*, flag: Flag, actor: User, outcome_note: str) -> Flag:
     if flag.status == FlagStatus.RESOLVED:
-        raise ValidationError({"status": ["The flag is already resolved."]})
+        raise ServiceError({"status": ["The flag is already resolved."]})
     if not outcome_note.strip():
-        raise ValidationError({"outcome_note": ["Say what was done."]})
+        raise ServiceError({"outcome_note": ["Say what was done."]})
     now = timezone.now()
     if flag.acknowledged_at is None:
         flag.acknowledged_by, flag.acknowledged_at = actor, now
@@ -275,7 +275,7 @@ def flag_resolve(*, flag: Flag, actor: User, outcome_note: str) -> Flag:
 @transaction.atomic
 def flag_reopen(*, flag: Flag, actor: User, note: str = "") -> Flag:
     if flag.status != FlagStatus.RESOLVED:
-        raise ValidationError({"status": ["Only a resolved flag can be reopened."]})
+        raise ServiceError({"status": ["Only a resolved flag can be reopened."]})
     flag.status = FlagStatus.OPEN
     flag.resolved_by = None
     flag.resolved_at = None

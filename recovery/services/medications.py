@@ -17,8 +17,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
+from backend.errors import ServiceError
 from notifications.models import Notification
 from notifications.services import notifications_cancel_topic, notifications_schedule_bulk
 from recovery.models import (
@@ -91,7 +91,7 @@ def _validate_medication(
         enrollment=enrollment, start_date=start_date, end_date=end_date, name=name
     )
     if errors:
-        raise ValidationError(errors)
+        raise ServiceError(errors)
 
 
 def _sync_has_medication(enrollment: Enrollment) -> None:
@@ -150,7 +150,7 @@ def medication_update(*, medication: Medication, actor: User, data: dict[str, An
     allowed = MEDICATION_STAFF_FIELDS if actor.is_clinician else ("reminder_time",)
     refused = sorted(set(data) - set(allowed))
     if refused:
-        raise ValidationError({key: ["Your care team changes this."] for key in refused})
+        raise ServiceError({key: ["Your care team changes this."] for key in refused})
     name = data.get("name", medication.name)
     end_date = data.get("end_date", medication.end_date)
     _validate_medication(enrollment, start_date=medication.start_date, end_date=end_date, name=name)

@@ -12,8 +12,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
+from backend.errors import ServiceError
 from recovery.models import (
     Enrollment,
     EnrollmentStatus,
@@ -28,7 +28,7 @@ from recovery.services.plan import local_today
 
 def _require_active(enrollment: Enrollment) -> None:
     if enrollment.status != EnrollmentStatus.ACTIVE:
-        raise ValidationError({"patient": ["The patient is discharged."]})
+        raise ServiceError({"patient": ["The patient is discharged."]})
 
 
 # --- program settings -------------------------------------------------------------------
@@ -78,7 +78,7 @@ def meeting_log(
     if fellowship != Fellowship.OTHER and fellowship_other:
         errors["fellowship_other"] = ["Only for the fellowship 'other'."]
     if errors:
-        raise ValidationError(errors)
+        raise ServiceError(errors)
     return MutualHelpMeeting.objects.create(
         enrollment=enrollment,
         fellowship=fellowship,

@@ -15,8 +15,8 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
+from backend.errors import ServiceError
 from recovery.models import (
     Enrollment,
     EnrollmentStatus,
@@ -69,7 +69,7 @@ def local_today(enrollment: Enrollment, now: datetime | None = None) -> date:
 
 def _require_active(enrollment: Enrollment) -> None:
     if enrollment.status != EnrollmentStatus.ACTIVE:
-        raise ValidationError({"patient": ["The patient is discharged."]})
+        raise ServiceError({"patient": ["The patient is discharged."]})
 
 
 def _validate_goal(enrollment: Enrollment, goal: GoalInput, *, prefix: str = "") -> None:
@@ -86,7 +86,7 @@ def _validate_goal(enrollment: Enrollment, goal: GoalInput, *, prefix: str = "")
     if not goal.description.strip():
         errors[f"{prefix}description"] = ["Say what the goal is."]
     if errors:
-        raise ValidationError(errors)
+        raise ServiceError(errors)
 
 
 def _new_goal(plan: TreatmentPlan, goal: GoalInput, *, actor: User, now: datetime) -> PlanGoal:
@@ -125,13 +125,13 @@ def plan_create(
     _require_active(enrollment)
     goals = goals or []
     if len(goals) > MAX_GOALS_PER_PLAN:
-        raise ValidationError({"goals": [f"At most {MAX_GOALS_PER_PLAN} goals."]})
+        raise ServiceError({"goals": [f"At most {MAX_GOALS_PER_PLAN} goals."]})
     for index, goal in enumerate(goals):
         _validate_goal(enrollment, goal, prefix=f"goals.{index}.")
     now = timezone.now()
     with transaction.atomic():
         if TreatmentPlan.objects.filter(enrollment=enrollment).exists():
-            raise ValidationError({"patient": ["This patient already has a plan."]})
+            raise ServiceError({"patient": ["This patient already has a plan."]})
         plan = TreatmentPlan.objects.create(
             enrollment=enrollment,
             summary=summary,
@@ -160,7 +160,7 @@ def goal_add(*, plan: TreatmentPlan, actor: User, goal: GoalInput) -> PlanGoal:
     now = timezone.now()
     with transaction.atomic():
         if PlanGoal.objects.filter(plan=plan).count() >= MAX_GOALS_PER_PLAN:
-            raise ValidationError({"goals": [f"At most {MAX_GOALS_PER_PLAN} goals."]})
+            raise ServiceError({"goals": [f"At most {MAX_GOALS_PER_PLAN} goals."]})
         created = _new_goal(plan, goal, actor=actor, now=now)
         _touch(plan, now)
     return created
@@ -171,11 +171,11 @@ def goal_status_set(*, goal: PlanGoal, actor: User, status: str, note: str = "")
     """Move a goal to met, not met, dropped or back to active; the change is kept."""
     _require_active(goal.plan.enrollment)
     if status == GoalStatus.REVISED:
-        raise ValidationError({"status": ["Revise a goal with its revise action."]})
+        raise ServiceError({"status": ["Revise a goal with its revise action."]})
     if status == goal.status:
-        raise ValidationError({"status": [f"The goal is already {goal.status}."]})
+        raise ServiceError({"status": [f"The goal is already {goal.status}."]})
     if status not in ALLOWED_STATUS_CHANGES[goal.status]:
-        raise ValidationError({"status": [f"A {goal.status} goal cannot become {status}."]})
+        raise ServiceError({"status": [f"A {goal.status} goal cannot become {status}."]})
     now = timezone.now()
     GoalStatusChange.objects.create(
         goal=goal,
@@ -209,7 +209,7 @@ def goal_revise(
     enrollment = goal.plan.enrollment
     _require_active(enrollment)
     if goal.status == GoalStatus.REVISED:
-        raise ValidationError({"status": ["This goal was already revised."]})
+        raise ServiceError({"status": ["This goal was already revised."]})
     successor = GoalInput(
         domain=goal.domain,
         description=description if description is not None else goal.description,
@@ -223,7 +223,7 @@ def goal_revise(
         and successor.target_value == goal.target_value
         and successor.due_date == goal.due_date
     ):
-        raise ValidationError({"non_field_errors": ["Change the description, target or date."]})
+        raise ServiceError({"non_field_errors": ["Change the description, target or date."]})
     _validate_goal(enrollment, successor)
     now = timezone.now()
     with transaction.atomic():
@@ -252,9 +252,9 @@ def goal_progress_record(
     enrollment = goal.plan.enrollment
     _require_active(enrollment)
     if goal.metric != GoalMetric.MANUAL:
-        raise ValidationError({"value": ["This goal's progress is computed from the record."]})
+        raise ServiceError({"value": ["This goal's progress is computed from the record."]})
     if goal.status != GoalStatus.ACTIVE:
-        raise ValidationError({"status": [f"The goal is {goal.status}."]})
+        raise ServiceError({"status": [f"The goal is {goal.status}."]})
     today = local_today(enrollment)
     day = on_date or today
     errors: dict[str, list[str]] = {}
@@ -263,7 +263,7 @@ def goal_progress_record(
     if value < 0:
         errors["value"] = ["Cannot be negative."]
     if errors:
-        raise ValidationError(errors)
+        raise ServiceError(errors)
     return GoalProgressEntry.objects.create(
         goal=goal,
         value=value,
@@ -280,9 +280,9 @@ def plan_comment_add(
 ) -> PlanComment:
     """A comment on the plan. The patient agrees to the plan as it stands with agrees."""
     if agrees and author.id != plan.enrollment.patient_id:
-        raise ValidationError({"agrees": ["Only the patient agrees to their plan."]})
+        raise ServiceError({"agrees": ["Only the patient agrees to their plan."]})
     if not agrees and not body.strip():
-        raise ValidationError({"body": ["Write a comment, or agree to the plan."]})
+        raise ServiceError({"body": ["Write a comment, or agree to the plan."]})
     now = timezone.now()
     comment = PlanComment.objects.create(
         plan=plan, author=author, body=body, agrees=agrees, created_at=now

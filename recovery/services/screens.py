@@ -9,8 +9,8 @@ from datetime import date, timedelta
 
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
+from backend.errors import ServiceError
 from recovery.models import (
     DrugScreen,
     DrugScreenResult,
@@ -101,7 +101,7 @@ def screen_record(
         if observed is not None:
             errors["observed"] = [f"A {status} screen was not collected."]
     if errors:
-        raise ValidationError(errors)
+        raise ServiceError(errors)
     now = timezone.now()
     outcome = screen_outcome(status, results)
     with transaction.atomic():

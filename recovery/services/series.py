@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from dateutil.rrule import DAILY, rrule, rrulestr
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
+from backend.errors import ServiceError
 from recovery.models import Enrollment, SessionSeries, SessionStatus, TreatmentSession, User
 from recovery.services.sessions import session_cancel, session_create
 
@@ -23,18 +23,18 @@ def parse_rule(rule: str, *, start: datetime) -> rrule:
     if text.upper().startswith("RRULE:"):
         text = text[6:]
     if "DTSTART" in text.upper() or "\n" in text:
-        raise ValidationError({"rrule": ["Give only the RRULE; the start is a separate field."]})
+        raise ServiceError({"rrule": ["Give only the RRULE; the start is a separate field."]})
     try:
         parsed = rrulestr(text, dtstart=start)
     except (ValueError, TypeError) as exc:
-        raise ValidationError({"rrule": [f"Not a valid RFC 5545 rule: {exc}"]}) from None
+        raise ServiceError({"rrule": [f"Not a valid RFC 5545 rule: {exc}"]}) from None
     if not isinstance(parsed, rrule):
-        raise ValidationError({"rrule": ["Give a single rule."]})
+        raise ServiceError({"rrule": ["Give a single rule."]})
     if getattr(parsed, "_freq", DAILY) > DAILY:  # HOURLY, MINUTELY, SECONDLY
-        raise ValidationError({"rrule": ["Sessions repeat daily at most (FREQ=DAILY or slower)."]})
+        raise ServiceError({"rrule": ["Sessions repeat daily at most (FREQ=DAILY or slower)."]})
     # dateutil keeps COUNT and UNTIL private; an unbounded rule would expand forever.
     if getattr(parsed, "_count", None) is None and getattr(parsed, "_until", None) is None:
-        raise ValidationError({"rrule": ["The rule needs COUNT or UNTIL."]})
+        raise ServiceError({"rrule": ["The rule needs COUNT or UNTIL."]})
     return parsed
 
 
@@ -71,9 +71,9 @@ def series_create(
 ) -> SessionSeries:
     parse_rule(rule, start=datetime.combine(start_date, start_time))
     if start_date < timezone.now().date() - timedelta(days=366):
-        raise ValidationError({"start_date": ["At most a year in the past."]})
+        raise ServiceError({"start_date": ["At most a year in the past."]})
     if not 5 <= duration_minutes <= 12 * 60:
-        raise ValidationError({"duration_minutes": ["Between 5 minutes and 12 hours."]})
+        raise ServiceError({"duration_minutes": ["Between 5 minutes and 12 hours."]})
     series = SessionSeries.objects.create(
         program_id=program_id,
         kind=kind,

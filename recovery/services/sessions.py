@@ -8,8 +8,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
+from backend.errors import ServiceError
 from notifications.models import Notification, NotificationKind
 from notifications.services import notifications_cancel_topic, notifications_schedule_bulk
 from recovery.models import (
@@ -103,7 +103,7 @@ def _notices(
 
 def _validate_patients(program_id: int, patients: list[Enrollment]) -> None:
     if any(p.program_id != program_id for p in patients):
-        raise ValidationError({"patients": ["Patients must be enrolled in this program."]})
+        raise ServiceError({"patients": ["Patients must be enrolled in this program."]})
 
 
 @transaction.atomic
@@ -122,7 +122,7 @@ def session_create(
     occurrence_key: datetime | None = None,
 ) -> TreatmentSession:
     if ends_at <= starts_at:
-        raise ValidationError({"ends_at": ["A session ends after it starts."]})
+        raise ServiceError({"ends_at": ["A session ends after it starts."]})
     patients = patients or []
     _validate_patients(program_id, patients)
     session = TreatmentSession.objects.create(
@@ -155,12 +155,12 @@ def session_update(
 ) -> TreatmentSession:
     """Change a session. A new time or new patients re-plan its pending reminders."""
     if session.status == SessionStatus.CANCELLED:
-        raise ValidationError({"status": ["A cancelled session cannot be changed."]})
+        raise ServiceError({"status": ["A cancelled session cannot be changed."]})
     now = timezone.now()
     new_start = starts_at or session.starts_at
     new_end = ends_at or session.ends_at
     if new_end <= new_start:
-        raise ValidationError({"ends_at": ["A session ends after it starts."]})
+        raise ServiceError({"ends_at": ["A session ends after it starts."]})
     moved = new_start != session.starts_at
     for key in ("kind", "title", "location", "video_url", "facilitator"):
         if key in fields:
@@ -218,18 +218,18 @@ def attendance_record(
     minutes_attended: int | None = None,
 ) -> Attendance:
     if not session.patients.filter(id=enrollment.id).exists():
-        raise ValidationError({"patient": ["This patient is not on the session."]})
+        raise ServiceError({"patient": ["This patient is not on the session."]})
     if session.status == SessionStatus.CANCELLED:
-        raise ValidationError({"session": ["A cancelled session has no attendance."]})
+        raise ServiceError({"session": ["A cancelled session has no attendance."]})
     duration = int((session.ends_at - session.starts_at).total_seconds() // 60)
     if minutes_attended is None:
         minutes_attended = (
             0 if status in (AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED) else duration
         )
     if minutes_attended > duration:
-        raise ValidationError({"minutes_attended": [f"At most the session's {duration} minutes."]})
+        raise ServiceError({"minutes_attended": [f"At most the session's {duration} minutes."]})
     if status in (AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED) and minutes_attended:
-        raise ValidationError({"minutes_attended": ["An absence attends no minutes."]})
+        raise ServiceError({"minutes_attended": ["An absence attends no minutes."]})
     attendance, _ = Attendance.objects.update_or_create(
         session=session,
         enrollment=enrollment,

@@ -19,14 +19,14 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from rest_framework.exceptions import ValidationError as ServiceError
 
+from backend.errors import ServiceError
 from recovery.models import AttendanceStatus, Flag, FlagStatus, User
 from recovery.selectors.access import roll_patient
 from recovery.services import flags as flag_services
 from recovery.services.sessions import attendance_record
 from recovery.web import present
-from recovery.web.forms import AssignForm, AttendanceForm, ResolveForm
+from recovery.web.forms import AssignForm, AttendanceForm, ResolveForm, add_service_error
 from recovery.web.selectors import SessionPatient, session_card, visible_flag, visible_session
 from recovery.web.views import (
     _base_context,
@@ -36,17 +36,6 @@ from recovery.web.views import (
     _wants_json,
     staff_required,
 )
-
-
-def _errors(exc: ServiceError) -> list[str]:
-    detail = exc.detail
-    if isinstance(detail, dict):
-        return [str(m) for messages_ in detail.values() for m in _as_list(messages_)]
-    return [str(m) for m in _as_list(detail)]
-
-
-def _as_list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def _form_errors(form: Any) -> list[str]:
@@ -73,7 +62,7 @@ def _flag_action(
     try:
         result = act(flag, user)
     except ServiceError as exc:
-        result = _errors(exc)
+        result = exc.messages()
     if isinstance(result, list):
         return _refused(request, result, reverse("dashboard:flags"))
     flag = visible_flag(user=user, flag_id=result.id)
@@ -109,9 +98,13 @@ def flag_assign(request: HttpRequest, pk: int) -> HttpResponse:
         form = AssignForm(request.POST, program_id=flag.enrollment.program_id)
         if not form.is_valid():
             return _form_errors(form)
-        return flag_services.flag_assign(
-            flag=flag, actor=user, assignee_id=form.cleaned_data["assignee"].id
-        )
+        try:
+            return flag_services.flag_assign(
+                flag=flag, actor=user, assignee_id=form.cleaned_data["assignee"].id
+            )
+        except ServiceError as exc:
+            add_service_error(form, exc)
+            return _form_errors(form)
 
     return _flag_action(request, pk, act, "Flag assigned.")
 
@@ -123,9 +116,13 @@ def flag_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         form = ResolveForm(request.POST)
         if not form.is_valid():
             return _form_errors(form)
-        return flag_services.flag_resolve(
-            flag=flag, actor=user, outcome_note=form.cleaned_data["outcome_note"]
-        )
+        try:
+            return flag_services.flag_resolve(
+                flag=flag, actor=user, outcome_note=form.cleaned_data["outcome_note"]
+            )
+        except ServiceError as exc:
+            add_service_error(form, exc)
+            return _form_errors(form)
 
     return _flag_action(request, pk, act, "Flag resolved.")
 
@@ -149,7 +146,8 @@ def attendance_mark(request: HttpRequest, session_id: int) -> HttpResponse:
             actor=user,
         )
     except ServiceError as exc:
-        return _refused(request, _errors(exc), calendar_url)
+        add_service_error(form, exc)
+        return _refused(request, _form_errors(form), calendar_url)
     done = f"Attendance saved: {present.label(AttendanceStatus, attendance.status)}."
     if not _wants_json(request):
         messages.success(request, done)

@@ -8,6 +8,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from backend.bounds import MAX_ID
+from backend.errors import ServiceError
 from recovery.models import AttendanceStatus, User
 from recovery.selectors.access import assignable_staff, requires_second_factor
 from recovery.web.selectors import is_dashboard_user
@@ -40,6 +42,15 @@ class StaffAuthenticationForm(AuthenticationForm):
             )
 
 
+def add_service_error(form: forms.Form, exc: ServiceError) -> None:
+    """A domain refusal as the form's own errors: on the field it blames when the form has
+    that field, else on the form as a whole."""
+    if not exc.fields:
+        form.add_error(None, exc.message)
+    for name, messages in exc.fields.items():
+        form.add_error(name if name in form.fields else None, messages)
+
+
 class StaffChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         name = f"{obj.first_name} {obj.last_name}".strip()
@@ -66,6 +77,6 @@ class ResolveForm(forms.Form):
 
 
 class AttendanceForm(forms.Form):
-    patient = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    patient = forms.IntegerField(min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
     status = forms.ChoiceField(choices=AttendanceStatus.choices)
     minutes_attended = forms.IntegerField(min_value=0, max_value=24 * 60, required=False)

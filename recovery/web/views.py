@@ -36,6 +36,7 @@ from django.views.decorators.http import require_POST, require_safe
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.tokens import AccessToken
 
+from backend.bounds import date_in_range
 from notifications.realtime import close_user_sockets
 from recovery.models import AttendanceStatus, Flag, LevelOfCare, Stage, User
 from recovery.selectors.access import assignable_staff, visible_enrollment
@@ -261,9 +262,11 @@ def patient_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _week_param(request: HttpRequest) -> date | None:
     try:
-        return date.fromisoformat(request.GET.get("week", ""))
+        week = date.fromisoformat(request.GET.get("week", ""))
     except ValueError:
         return None
+    # Out of range falls back like nonsense does: 9999-12-31 has no following week.
+    return week if date_in_range(week) else None
 
 
 @require_safe

@@ -50,6 +50,7 @@ from tests.factories import (
     EnrollmentFactory,
     ProgramFactory,
     SessionFactory,
+    SupervisorFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -807,3 +808,88 @@ def test_huge_ids_in_filters_find_nothing(env: Env) -> None:
         assert response.status_code in (200, 400), path
         if response.status_code == 200:
             assert response.json()["results"] == []
+
+
+# --- extreme values (tests/backend/test_api_extreme_values.py sends them everywhere) ------
+
+
+@pytest.mark.parametrize("name", ["checkin", "contact"])
+def test_json_nested_a_thousand_levels_is_refused(env: Env, name: str) -> None:
+    spec = ENDPOINTS[name]
+    before = _snapshot(env, spec)
+    raw = '{"note": ' + "[" * 1000 + "]" * 1000 + "}"
+    error = _assert_refused(_call(env, spec, raw, content_type="application/json"))
+    assert "nested deeper than" in error["message"]
+    assert _snapshot(env, spec) == before
+
+
+def test_brackets_inside_text_are_not_nesting(env: Env) -> None:
+    spec = ENDPOINTS["checkin"]
+    body = {**spec.body(env), "note": "[{" * 500 + '"\\' + "}]" * 5}
+    response = _call(env, spec, body, format="json")
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize(
+    ("actor", "path", "params", "blame"),
+    [
+        ("supervisor", "/api/v1/audit/", {"actor": "1e30"}, "actor"),
+        ("supervisor", "/api/v1/audit/", {"patient": str(HUGE)}, "patient"),
+        ("patient", "/api/v1/urges/", {"until": "9999-12-31T23:59:59-14:00"}, "until"),
+        ("patient", "/api/v1/urges/", {"since": "0001-01-01T00:00:00+14:00"}, "since"),
+        ("patient", "/api/v1/checkins/", {"since": "1500-01-01T00:00:00Z"}, "since"),
+        ("counselor", "/api/v1/screens/", {"until": "9999-12-31"}, "until"),
+        ("counselor", "/api/v1/meetings/weekly/", {"patient": str(HUGE)}, "patient"),
+        ("counselor", "/api/v1/sessions/", {"until": "9999-12-31T23:59:59-14:00"}, "until"),
+    ],
+)
+def test_out_of_range_filters_are_refused(
+    env: Env, actor: str, path: str, params: dict[str, str], blame: str
+) -> None:
+    if actor == "supervisor":
+        client = client_for(SupervisorFactory(program=env.enrollment.program))
+    else:
+        client = _client(env, actor)
+    error = _assert_refused(client.get(path, params))
+    assert blame in error["fields"], error
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"before": "9999-12-31T23:59:59-14:00"},
+        {"before": "0001-01-01T00:00:00+14:00"},
+        {"cursor": "9999-12-31T23:59:59-14:00|checkin|1"},
+    ],
+)
+def test_timeline_instants_outside_the_calendar_are_refused(
+    env: Env, params: dict[str, str]
+) -> None:
+    response = env.counselor.get(f"/api/v1/patients/{env.enrollment.id}/timeline/", params)
+    error = _assert_refused(response)
+    assert set(params) <= set(error["fields"])
+
+
+@pytest.mark.parametrize("field", ["start_date", "expected_end_date"])
+@pytest.mark.parametrize("value", ["9999-12-31", "0001-01-01"])
+def test_enrollment_dates_out_of_range_are_refused(env: Env, field: str, value: str) -> None:
+    before = Enrollment.objects.count()
+    response = env.counselor.post(
+        "/api/v1/patients/", {"first_name": "Robin", field: value}, format="json"
+    )
+    error = _assert_refused(response)
+    assert field in error["fields"], error
+    assert Enrollment.objects.count() == before
+
+
+def test_nul_search_survives_data_deeper_than_the_recursion_limit() -> None:
+    from backend.api import _nul_path
+
+    deep: Any = "x\x00"
+    for index in range(5000):
+        deep = {"k": [deep]} if index % 2 else [deep]
+    path = _nul_path(deep)
+    assert path is not None
+    assert path.endswith(".0")
+    assert _nul_path({"a": ["ok", {"b\x00": 1}]}) == "a.1.b\x00"
+    assert _nul_path({"a": "ok", "b": ["x", "y\x00"]}) == "b.1"

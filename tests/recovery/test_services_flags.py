@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied, ValidationError
 
+from backend.errors import NotAllowed, ServiceError
 from notifications.models import Notification
 from recovery.models import Flag, FlagKind, FlagStatus, Severity
 from recovery.services.checkins import checkin_submit, urge_record
@@ -104,10 +104,10 @@ def test_acknowledge_resolve_reopen_are_recorded(team):
     assert flag.assigned_to == counselor  # the primary counselor by default
 
     flag_acknowledge(flag=flag, actor=other)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         flag_acknowledge(flag=flag, actor=other)
     flag_assign(flag=flag, actor=other, assignee_id=other.id)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         flag_resolve(flag=flag, actor=other, outcome_note="  ")
     flag_resolve(flag=flag, actor=other, outcome_note="Called; made a plan for tonight.")
     flag_reopen(flag=flag, actor=counselor, note="Relapse risk again")
@@ -163,9 +163,9 @@ def test_a_flag_is_assigned_only_within_its_own_program(team):
     outsider = CounselorFactory()
     gone = CounselorFactory(program=enrollment.program, is_active=False)
     for assignee in (outsider, gone, enrollment.patient):
-        with pytest.raises(ValidationError):
+        with pytest.raises(ServiceError):
             flag_assign(flag=flag, actor=counselor, assignee_id=assignee.id)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         flag_assign(flag=flag, actor=SupervisorFactory(), assignee_id=counselor.id)
     flag.refresh_from_db()
     assert flag.assigned_to == counselor

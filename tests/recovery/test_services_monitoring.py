@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from rest_framework.exceptions import ValidationError
 
+from backend.errors import ServiceError
 from notifications.models import Notification, NotificationKind, NotificationState
 from recovery.models import (
     CheckIn,
@@ -117,9 +117,9 @@ def test_a_bad_meeting_is_refused(patient, overrides, field):
         "attended_on": TODAY,
     }
     arguments.update(overrides)
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(ServiceError) as refused:
         services.meeting_log(**arguments)
-    assert field in refused.value.detail
+    assert field in refused.value.fields
     assert not MutualHelpMeeting.objects.exists()
 
 
@@ -193,9 +193,9 @@ def test_an_inconclusive_screen_raises_nothing(patient, counselor):
     ],
 )
 def test_a_bad_screen_saves_nothing_and_flags_nothing(patient, counselor, overrides, field):
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(ServiceError) as refused:
         screen(patient, counselor, **overrides)
-    assert field in refused.value.detail
+    assert field in refused.value.fields
     assert not DrugScreen.objects.exists()
     assert not Flag.objects.exists()
 
@@ -226,7 +226,7 @@ def test_adding_a_medication_infers_its_class_and_asks_about_it_in_check_ins(pat
 
 
 def test_a_medication_ending_before_it_starts_is_refused(patient, counselor):
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(ServiceError) as refused:
         medications.medication_add(
             enrollment=patient,
             actor=counselor,
@@ -234,7 +234,7 @@ def test_a_medication_ending_before_it_starts_is_refused(patient, counselor):
             start_date=TODAY,
             end_date=date(2026, 6, 1),
         )
-    assert "end_date" in refused.value.detail
+    assert "end_date" in refused.value.fields
     assert not Medication.objects.exists()
 
 
@@ -242,11 +242,11 @@ def test_the_patient_may_only_set_their_reminder(patient, counselor):
     medication = medications.medication_add(
         enrollment=patient, actor=counselor, name="Acamprosate", start_date=TODAY
     )
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(ServiceError) as refused:
         medications.medication_update(
             medication=medication, actor=patient.patient, data={"dose": "a lot"}
         )
-    assert "dose" in refused.value.detail
+    assert "dose" in refused.value.fields
     medications.medication_update(
         medication=medication, actor=patient.patient, data={"reminder_time": time(20, 0)}
     )

@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from rest_framework.exceptions import ValidationError
 
+from backend.errors import ServiceError
 from recovery.models import (
     Attendance,
     AttendanceStatus,
@@ -122,23 +122,23 @@ def test_a_plan_is_written_with_its_goals_and_their_first_history(patient, couns
     ],
 )
 def test_a_bad_goal_refuses_the_whole_plan(patient, counselor, bad, field):
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(ServiceError) as refused:
         plan_services.plan_create(enrollment=patient, actor=counselor, goals=[goal(), bad])
-    assert field in refused.value.detail
+    assert field in refused.value.fields
     assert not TreatmentPlan.objects.exists()
     assert not PlanGoal.objects.exists()
 
 
 def test_one_plan_per_patient(patient, counselor):
     plan_services.plan_create(enrollment=patient, actor=counselor)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         plan_services.plan_create(enrollment=patient, actor=counselor)
 
 
 def test_a_discharged_patients_plan_is_not_written(patient, counselor):
     patient.status = EnrollmentStatus.DISCHARGED
     patient.save()
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         plan_services.plan_create(enrollment=patient, actor=counselor, goals=[goal()])
 
 
@@ -148,10 +148,10 @@ def test_goal_status_changes_are_kept_and_checked(patient, counselor):
     plan_services.goal_status_set(goal=the_goal, actor=counselor, status="met", note="4 weeks")
     plan_services.goal_status_set(goal=the_goal, actor=counselor, status="active")
     for bad in ("active", "revised"):
-        with pytest.raises(ValidationError):
+        with pytest.raises(ServiceError):
             plan_services.goal_status_set(goal=the_goal, actor=counselor, status=bad)
     plan_services.goal_status_set(goal=the_goal, actor=counselor, status="dropped")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         plan_services.goal_status_set(goal=the_goal, actor=counselor, status="met")
     history = list(the_goal.history.values_list("from_status", "to_status", "note"))
     assert history == [
@@ -174,9 +174,9 @@ def test_revising_closes_the_goal_and_opens_its_successor(patient, counselor):
     assert new.target_value == 3
     assert new.status == GoalStatus.ACTIVE
     assert old.history.last().to_status == "revised"
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         plan_services.goal_revise(goal=old, actor=counselor, target_value=Decimal(4))
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         plan_services.goal_revise(goal=new, actor=counselor)  # nothing changes
     assert plan.goals.count() == 2
 
@@ -188,9 +188,9 @@ def test_manual_progress_only_on_manual_goals(patient, counselor):
         goals=[goal(), goal(GoalMetric.MANUAL, "1", domain=GoalDomain.WORK_SCHOOL)],
     )
     computed, manual = plan.goals.order_by("id")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         plan_services.goal_progress_record(goal=computed, actor=counselor, value=Decimal(1))
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         plan_services.goal_progress_record(
             goal=manual, actor=counselor, value=Decimal(1), on_date=date(2026, 6, 4)
         )
@@ -202,9 +202,9 @@ def test_manual_progress_only_on_manual_goals(patient, counselor):
 
 def test_only_the_patient_agrees_and_agreement_is_dated(patient, counselor):
     plan = plan_services.plan_create(enrollment=patient, actor=counselor)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         plan_services.plan_comment_add(plan=plan, author=counselor, agrees=True)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         plan_services.plan_comment_add(plan=plan, author=patient.patient, body="  ")
     plan_services.plan_comment_add(plan=plan, author=patient.patient, agrees=True)
     plan.refresh_from_db()

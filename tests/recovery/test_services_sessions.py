@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 import time_machine
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
+from backend.errors import ServiceError
 from notifications.models import Notification
 from notifications.services import preference_set
 from recovery.models import AttendanceStatus, TreatmentSession
@@ -78,12 +78,12 @@ def test_cancelling_cancels_reminders_and_tells_the_patient(enrollment):
     notice = Notification.objects.get(kind="session_cancelled")
     assert notice.recipient_id == enrollment.patient_id
     assert notice.due_at <= timezone.now()
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         session_update(session=session, title="again")
 
 
 def test_a_session_must_end_after_it_starts(enrollment):
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         _create(enrollment, timedelta(days=1), hours=0)
 
 
@@ -161,7 +161,7 @@ def test_cancelling_the_rest_of_a_series(enrollment, time_machine):
 
 
 def test_an_invalid_rule_is_refused(enrollment):
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         series_create(
             program_id=enrollment.program_id,
             kind="group_therapy",
@@ -189,7 +189,7 @@ def test_attendance_minutes_follow_the_status(enrollment, counselor):
     )
     assert late.id == present.id
     assert late.minutes_attended == 150
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         attendance_record(
             session=session,
             enrollment=enrollment,
@@ -198,7 +198,7 @@ def test_attendance_minutes_follow_the_status(enrollment, counselor):
             minutes_attended=30,
         )
     stranger = EnrollmentFactory(program=enrollment.program)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ServiceError):
         attendance_record(
             session=session, enrollment=stranger, status=AttendanceStatus.PRESENT, actor=counselor
         )

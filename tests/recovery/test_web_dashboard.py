@@ -598,6 +598,22 @@ def test_calendar_weeks_navigate_and_bad_weeks_fall_back(team: dict[str, Any]) -
     assert client.get("/dashboard/calendar/", {"week": "soon"}).status_code == 200
 
 
+def test_calendar_weeks_at_the_ends_of_the_calendar_fall_back(team: dict[str, Any]) -> None:
+    client = browser(team["counselor"])
+    for week in ("9999-12-31", "0001-01-01"):
+        assert client.get("/dashboard/calendar/", {"week": week}).status_code == 200
+
+
+def test_attendance_for_an_id_no_database_holds_is_refused(team: dict[str, Any]) -> None:
+    mine = team["mine"]
+    session = _session_this_week(mine.program, [mine])
+    client = browser(team["counselor"])
+    url = f"/dashboard/sessions/{session.id}/attendance/"
+    response = post(client, url, {"patient": 2**64, "status": "present"}, **JSON)
+    assert response.status_code == 400
+    assert not Attendance.objects.exists()
+
+
 def test_marking_attendance_from_the_calendar(team: dict[str, Any]) -> None:
     mine = team["mine"]
     session = _session_this_week(mine.program, [mine])
