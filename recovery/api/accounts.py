@@ -13,7 +13,6 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.views import TokenObtainPairView
 
 from backend.api import request_user
 from notifications.realtime import close_user_sockets
@@ -21,13 +20,6 @@ from notifications.services import device_unregister
 from recovery.api.common import StrictSerializer
 from recovery.models import Role
 from recovery.services.enrollment import enrollment_code_redeem
-
-
-class ThrottledLogin(TokenObtainPairView):
-    """Staff (and patients who set a password) log in with username and password."""
-
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
 
 
 class RedeemSerializer(StrictSerializer):

@@ -7,9 +7,9 @@ Staff only (counselors and supervisors of a program, like the API's IsClinician)
 Anonymous visitors are sent to the sign-in page; anyone else signed in gets a 404, and
 so does a patient outside the user's reach, exactly as in the API.
 
-Two-factor sign-in is not enforced on this session login yet (the API's staff TOTP rule
-is being built separately). When it lands, DashboardLoginView is where the second step
-goes, and socket_token must refuse a session that has not passed it.
+Sign-in asks for the authenticator code wherever the API would (StaffAuthenticationForm,
+the same requires_second_factor rule); staff whose program requires two-factor and who
+have not set it up are refused, so every session has passed the second factor.
 """
 
 from __future__ import annotations
