@@ -25,6 +25,13 @@ SECRET_KEY = env.str("SECRET_KEY", default=_INSECURE_DEV_KEY if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 
+# Reverse proxies in front of the server that append to X-Forwarded-For. 0: the header is
+# never read and the client is the TCP peer (backend/client_ip.py). uvicorn's own
+# --proxy-headers/--forwarded-allow-ips stay off: a second rule would disagree with this one.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT is a number of proxies: 0 or more.")
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -76,6 +83,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_CALLABLE = "backend.api.lockout_response"
+# The one rule for the client's address (backend/client_ip.py), as DRF's throttles see it.
+AXES_CLIENT_IP_CALLABLE = "backend.client_ip.client_ip"
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="IOP companion")
 
 ROOT_URLCONF = "backend.urls"
@@ -151,6 +160,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backend.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": ["backend.api.StrictJSONParser"],
+    # Without it DRF keys throttles on the whole X-Forwarded-For, which any client writes.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),
         "enrollment_code": env.str("THROTTLE_ENROLLMENT_CODE", default="10/min"),
