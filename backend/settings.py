@@ -165,6 +165,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),
         "enrollment_code": env.str("THROTTLE_ENROLLMENT_CODE", default="10/min"),
+        # Per user: setting up and confirming an authenticator.
+        "totp": env.str("THROTTLE_TOTP", default="5/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
