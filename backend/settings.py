@@ -291,7 +291,27 @@ X_FRAME_OPTIONS = "DENY"
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
 # Support contacts are told about events (under a Part 2 consent) by email.
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# The console and file backends write whole messages (recipient, the patient's first name,
+# the event) to the server's log or disk: the embedded default only, like its SECRET_KEY.
+_PHI_WRITING_EMAIL_BACKENDS = frozenset(
+    {
+        "django.core.mail.backends.console.EmailBackend",
+        "django.core.mail.backends.filebased.EmailBackend",
+    }
+)
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default=(
+        "django.core.mail.backends.console.EmailBackend"
+        if DEBUG
+        else "django.core.mail.backends.smtp.EmailBackend"
+    ),
+)
+if not DEBUG and EMAIL_BACKEND in _PHI_WRITING_EMAIL_BACKENDS:
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND {EMAIL_BACKEND} writes disclosures to the log or disk: not when DEBUG "
+        "is off. Use the SMTP backend (or django.core.mail.backends.dummy.EmailBackend)."
+    )
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
