@@ -34,12 +34,13 @@ from django.views.decorators.http import require_POST, require_safe
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.tokens import AccessToken
 
-from notifications.realtime import close_user_sockets
+from backend.revocation import FAMILY_CLAIM
 from recovery.models import AttendanceStatus, AuditEntry, Flag, LevelOfCare, Stage, User
 from recovery.selectors.access import assignable_staff, visible_enrollment
 from recovery.selectors.dashboard import attendance_counts, caseload, weekly_hours
 from recovery.selectors.timeline import TimelineCursor, timeline
 from recovery.services.audit import RequestMeta, audit_record
+from recovery.services.tokens import new_family, tokens_revoke_family
 from recovery.web import present
 from recovery.web.forms import StaffAuthenticationForm
 from recovery.web.selectors import (
@@ -54,6 +55,7 @@ from recovery.web.selectors import (
 
 ASSET_ROOT = Path(__file__).resolve().parent.parent / "static" / "dashboard"
 SOCKET_TOKEN_LIFETIME = timedelta(minutes=5)
+SOCKET_FAMILY_SESSION_KEY = "socket_token_family"
 TIMELINE_PAGE = 50
 
 View = Callable[..., HttpResponseBase]
@@ -136,16 +138,18 @@ class DashboardLoginView(LoginView):
 
 
 class DashboardLogoutView(LogoutView):
-    """POST only (Django's rule). Also closes this user's open websockets."""
+    """POST only (Django's rule). Also closes this user's open websockets, and the socket
+    tokens this session handed out stop opening new ones."""
 
     def get_default_redirect_url(self) -> str:
         return reverse("dashboard:login")
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user_id = request.user.pk if request.user.is_authenticated else None
+        family = request.session.get(SOCKET_FAMILY_SESSION_KEY)
         response = super().post(request, *args, **kwargs)
         if user_id is not None:
-            close_user_sockets(int(user_id))
+            tokens_revoke_family(user_id=int(user_id), family=family)
         return response
 
 
@@ -157,6 +161,9 @@ def socket_token(request: HttpRequest) -> HttpResponse:
     socket, and the socket closes itself when the token expires."""
     token = AccessToken.for_user(_user(request))
     token.set_exp(lifetime=SOCKET_TOKEN_LIFETIME)
+    # One family per session: signing out refuses every socket token it handed out.
+    family = request.session.setdefault(SOCKET_FAMILY_SESSION_KEY, new_family())
+    token[FAMILY_CLAIM] = family
     return JsonResponse(
         {"token": str(token), "expires_in": int(SOCKET_TOKEN_LIFETIME.total_seconds())}
     )
