@@ -14,12 +14,15 @@ Keys live as long as an access token can, then expire with the tokens they refus
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.core.cache import cache
 from rest_framework_simplejwt.settings import api_settings
+
+logger = logging.getLogger(__name__)
 
 FAMILY_CLAIM = "fam"
 # Clock skew between the web processes that write and read the keys.
@@ -42,19 +45,37 @@ def revoke_families(families: Iterable[str]) -> None:
     """From now on refuse every access token of these families."""
     keys = {_family_key(family): 1 for family in families if family}
     if keys:
-        cache.set_many(keys, timeout=_ttl())
+        _write(lambda: cache.set_many(keys, timeout=_ttl()))
 
 
 def revoke_unfamilied(user_id: int) -> None:
     """From now on refuse this user's access tokens that carry no family, issued so far."""
-    cache.set(_user_key(user_id), int(time.time()), timeout=_ttl())
+    _write(lambda: cache.set(_user_key(user_id), int(time.time()), timeout=_ttl()))
+
+
+def _write(operation: Callable[[], object]) -> None:
+    # The refresh tokens are blacklisted in the database already; a cache that is down
+    # only lets the access tokens live out their (short) lifetime.
+    try:
+        operation()
+    except Exception as exc:
+        logger.warning("revocation not cached, cache unavailable: %s", type(exc).__name__)
 
 
 def access_token_revoked(claims: Mapping[str, Any]) -> bool:
-    """Whether the sign-in of a valid access token has ended. One cache read."""
+    """Whether the sign-in of a valid access token has ended. One cache read.
+
+    A cache that cannot answer lets the token through (it still expires on time): a
+    Redis outage must not lock every patient out of the crisis path."""
     family = claims.get(FAMILY_CLAIM)
+    key = _family_key(str(family)) if family else _user_key(claims.get(api_settings.USER_ID_CLAIM))
+    try:
+        value = cache.get(key)
+    except Exception as exc:
+        logger.warning("revocation check skipped, cache unavailable: %s", type(exc).__name__)
+        return False
     if family:
-        return cache.get(_family_key(str(family))) is not None
-    revoked_at = cache.get(_user_key(claims.get(api_settings.USER_ID_CLAIM)))
+        return value is not None
+    revoked_at = value
     # Whole seconds on both sides: a token from the same second is refused too.
     return revoked_at is not None and int(claims.get("iat", 0)) <= int(revoked_at)

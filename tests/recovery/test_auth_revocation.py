@@ -146,3 +146,9 @@ def test_the_dashboards_socket_tokens_end_with_its_session(counselor, settings):
     other = Client()
     other.force_login(counselor)
     assert user_for_access_token(other.post("/dashboard/token/").json()["token"]) is not None
+
+
+def test_a_cache_outage_does_not_lock_everyone_out(counselor):
+    access = _login(counselor.username)["access"]
+    with mock.patch.object(cache, "get", side_effect=ConnectionError("redis down")):
+        assert _me(access).status_code == 200
