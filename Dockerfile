@@ -24,4 +24,4 @@ RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonex
 USER app
 
 EXPOSE 8000
-CMD ["uvicorn", "backend.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--timeout-graceful-shutdown", "10"]
+CMD ["uvicorn", "backend.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--timeout-graceful-shutdown", "10", "--no-proxy-headers"]

@@ -215,17 +215,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-def error_response(
-    code: str,
-    message: str,
-    http_status: int = status.HTTP_400_BAD_REQUEST,
-    fields: dict[str, list[str]] | None = None,
-) -> Response:
-    return Response(
-        {"error": {"code": code, "message": message, "fields": fields or {}}}, status=http_status
-    )
-
-
 def request_user(request: Any) -> User:
     """The authenticated user of a request. Views behind IsAuthenticated call this so the
     type checker knows the user is real; an anonymous request never gets this far."""

@@ -1,4 +1,4 @@
-"""JWT authentication that honours a pending two-factor setup."""
+"""JWT authentication that honours a pending two-factor setup and ended sign-ins."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
+
+from backend.revocation import access_token_revoked
 
 # While two-factor setup is pending a token reaches only these.
 OTP_SETUP_PREFIX = "/api/v1/auth/totp/"
@@ -19,6 +21,10 @@ class JWTWithSecondFactorAuthentication(JWTAuthentication):
         if result is None:
             return None
         user, token = result
+        if access_token_revoked(token.payload):
+            raise exceptions.AuthenticationFailed(
+                "This sign-in has ended. Sign in again.", code="token_revoked"
+            )
         allowed = request.path in OTP_SETUP_EXACT or request.path.startswith(OTP_SETUP_PREFIX)
         if token.get("otp_pending") and not allowed:
             raise exceptions.AuthenticationFailed(

@@ -25,6 +25,13 @@ SECRET_KEY = env.str("SECRET_KEY", default=_INSECURE_DEV_KEY if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 
+# Reverse proxies in front of the server that append to X-Forwarded-For. 0: the header is
+# never read and the client is the TCP peer (backend/client_ip.py). uvicorn's own
+# --proxy-headers/--forwarded-allow-ips stay off: a second rule would disagree with this one.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT is a number of proxies: 0 or more.")
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -76,6 +83,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_CALLABLE = "backend.api.lockout_response"
+# The one rule for the client's address (backend/client_ip.py), as DRF's throttles see it.
+AXES_CLIENT_IP_CALLABLE = "backend.client_ip.client_ip"
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="IOP companion")
 
 ROOT_URLCONF = "backend.urls"
@@ -151,9 +160,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backend.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": ["backend.api.StrictJSONParser"],
+    # Without it DRF keys throttles on the whole X-Forwarded-For, which any client writes.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),
         "enrollment_code": env.str("THROTTLE_ENROLLMENT_CODE", default="10/min"),
+        # Per user: setting up and confirming an authenticator.
+        "totp": env.str("THROTTLE_TOTP", default="5/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -215,7 +228,19 @@ if REDIS_URL:
     }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
+    # Shared by every web process: sign-in throttles and revoked sign-ins (one read per
+    # authenticated request, backend/revocation.py). A Redis that is down fails fast.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "iop",
+            "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+        }
+    }
 else:
+    # The embedded default is one process: its memory is the whole cache.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CELERY_BROKER_URL = "memory://"
     # Embedded default: tasks run in the calling process, the library's own mode for it.
@@ -278,7 +303,27 @@ X_FRAME_OPTIONS = "DENY"
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
 # Support contacts are told about events (under a Part 2 consent) by email.
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# The console and file backends write whole messages (recipient, the patient's first name,
+# the event) to the server's log or disk: the embedded default only, like its SECRET_KEY.
+_PHI_WRITING_EMAIL_BACKENDS = frozenset(
+    {
+        "django.core.mail.backends.console.EmailBackend",
+        "django.core.mail.backends.filebased.EmailBackend",
+    }
+)
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default=(
+        "django.core.mail.backends.console.EmailBackend"
+        if DEBUG
+        else "django.core.mail.backends.smtp.EmailBackend"
+    ),
+)
+if not DEBUG and EMAIL_BACKEND in _PHI_WRITING_EMAIL_BACKENDS:
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND {EMAIL_BACKEND} writes disclosures to the log or disk: not when DEBUG "
+        "is off. Use the SMTP backend (or django.core.mail.backends.dummy.EmailBackend)."
+    )
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")

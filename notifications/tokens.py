@@ -6,9 +6,11 @@ from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
+from backend.revocation import access_token_revoked
+
 
 def user_for_access_token(raw: str) -> tuple[Any, float] | None:
-    """The active user a valid access token names, and when the token expires."""
+    """The active user a valid, unrevoked access token names, and when it expires."""
     if not raw or len(raw) > 4096:
         return None
     try:
@@ -17,6 +19,8 @@ def user_for_access_token(raw: str) -> tuple[Any, float] | None:
         return None
     if token.get("otp_pending"):
         return None  # two-factor setup first: such a token reaches only auth/totp/
+    if access_token_revoked(token.payload):
+        return None  # logged out, family revoked on reuse, or user deactivated
     user = get_user_model().objects.filter(id=token.get("user_id"), is_active=True).first()
     if user is None:
         return None

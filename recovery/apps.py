@@ -6,4 +6,7 @@ class RecoveryConfig(AppConfig):
     verbose_name = "Recovery (clinical domain)"
 
     def ready(self) -> None:
-        from recovery import checks  # noqa: F401 - registers the deploy checks
+        from recovery import (
+            checks,  # noqa: F401 - registers the deploy checks
+            receivers,  # noqa: F401 - connects the signal receivers
+        )

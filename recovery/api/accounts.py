@@ -12,22 +12,14 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.views import TokenObtainPairView
+from rest_framework_simplejwt.tokens import Token
 
 from backend.api import request_user
-from notifications.realtime import close_user_sockets
 from notifications.services import device_unregister
 from recovery.api.common import StrictSerializer
 from recovery.models import Role
 from recovery.services.enrollment import enrollment_code_redeem
-
-
-class ThrottledLogin(TokenObtainPairView):
-    """Staff (and patients who set a password) log in with username and password."""
-
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+from recovery.services.tokens import tokens_issue, tokens_logout
 
 
 class RedeemSerializer(StrictSerializer):
@@ -58,15 +50,9 @@ class RedeemEnrollmentCode(APIView):
         serializer = RedeemSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         patient = enrollment_code_redeem(**serializer.validated_data)
-        refresh = RefreshToken.for_user(patient)
-        return Response(
-            {
-                "username": patient.username,
-                "access": str(refresh.access_token),
-                "refresh": str(refresh),
-            },
-            status=status.HTTP_201_CREATED,
-        )
+        # A sign-in like any other: a family, so logout can end it (services/tokens.py).
+        tokens = tokens_issue(user=patient)
+        return Response({"username": patient.username, **tokens}, status=status.HTTP_201_CREATED)
 
 
 class LogoutSerializer(StrictSerializer):
@@ -78,7 +64,8 @@ class LogoutSerializer(StrictSerializer):
 
 
 class Logout(APIView):
-    """Revoke the refresh token, unregister this device, close this user's sockets."""
+    """End this sign-in (its refresh and access tokens stop working at once), unregister
+    this device, close this user's sockets."""
 
     permission_classes = [IsAuthenticated]
 
@@ -88,11 +75,13 @@ class Logout(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         user = request_user(request)
+        access = request.auth if isinstance(request.auth, Token) else None
         try:
-            token = RefreshToken(data["refresh"])
-            if str(token.get("user_id")) != str(user.id):
-                raise TokenError("not yours")
-            token.blacklist()
+            tokens_logout(
+                user_id=user.id,
+                raw_refresh=data["refresh"],
+                access_claims=access.payload if access is not None else None,
+            )
         except TokenError:
             raise serializers.ValidationError({"refresh": ["Not a valid refresh token."]}) from None
         if data.get("device_address"):
@@ -101,7 +90,6 @@ class Logout(APIView):
                 address=data["device_address"],
                 address_kind=data["device_address_kind"],
             )
-        close_user_sockets(user.id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -118,6 +118,9 @@ class TotpSetup(APIView):
     """Start two-factor setup: answers an otpauth:// URL for an authenticator app."""
 
     permission_classes = [IsAuthenticated]
+    # Per user: a new setup resets django-otp's own back-off on the new device.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "totp"
 
     @extend_schema(
         request=None,
@@ -140,6 +143,9 @@ class TotpConfirm(APIView):
     """Finish setup with a first code; answers fresh tokens with full access."""
 
     permission_classes = [IsAuthenticated]
+    # Per user: a new setup resets django-otp's own back-off on the new device.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "totp"
 
     @extend_schema(request=TotpConfirmSerializer, responses={200: TokenPair})
     def post(self, request: Request) -> Response:

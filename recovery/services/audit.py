@@ -11,6 +11,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
+from backend.client_ip import client_ip
 from recovery.models import AuditEntry, Enrollment, Role, User
 
 STAFF_ROLES = (Role.COUNSELOR, Role.SUPERVISOR)
@@ -27,10 +28,8 @@ class RequestMeta:
     def of(cls, request: HttpRequest | None) -> RequestMeta:
         if request is None:
             return cls()
-        # REMOTE_ADDR is the proxy's address behind TLS termination; the proxy appends
-        # the client's to X-Forwarded-For, so the last entry is the one it vouches for.
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        ip = forwarded.split(",")[-1].strip() if forwarded else request.META.get("REMOTE_ADDR")
+        # The same address the sign-in throttles and lockouts see (TRUSTED_PROXY_COUNT).
+        ip = client_ip(request)
         return cls(
             method=request.method or "",
             path=request.path[:300],

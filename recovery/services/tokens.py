@@ -3,28 +3,39 @@
 Each sign-in starts a family (the `fam` claim). Refreshing rotates the refresh token and
 blacklists the old one; the new token carries the same family. If a blacklisted refresh
 token is presented again, someone holds a copy: every token of that family is revoked.
+
+Revoking a family also refuses its access tokens at once (backend/revocation.py), and
+closes the user's open sockets; both happen after the transaction commits.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jwt
+from django.db import transaction
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from backend.revocation import FAMILY_CLAIM, revoke_families, revoke_unfamilied
 from notifications.realtime import close_user_sockets
 from recovery.models import User
 
-FAMILY_CLAIM = "fam"
 OTP_PENDING_CLAIM = "otp_pending"
+
+
+def new_family() -> str:
+    return uuid.uuid4().hex
 
 
 def tokens_issue(*, user: User, otp_pending: bool = False) -> dict[str, str]:
     refresh = RefreshToken.for_user(user)
-    refresh[FAMILY_CLAIM] = uuid.uuid4().hex
+    refresh[FAMILY_CLAIM] = new_family()
     if otp_pending:
         refresh[OTP_PENDING_CLAIM] = True
     # for_user() recorded the token before the family claim existed; record the final one.
@@ -38,6 +49,35 @@ def _unverified_claims(raw: str) -> dict[str, Any]:
     except jwt.PyJWTError:
         return {}
     return claims
+
+
+def _end_sign_ins(*, user_id: int, families: Iterable[str | None]) -> None:
+    """After commit: refuse the access tokens of these families (None: the user's tokens
+    without a family) and close the user's sockets."""
+    wanted = set(families)
+
+    def effects() -> None:
+        revoke_families(family for family in wanted if family)
+        if None in wanted:
+            revoke_unfamilied(user_id)
+        close_user_sockets(user_id)
+
+    transaction.on_commit(effects)
+
+
+def _blacklist_outstanding(*, user_id: int, family: str | None) -> list[str | None]:
+    """Blacklist the user's live refresh tokens of `family` (None: of every family);
+    returns the family of each."""
+    families: list[str | None] = []
+    outstanding = OutstandingToken.objects.filter(
+        user_id=user_id, blacklistedtoken__isnull=True, expires_at__gt=timezone.now()
+    )
+    for token in outstanding:
+        token_family = _unverified_claims(token.token).get(FAMILY_CLAIM)
+        if family is None or token_family == family:
+            BlacklistedToken.objects.get_or_create(token=token)
+            families.append(token_family)
+    return families
 
 
 def refresh_reuse_revoke_family(*, raw_refresh: str) -> int:
@@ -57,12 +97,36 @@ def refresh_reuse_revoke_family(*, raw_refresh: str) -> int:
         )
     except jwt.PyJWTError:
         return 0
-    revoked = 0
     owner = int(user_id)
-    outstanding = OutstandingToken.objects.filter(user_id=owner, blacklistedtoken__isnull=True)
-    for token in outstanding:
-        if family is None or _unverified_claims(token.token).get(FAMILY_CLAIM) == family:
-            BlacklistedToken.objects.get_or_create(token=token)
-            revoked += 1
-    close_user_sockets(owner)
-    return revoked
+    families = _blacklist_outstanding(user_id=owner, family=family)
+    _end_sign_ins(user_id=owner, families={family, *families})
+    return len(families)  # tokens revoked
+
+
+def tokens_logout(
+    *, user_id: int, raw_refresh: str, access_claims: Mapping[str, Any] | None
+) -> None:
+    """End this sign-in: its refresh token is blacklisted and its access tokens (and the
+    one that asked, if it belongs to another family) are refused from now on.
+    Raises TokenError when the refresh token is not a valid one of this user."""
+    token = RefreshToken(raw_refresh)  # type: ignore[arg-type]
+    if str(token.get("user_id")) != str(user_id):
+        raise TokenError("not yours")
+    token.blacklist()
+    families = {token.get(FAMILY_CLAIM)}
+    if access_claims is not None:
+        families.add(access_claims.get(FAMILY_CLAIM))
+    _end_sign_ins(user_id=user_id, families=families)
+
+
+def tokens_revoke_user(*, user_id: int) -> None:
+    """Every sign-in of this user ends (deactivation): refresh tokens blacklisted, access
+    tokens refused, sockets closed."""
+    families = _blacklist_outstanding(user_id=user_id, family=None)
+    _end_sign_ins(user_id=user_id, families={None, *families})
+
+
+def tokens_revoke_family(*, user_id: int, family: str | None) -> None:
+    """A sign-in without refresh tokens ended (a dashboard session and the socket tokens
+    it issued, all of one family): its tokens are refused, the user's sockets close."""
+    _end_sign_ins(user_id=user_id, families={family} if family else set())

@@ -9,9 +9,9 @@ Staff only (counselors and supervisors of a program, like the API's IsClinician)
 Anonymous visitors are sent to the sign-in page; anyone else signed in gets a 404, and
 so does a patient outside the user's reach, exactly as in the API.
 
-Two-factor sign-in is not enforced on this session login yet (the API's staff TOTP rule
-is being built separately). When it lands, DashboardLoginView is where the second step
-goes, and socket_token must refuse a session that has not passed it.
+Sign-in asks for the authenticator code wherever the API would (StaffAuthenticationForm,
+the same requires_second_factor rule); staff whose program requires two-factor and who
+have not set it up are refused, so every session has passed the second factor.
 """
 
 from __future__ import annotations
@@ -37,11 +37,12 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.tokens import AccessToken
 
 from backend.bounds import date_in_range
-from notifications.realtime import close_user_sockets
+from backend.revocation import FAMILY_CLAIM
 from recovery.models import AttendanceStatus, Flag, LevelOfCare, Stage, User
 from recovery.selectors.access import assignable_staff, visible_enrollment
 from recovery.selectors.dashboard import attendance_counts, caseload, weekly_hours
 from recovery.selectors.timeline import TimelineCursor, timeline
+from recovery.services.tokens import new_family, tokens_revoke_family
 from recovery.web import present
 from recovery.web.forms import StaffAuthenticationForm
 from recovery.web.selectors import (
@@ -56,6 +57,7 @@ from recovery.web.selectors import (
 
 ASSET_ROOT = Path(__file__).resolve().parent.parent / "static" / "dashboard"
 SOCKET_TOKEN_LIFETIME = timedelta(minutes=5)
+SOCKET_FAMILY_SESSION_KEY = "socket_token_family"
 TIMELINE_PAGE = 50
 
 View = Callable[..., HttpResponseBase]
@@ -123,16 +125,18 @@ class DashboardLoginView(LoginView):
 
 
 class DashboardLogoutView(LogoutView):
-    """POST only (Django's rule). Also closes this user's open websockets."""
+    """POST only (Django's rule). Also closes this user's open websockets, and the socket
+    tokens this session handed out stop opening new ones."""
 
     def get_default_redirect_url(self) -> str:
         return reverse("dashboard:login")
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user_id = request.user.pk if request.user.is_authenticated else None
+        family = request.session.get(SOCKET_FAMILY_SESSION_KEY)
         response = super().post(request, *args, **kwargs)
         if user_id is not None:
-            close_user_sockets(int(user_id))
+            tokens_revoke_family(user_id=int(user_id), family=family)
         return response
 
 
@@ -144,6 +148,9 @@ def socket_token(request: HttpRequest) -> HttpResponse:
     socket, and the socket closes itself when the token expires."""
     token = AccessToken.for_user(_user(request))
     token.set_exp(lifetime=SOCKET_TOKEN_LIFETIME)
+    # One family per session: signing out refuses every socket token it handed out.
+    family = request.session.setdefault(SOCKET_FAMILY_SESSION_KEY, new_family())
+    token[FAMILY_CLAIM] = family
     return JsonResponse(
         {"token": str(token), "expires_in": int(SOCKET_TOKEN_LIFETIME.total_seconds())}
     )

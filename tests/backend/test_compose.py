@@ -72,6 +72,8 @@ def test_local_commands_only_override_host_specific_options() -> None:
     processes it forks differ on a test machine."""
     web = local_command("web", port=8123)
     assert web[:2] == WEB_COMMAND[:2]
+    assert web[-1] == "--no-proxy-headers"
+    web = web[:-1]
     assert dict(zip(web[2::2], web[3::2], strict=True)) == {
         "--host": "127.0.0.1",
         "--port": "8123",

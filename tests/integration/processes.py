@@ -39,6 +39,9 @@ WEB_COMMAND = [
     "8000",
     "--timeout-graceful-shutdown",
     "10",
+    # The client's address is Django's to work out (TRUSTED_PROXY_COUNT); uvicorn would
+    # otherwise rewrite it from X-Forwarded-For for the peers it trusts.
+    "--no-proxy-headers",
 ]
 WORKER_COMMAND = ["celery", "-A", "backend", "worker", "--loglevel", "INFO"]
 SCHEDULER_COMMAND = ["python", "manage.py", "run_scheduler"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
 
 from tests.factories import CounselorFactory
 
@@ -32,19 +35,18 @@ def _refresh(token: str):
 
 
 def test_repeated_failures_lock_the_account_for_a_while(counselor, settings, time_machine):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"login": "1000/min", "enrollment_code": "1000/min"},
-    }
-    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
-        assert _login(counselor.username, "wrong-password").status_code == 401
-    locked = _login(counselor.username, "wrong-password")
-    assert locked.status_code == 429
-    assert locked.json()["error"]["code"] == "locked_out"
-    # Even the right password is refused while locked out.
-    assert _login(counselor.username).status_code == 429
-    time_machine.move_to(timezone.now() + settings.AXES_COOLOFF_TIME)
-    assert _login(counselor.username).status_code == 200
+    # ScopedRateThrottle copies the rates at import: a settings override would miss them.
+    rates = {**ScopedRateThrottle.THROTTLE_RATES, "login": "1000/min"}
+    with mock.patch.object(ScopedRateThrottle, "THROTTLE_RATES", rates):
+        for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+            assert _login(counselor.username, "wrong-password").status_code == 401
+        locked = _login(counselor.username, "wrong-password")
+        assert locked.status_code == 429
+        assert locked.json()["error"]["code"] == "locked_out"
+        # Even the right password is refused while locked out.
+        assert _login(counselor.username).status_code == 429
+        time_machine.move_to(timezone.now() + settings.AXES_COOLOFF_TIME)
+        assert _login(counselor.username).status_code == 200
 
 
 def test_the_login_endpoint_is_throttled_per_address(counselor):
@@ -112,3 +114,18 @@ def test_two_factor_is_a_program_choice(program):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     assert client.get("/api/v1/dashboard/caseload/").status_code == 200
+
+
+def test_confirming_an_authenticator_is_throttled(counselor, settings):
+    """A code guesser cannot start a fresh setup (and a fresh back-off) and guess again."""
+    counselor.program.require_staff_2fa = True
+    counselor.program.save()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {_login(counselor.username).json()['access']}")
+    statuses = []
+    for _ in range(6):
+        client.post("/api/v1/auth/totp/setup/")
+        statuses.append(
+            client.post("/api/v1/auth/totp/confirm/", {"otp": "000000"}, format="json").status_code
+        )
+    assert statuses[-1] == 429, statuses

@@ -38,7 +38,15 @@ class Command(BaseCommand):
             "(load_demo prints one)."
         )
         try:
-            uvicorn.run("backend.asgi:application", host=host, port=port, log_level="info")
+            # proxy_headers off: uvicorn would take X-Forwarded-For from any local client;
+            # the client's address is TRUSTED_PROXY_COUNT's rule (backend/client_ip.py).
+            uvicorn.run(
+                "backend.asgi:application",
+                host=host,
+                port=port,
+                log_level="info",
+                proxy_headers=False,
+            )
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
