@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -443,3 +443,20 @@ def test_the_schema_documents_local_times_and_the_patients_session_shape(
     seen = client_for(enrollment.patient).get(f"/api/v1/sessions/{session.id}/").json()
     required = set(components["Session"]["required"])
     assert required <= set(seen)
+
+
+@pytest.mark.parametrize(("days_back", "status"), [(366, 201), (367, 400)])
+def test_a_series_reaches_back_a_year_from_the_programs_date(
+    counselor: User, enrollment: Enrollment, time_machine: Any, days_back: int, status: int
+) -> None:
+    # 22:00 on New Year's Eve in New York: already 1 January in UTC.
+    time_machine.move_to(datetime(2025, 12, 31, 22, 0, tzinfo=NY), tick=False)
+    start = date(2025, 12, 31) - timedelta(days=days_back)
+    created = client_for(counselor).post(
+        "/api/v1/series/",
+        series_body(enrollment, rrule="FREQ=WEEKLY;COUNT=2", start_date=start.isoformat()),
+        format="json",
+    )
+    assert created.status_code == status, created.content
+    if status == 400:
+        assert created.json()["error"]["fields"]["start_date"] == ["At most a year in the past."]
