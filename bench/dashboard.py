@@ -56,6 +56,7 @@ def populate(now: datetime) -> tuple[Any, Any]:
     """Two counselors' caseloads and everything the dashboard reads about them."""
     from django.db import transaction
 
+    from backend.timezones import local_date
     from recovery.models import (
         Attendance,
         AttendanceStatus,
@@ -75,7 +76,7 @@ def populate(now: datetime) -> tuple[Any, Any]:
 
     rng = random.Random(20)
     zone = zoneinfo.ZoneInfo(ZONE)
-    today = now.astimezone(zone).date()
+    today = local_date(now, zone)
     with transaction.atomic():
         program = Program.objects.create(name="Bench IOP", timezone=ZONE)
         small, large = User.objects.bulk_create(

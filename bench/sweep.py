@@ -26,7 +26,6 @@ import contextlib
 import os
 import random
 import time
-import zoneinfo
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
@@ -137,6 +136,7 @@ def insert_series(model: Any, first: int, last: int, exprs: dict[str, Any]) -> N
 def make_staff(world: World) -> None:
     """The program, its counselors, and the two windows: the one that just closed (due)
     and the next one."""
+    from backend.timezones import local_date
     from recovery.models import CheckInSchedule, Program, Role, User
     from recovery.services.windows import window_on
 
@@ -152,7 +152,7 @@ def make_staff(world: World) -> None:
     assert ids[-1] < USER_ID_OFFSET
     now = world.now
     template = template_schedule(CheckInSchedule)
-    today = now.astimezone(zoneinfo.ZoneInfo(ZONE)).date()
+    today = local_date(now, ZONE)
     windows = [window_on(template, today - timedelta(days=n), ZONE) for n in range(4)]
     due = max((w for w in windows if w is not None and w.deadline <= now), key=lambda w: w.day)
     following = window_on(template, due.day + timedelta(days=1), ZONE)

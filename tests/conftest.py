@@ -1,14 +1,57 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import time_machine
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from notifications.push import memory
 from tests.factories import CounselorFactory, EnrollmentFactory, ProgramFactory, SupervisorFactory
+
+
+def _test_now() -> datetime | None:
+    """IOP_TEST_NOW=2026-11-01T03:30:00Z starts the test run at that instant (the clock ticks).
+
+    The suite must pass at any hour: run it where the UTC date is not the local date, or on
+    a daylight-saving night, to prove nothing takes "today" from the wrong zone.
+    """
+    raw = os.environ.get("IOP_TEST_NOW", "").strip()
+    if not raw:
+        return None
+    instant = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    if instant.tzinfo is None:
+        raise pytest.UsageError(f"IOP_TEST_NOW needs an offset or Z: {raw!r}")
+    return instant.astimezone(UTC)
+
+
+TEST_NOW = _test_now()
+_run_clock: time_machine.travel | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The whole run, collection included, starts at TEST_NOW and the clock then runs, as
+    # if `pytest` had been typed at that instant. Tests that travel themselves (the
+    # time_machine fixture, time_machine.travel) nest inside and come back to it.
+    global _run_clock
+    if TEST_NOW is not None and _run_clock is None:
+        _run_clock = time_machine.travel(TEST_NOW, tick=True)
+        _run_clock.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _run_clock
+    if _run_clock is not None:
+        _run_clock.stop()
+        _run_clock = None
+
+
+def pytest_report_header() -> str | None:
+    return f"IOP_TEST_NOW: the run starts at {TEST_NOW.isoformat()}" if TEST_NOW else None
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ from datetime import time
 import factory
 from django.utils import timezone
 
+from backend.timezones import local_today
 from notifications.models import Device
 from recovery.models import (
     CareTeamMember,
@@ -65,7 +66,8 @@ class EnrollmentFactory(factory.django.DjangoModelFactory):
         CounselorFactory, program=factory.SelfAttribute("..program")
     )
     timezone = factory.SelfAttribute("program.timezone")
-    start_date = factory.LazyFunction(lambda: timezone.now().date())
+    # The patient's today, not Greenwich's: an evening in New York is tomorrow in UTC.
+    start_date = factory.LazyAttribute(lambda o: local_today(o.timezone))
 
     @factory.post_generation
     def team(self, create: bool, extracted: list[User] | None, **kwargs: object) -> None:

@@ -19,10 +19,11 @@ from rest_framework.views import APIView
 from backend.api import LocalTimeField, request_user
 from recovery.api.common import IdField, IsClinician, StrictModelSerializer, acting_user
 from recovery.api.monitoring import PATIENT_PARAMETER, _enrollment_asked_for, patient_filter
+from recovery.dates import enrollment_today
 from recovery.models import Medication, MedicationCategory
 from recovery.selectors.access import enrollments_visible_to, visible_enrollment
 from recovery.selectors.monitoring import medication_adherence
-from recovery.selectors.plan import medications_visible_to, today_for
+from recovery.selectors.plan import medications_visible_to
 from recovery.services import medications as medication_services
 
 # --- medications ------------------------------------------------------------------------
@@ -75,7 +76,7 @@ class MedicationSerializer(StrictModelSerializer):
         )
 
     def get_is_current(self, obj: Medication) -> bool:
-        today = today_for(obj.enrollment)
+        today = enrollment_today(obj.enrollment)
         return obj.start_date <= today and (obj.end_date is None or today <= obj.end_date)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
@@ -16,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api import LocalTimeField, request_user
+from backend.timezones import local_today
 from recovery.api.common import (
     AwareDateTimeField,
     BoundedDateField,
@@ -53,10 +53,9 @@ from recovery.services import series as series_services
 from recovery.services import sessions as session_services
 
 MAX_PATIENTS = 200
-# A series recurs at most daily, and starts at most a year back: anything finer or older
-# would expand into hundreds of sessions (or iterate for ages) on every horizon roll.
+# A series recurs at most daily (and starts at most a year back, which series_create
+# checks in the series' zone): anything finer would expand into hundreds of sessions.
 SERIES_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
-SERIES_MAX_AGE = timedelta(days=366)
 
 
 class PatientsField(BoundedPrimaryKeyRelatedField):
@@ -302,11 +301,6 @@ class SeriesSerializer(ShowsOnlyPatientsInReach, StrictModelSerializer):
             )
         return value
 
-    def validate_start_date(self, value: date) -> date:
-        if value < timezone.now().date() - SERIES_MAX_AGE:
-            raise serializers.ValidationError("At most a year in the past.")
-        return value
-
 
 class SeriesList(generics.ListCreateAPIView):
     """Recurring sessions, e.g. `FREQ=WEEKLY;BYDAY=MO,WE,TH;COUNT=36` at 18:00 local."""
@@ -361,8 +355,7 @@ class MoveRestSerializer(StrictSerializer):
 
     def validate_from_date(self, value: date) -> date:
         series: SessionSeries = self.context["series"]
-        today = timezone.now().astimezone(zoneinfo.ZoneInfo(series.timezone)).date()
-        if value < today:
+        if value < local_today(series.timezone):
             raise serializers.ValidationError("Give today or a later date.")
         return value
 

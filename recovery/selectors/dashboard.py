@@ -12,6 +12,7 @@ from statistics import fmean as mean  # floats: mean() goes through Fractions
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
+from backend.timezones import local_date
 from recovery.models import (
     Attendance,
     AttendanceStatus,
@@ -132,14 +133,14 @@ def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRo
     ):
         row = rows[enrollment_id]
         zone = zoneinfo.ZoneInfo(row.enrollment.program.timezone)
-        if week_start(starts_at.astimezone(zone).date()) == week_start(now.astimezone(zone).date()):
+        if week_start(local_date(starts_at, zone)) == week_start(local_date(now, zone)):
             week_minutes[enrollment_id] += minutes
 
     for enrollment_id, row in rows.items():
         zone = zoneinfo.ZoneInfo(row.enrollment.timezone)
-        today = now.astimezone(zone).date()
+        today = local_date(now, zone)
         entries = recent.get(enrollment_id, [])
-        days = {at.astimezone(zone).date() for at, _ in entries}
+        days = {local_date(at, zone) for at, _ in entries}
         row.last_checkin_at = last.get(enrollment_id)
         row.streak_days = _streak(days, today)
         week_days = schedules.get(enrollment_id) or [1, 2, 3, 4, 5, 6, 7]
@@ -158,7 +159,7 @@ def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRo
             row.craving_trend = round(mean(this_week) - mean(last_week), 2)
         by_day: dict[date, list[int]] = defaultdict(list)
         for at, craving in entries:
-            by_day[at.astimezone(zone).date()].append(craving)
+            by_day[local_date(at, zone)].append(craving)
         row.craving_daily_30d = [
             round(mean(by_day[d]), 2) if (d := today - timedelta(days=29 - n)) in by_day else None
             for n in range(30)
@@ -176,7 +177,7 @@ def weekly_hours(*, enrollment: Enrollment, weeks: int = 12) -> list[dict[str, o
     """Attended hours per program week against the requirement, most recent first."""
     zone = zoneinfo.ZoneInfo(enrollment.program.timezone)
     now = timezone.now()
-    this_week = week_start(now.astimezone(zone).date())
+    this_week = week_start(local_date(now, zone))
     first_week = this_week - timedelta(weeks=weeks - 1)
     minutes: dict[date, int] = defaultdict(int)
     for starts_at, m in (
@@ -187,7 +188,7 @@ def weekly_hours(*, enrollment: Enrollment, weeks: int = 12) -> list[dict[str, o
         )
         .values_list("session__starts_at", "minutes_attended")
     ):
-        minutes[week_start(starts_at.astimezone(zone).date())] += m
+        minutes[week_start(local_date(starts_at, zone))] += m
     required = float(enrollment.program.required_hours_per_week)
     return [
         {

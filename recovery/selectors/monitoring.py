@@ -14,6 +14,8 @@ from typing import Any
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from backend.timezones import local_date
+from recovery.dates import enrollment_today
 from recovery.models import (
     CheckIn,
     DrugScreen,
@@ -31,7 +33,6 @@ from recovery.selectors.plan import (
     USE_OUTCOMES,
     _ratio,
     _zone,
-    today_for,
     week_start,
 )
 
@@ -42,7 +43,7 @@ def meetings_weekly(
     *, enrollment: Enrollment, weeks: int = 12, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Meetings per week, this week first, with how many were online."""
-    this_week = week_start(today_for(enrollment, now))
+    this_week = week_start(enrollment_today(enrollment, now))
     first = this_week - timedelta(weeks=weeks - 1)
     counts: dict[date, list[int]] = defaultdict(lambda: [0, 0])
     for day, meeting_format in MutualHelpMeeting.objects.filter(
@@ -93,11 +94,11 @@ def medication_days_bulk(
         .order_by("device_time")
         .values_list("enrollment_id", "device_time", "medication_taken")
     ):
-        day = at.astimezone(zones[enrollment_id]).date()
+        day = local_date(at, zones[enrollment_id])
         answers[enrollment_id][day] = answers[enrollment_id].get(day, False) or bool(taken)
     result: dict[int, dict[date, str]] = {}
     for enrollment in enrollments:
-        today = today_for(enrollment, now)
+        today = enrollment_today(enrollment, now)
         statuses: dict[date, str] = {}
         for offset in range(days + 1):
             day = today - timedelta(days=offset)
@@ -115,7 +116,7 @@ def medication_adherence(
     """Doses taken, missed and unreported over the last `days` days (today included once
     reported), from the daily check-in."""
     now = now or timezone.now()
-    today = today_for(enrollment, now)
+    today = enrollment_today(enrollment, now)
     statuses = medication_days_bulk(enrollments=[enrollment], days=days - 1, now=now)[enrollment.id]
     if statuses.get(today) == "unreported":
         statuses[today] = "pending"
@@ -152,7 +153,7 @@ def monitoring_caseload(*, user: User, now: datetime | None = None) -> list[dict
     if not enrollments:
         return []
     ids = [e.id for e in enrollments]
-    oldest = min(today_for(e, now) for e in enrollments) - timedelta(days=ADHERENCE_DAYS + 7)
+    oldest = min(enrollment_today(e, now) for e in enrollments) - timedelta(days=ADHERENCE_DAYS + 7)
     meetings: dict[int, list[date]] = defaultdict(list)
     for enrollment_id, day in MutualHelpMeeting.objects.filter(
         enrollment_id__in=ids, attended_on__gte=oldest
@@ -177,7 +178,7 @@ def monitoring_caseload(*, user: User, now: datetime | None = None) -> list[dict
     }
     rows = []
     for enrollment in enrollments:
-        today = today_for(enrollment, now)
+        today = enrollment_today(enrollment, now)
         this_week = week_start(today)
         days = meetings[enrollment.id]
         screen = last_screen.get(enrollment.id)

@@ -20,6 +20,8 @@ from typing import Any
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
+from backend.timezones import local_date
+from recovery.dates import enrollment_today
 from recovery.models import (
     Attendance,
     AttendanceStatus,
@@ -53,10 +55,6 @@ MISSED_OUTCOMES = (ScreenOutcome.MISSED, ScreenOutcome.REFUSED)
 
 def _zone(enrollment: Enrollment) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(enrollment.timezone)
-
-
-def today_for(enrollment: Enrollment, now: datetime | None = None) -> date:
-    return (now or timezone.now()).astimezone(_zone(enrollment)).date()
 
 
 def week_start(day: date) -> date:
@@ -119,12 +117,12 @@ class Record:
     @classmethod
     def load(cls, enrollment: Enrollment, *, since: date, now: datetime) -> Record:
         zone = _zone(enrollment)
-        record = cls(enrollment=enrollment, today=now.astimezone(zone).date(), since=since)
+        record = cls(enrollment=enrollment, today=local_date(now, zone), since=since)
         start = _day_start(enrollment, since)
         for at, used in CheckIn.objects.filter(
             enrollment=enrollment, device_time__gte=start
         ).values_list("device_time", "used_substance"):
-            day = at.astimezone(zone).date()
+            day = local_date(at, zone)
             record.checkin_days.add(day)
             if used:
                 record.use_days.add(day)
@@ -133,18 +131,18 @@ class Record:
             .aggregate(m=Max("device_time"))
             .get("m")
         )
-        use_candidates = [last_use.astimezone(zone).date()] if last_use else []
+        use_candidates = [local_date(last_use, zone)] if last_use else []
         for at in ExercisePractice.objects.filter(
             enrollment=enrollment, practiced_at__gte=start
         ).values_list("practiced_at", flat=True):
-            record.practice_days.add(at.astimezone(zone).date())
+            record.practice_days.add(local_date(at, zone))
         record.meeting_days = list(
             MutualHelpMeeting.objects.filter(
                 enrollment=enrollment, attended_on__gte=since
             ).values_list("attended_on", flat=True)
         )
         record.attended_days = [
-            at.astimezone(zone).date()
+            local_date(at, zone)
             for at in Attendance.objects.filter(
                 enrollment=enrollment, status__in=ATTENDED, session__starts_at__gte=start
             ).values_list("session__starts_at", flat=True)
@@ -208,7 +206,7 @@ def goal_progress(goal: PlanGoal, record: Record) -> dict[str, Any]:
     """How far a goal is, from the record (or the latest hand-recorded entry)."""
     target = float(goal.target_value)
     today = record.today
-    created = goal.created_at.astimezone(_zone(record.enrollment)).date()
+    created = local_date(goal.created_at, _zone(record.enrollment))
     progress: dict[str, Any] = {
         "metric": goal.metric,
         "target_value": target,
@@ -280,7 +278,7 @@ def plan_progress(plan: TreatmentPlan, *, now: datetime | None = None) -> dict[i
     goals = list(plan.goals.all())
     if not goals:
         return {}
-    today = today_for(enrollment, now)
+    today = enrollment_today(enrollment, now)
     since = min(
         week_start(today) - timedelta(weeks=PROGRESS_WEEKS),
         today - timedelta(days=ADHERENCE_DAYS + 1),
@@ -292,7 +290,7 @@ def plan_progress(plan: TreatmentPlan, *, now: datetime | None = None) -> dict[i
 def goal_progress_for(goal: PlanGoal, *, now: datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
     enrollment = goal.plan.enrollment
-    today = today_for(enrollment, now)
+    today = enrollment_today(enrollment, now)
     since = min(
         week_start(today) - timedelta(weeks=PROGRESS_WEEKS),
         today - timedelta(days=ADHERENCE_DAYS + 1),

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
+from backend.timezones import local_date
 from recovery.models import Enrollment, EnrollmentChange, EnrollmentStatus, LevelOfCare, Stage
 from recovery.selectors.plan import Record, _ratio, _zone, monitoring_settings_of
 
@@ -70,7 +71,7 @@ def _stage_since(enrollment: Enrollment, zone: zoneinfo.ZoneInfo) -> date:
         .first()
     )
     started = enrollment.start_date
-    return max(started, last.astimezone(zone).date()) if last else started
+    return max(started, local_date(last, zone)) if last else started
 
 
 def care_suggestion(*, enrollment: Enrollment, now: datetime | None = None) -> Suggestion:
@@ -82,7 +83,7 @@ def care_suggestion(*, enrollment: Enrollment, now: datetime | None = None) -> S
     rules = monitoring_settings_of(enrollment.program_id)
     window = rules.suggestion_window_days
     zone = _zone(enrollment)
-    today = now.astimezone(zone).date()
+    today = local_date(now, zone)
     last = today - timedelta(days=1)
     first = today - timedelta(days=window)
     record = Record.load(enrollment, since=first, now=now)

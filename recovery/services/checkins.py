@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zoneinfo
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +15,7 @@ from backend.errors import Conflict, NotAllowed, ServiceError
 from notifications.models import NotificationKind
 from notifications.services import notification_schedule
 from recovery.crisis import CRISIS_RESOURCES
+from recovery.dates import enrollment_date
 from recovery.models import (
     CheckIn,
     Enrollment,
@@ -57,7 +57,7 @@ def payload_hash(data: dict[str, Any]) -> str:
 
 
 def _local_day_key(enrollment: Enrollment, instant: datetime) -> str:
-    return instant.astimezone(zoneinfo.ZoneInfo(enrollment.timezone)).date().isoformat()
+    return enrollment_date(enrollment, instant).isoformat()
 
 
 def checkin_submit(

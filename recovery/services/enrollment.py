@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.errors import ServiceError
+from backend.timezones import local_today
 from recovery.models import (
     CareTeamMember,
     CheckInSchedule,
@@ -79,7 +80,10 @@ def patient_enroll(
         raise ServiceError({"program": ["Only program staff can enroll patients."]})
     if program.levels_of_care and level_of_care not in program.levels_of_care:
         raise ServiceError({"level_of_care": ["This program does not offer that level."]})
-    start = start_date or timezone.now().date()
+    zone_name = timezone_name or program.timezone
+    # The patient's first day is the date on their wall: at 23:30 in New York it is
+    # already tomorrow in UTC.
+    start = start_date or local_today(zone_name)
     if expected_end_date is not None and expected_end_date <= start:
         raise ServiceError({"expected_end_date": ["Must be after the start date."]})
     patient = User.objects.create_user(
@@ -97,7 +101,7 @@ def patient_enroll(
         primary_counselor=counselor,
         level_of_care=level_of_care,
         stage=Stage.ENGAGEMENT,
-        timezone=timezone_name or program.timezone,
+        timezone=zone_name,
         start_date=start,
         expected_end_date=expected_end_date or start + timedelta(weeks=12),
         has_medication=has_medication,

@@ -8,7 +8,6 @@ reminders queued two days ahead as notification rows.
 
 from __future__ import annotations
 
-import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,8 +18,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from backend.errors import ServiceError
+from backend.timezones import as_zone, earliest_local_date, latest_local_date, local_date
 from notifications.models import Notification
 from notifications.services import notifications_cancel_topic, notifications_schedule_bulk
+from recovery.dates import enrollment_today
 from recovery.models import (
     Enrollment,
     EnrollmentStatus,
@@ -32,7 +33,6 @@ from recovery.models import (
 )
 from recovery.services.flags import FlagCandidate, flags_raise
 from recovery.services.monitoring import _require_active
-from recovery.services.plan import local_today
 
 # The notifications app has no medication kind yet; the string is what the row carries.
 MEDICATION_REMINDER_KIND = "medication_reminder"
@@ -78,7 +78,7 @@ def medication_problems(
     if (
         enrollment is not None
         and start_date is not None
-        and start_date > local_today(enrollment) + timedelta(days=366)
+        and start_date > enrollment_today(enrollment) + timedelta(days=366)
     ):
         errors["start_date"] = ["At most a year ahead."]
     return errors
@@ -96,7 +96,7 @@ def _validate_medication(
 
 def _sync_has_medication(enrollment: Enrollment) -> None:
     """Check-ins ask about medication only while one is current or planned."""
-    today = local_today(enrollment)
+    today = enrollment_today(enrollment)
     has = Medication.objects.filter(enrollment=enrollment).filter(
         Q(end_date__isnull=True) | Q(end_date__gte=today)
     )
@@ -175,8 +175,8 @@ def reminder_topic(enrollment_id: int) -> str:
 def _reminder_rows(
     enrollment: Enrollment, medications: list[Medication], now: datetime
 ) -> list[Notification]:
-    zone = zoneinfo.ZoneInfo(enrollment.timezone)
-    today = now.astimezone(zone).date()
+    zone = as_zone(enrollment.timezone)
+    today = local_date(now, zone)
     rows: list[Notification] = []
     for offset in range(REMINDER_DAYS_AHEAD):
         day = today + timedelta(days=offset)
@@ -228,8 +228,10 @@ def medication_reminders_top_up(now: datetime | None = None) -> int:
     """Periodic job: keep every patient's reminders queued two days ahead. Dedupe keys make
     a re-run add nothing."""
     now = now or timezone.now()
-    horizon = (now + timedelta(days=REMINDER_DAYS_AHEAD + 1)).date()
-    earliest = (now - timedelta(days=1)).date()
+    # Every patient's own days are chosen in _reminder_rows; this only narrows the query to
+    # medications that can be current on some day ahead in some zone.
+    horizon = latest_local_date(now) + timedelta(days=REMINDER_DAYS_AHEAD)
+    earliest = earliest_local_date(now)
     medications = (
         Medication.objects.filter(
             reminder_time__isnull=False,
@@ -290,7 +292,7 @@ def medication_adherence_sweep(now: datetime | None = None) -> AdherenceSweepRep
 
     now = now or timezone.now()
     report = AdherenceSweepReport()
-    since = (now - timedelta(days=ADHERENCE_LOOKBACK_DAYS + 1)).date()
+    since = earliest_local_date(now) - timedelta(days=ADHERENCE_LOOKBACK_DAYS)
     candidate_ids = list(
         Medication.objects.filter(enrollment__status=EnrollmentStatus.ACTIVE)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=since))
@@ -314,7 +316,7 @@ def medication_adherence_sweep(now: datetime | None = None) -> AdherenceSweepRep
             )
             run = missed_dose_run(
                 statuses.get(enrollment.id, {}),
-                today=local_today(enrollment, now),
+                today=enrollment_today(enrollment, now),
                 unreported_counts=unreported,
             )
             report.enrollments += 1

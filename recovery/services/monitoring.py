@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.errors import ServiceError
+from recovery.dates import enrollment_today
 from recovery.models import (
     Enrollment,
     EnrollmentStatus,
@@ -23,7 +24,6 @@ from recovery.models import (
     ProgramMonitoringSettings,
     User,
 )
-from recovery.services.plan import local_today
 
 
 def _require_active(enrollment: Enrollment) -> None:
@@ -68,7 +68,7 @@ def meeting_log(
 ) -> MutualHelpMeeting:
     _require_active(enrollment)
     errors: dict[str, list[str]] = {}
-    today = local_today(enrollment)
+    today = enrollment_today(enrollment)
     if attended_on > today:
         errors["attended_on"] = ["Cannot be in the future."]
     elif attended_on < enrollment.start_date - timedelta(days=7):

@@ -8,7 +8,6 @@ plan; the patient comments and agrees); these functions check the clinical rules
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.errors import ServiceError
+from recovery.dates import enrollment_today
 from recovery.models import (
     Enrollment,
     EnrollmentStatus,
@@ -63,10 +63,6 @@ class GoalInput:
     due_date: date
 
 
-def local_today(enrollment: Enrollment, now: datetime | None = None) -> date:
-    return (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(enrollment.timezone)).date()
-
-
 def _require_active(enrollment: Enrollment) -> None:
     if enrollment.status != EnrollmentStatus.ACTIVE:
         raise ServiceError({"patient": ["The patient is discharged."]})
@@ -81,7 +77,7 @@ def _validate_goal(enrollment: Enrollment, goal: GoalInput, *, prefix: str = "")
         errors[f"{prefix}target_value"] = [f"At most {limit} for this metric."]
     elif whole and goal.target_value != goal.target_value.to_integral_value():
         errors[f"{prefix}target_value"] = ["A whole number for this metric."]
-    if goal.due_date < local_today(enrollment):
+    if goal.due_date < enrollment_today(enrollment):
         errors[f"{prefix}due_date"] = ["Cannot be in the past."]
     if not goal.description.strip():
         errors[f"{prefix}description"] = ["Say what the goal is."]
@@ -255,7 +251,7 @@ def goal_progress_record(
         raise ServiceError({"value": ["This goal's progress is computed from the record."]})
     if goal.status != GoalStatus.ACTIVE:
         raise ServiceError({"status": [f"The goal is {goal.status}."]})
-    today = local_today(enrollment)
+    today = enrollment_today(enrollment)
     day = on_date or today
     errors: dict[str, list[str]] = {}
     if day > today:

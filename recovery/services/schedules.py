@@ -27,6 +27,16 @@ def nudge_topic(enrollment_id: int, day: date) -> str:
     return f"checkin-window:{enrollment_id}:{day.isoformat()}"
 
 
+def nudge_key(enrollment_id: int, window: Window) -> str:
+    """One nudge per window, not per day: a window changed after its nudge went out (the
+    counselor gives the patient until 22:00 instead of 19:00) is a new window and gets its
+    own nudge. Setting the same window again gives the same key, so no second nudge."""
+    return (
+        f"nudge:{enrollment_id}:{window.day.isoformat()}:"
+        f"{window.opens:%Y%m%dT%H%MZ}-{window.due:%Y%m%dT%H%MZ}"
+    )
+
+
 def nudge_for(
     schedule: CheckInSchedule, enrollment: Enrollment, window: Window
 ) -> Notification | None:
@@ -38,7 +48,7 @@ def nudge_for(
     return Notification(
         recipient_id=enrollment.patient_id,
         kind=NotificationKind.CHECKIN_NUDGE,
-        dedupe_key=f"nudge:{enrollment.id}:{window.day.isoformat()}",
+        dedupe_key=nudge_key(enrollment.id, window),
         topic=nudge_topic(enrollment.id, window.day),
         title="Time for your check-in",
         body="A minute to note how you are doing today.",

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.errors import ServiceError
+from recovery.dates import enrollment_today
 from recovery.models import (
     DrugScreen,
     DrugScreenResult,
@@ -24,7 +25,6 @@ from recovery.models import (
 )
 from recovery.services.flags import FlagCandidate, flags_raise
 from recovery.services.monitoring import _require_active
-from recovery.services.plan import local_today
 
 MAX_SCREEN_AGE = timedelta(days=366)
 
@@ -80,7 +80,7 @@ def screen_record(
     """Record a drug screen and raise its flag (positive, missed or refused), at once."""
     _require_active(enrollment)
     errors: dict[str, list[str]] = {}
-    today = local_today(enrollment)
+    today = enrollment_today(enrollment)
     if collected_on > today:
         errors["collected_on"] = ["Cannot be in the future."]
     elif collected_on < today - timedelta(days=MAX_SCREEN_AGE.days):

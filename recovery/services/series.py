@@ -10,8 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.errors import ServiceError
+from backend.timezones import local_today
 from recovery.models import Enrollment, SessionSeries, SessionStatus, TreatmentSession, User
 from recovery.services.sessions import session_cancel, session_create
+
+SERIES_MAX_AGE = timedelta(days=366)
 
 HORIZON = timedelta(days=28)
 MAX_OCCURRENCES = 400
@@ -70,7 +73,9 @@ def series_create(
     patients: list[Enrollment] | None = None,
 ) -> SessionSeries:
     parse_rule(rule, start=datetime.combine(start_date, start_time))
-    if start_date < timezone.now().date() - timedelta(days=366):
+    # Older would iterate for ages on every horizon roll. "A year ago" is a date in the
+    # series' zone, like start_date itself.
+    if start_date < local_today(timezone_name) - SERIES_MAX_AGE:
         raise ServiceError({"start_date": ["At most a year in the past."]})
     if not 5 <= duration_minutes <= 12 * 60:
         raise ServiceError({"duration_minutes": ["Between 5 minutes and 12 hours."]})

@@ -7,6 +7,7 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from backend.timezones import local_date
 from recovery.models import CheckInSchedule
 
 SEARCH_DAYS = 9
@@ -40,7 +41,7 @@ def first_window_closing_after(
     schedule: CheckInSchedule, instant: datetime, zone_name: str
 ) -> Window | None:
     """The earliest window whose deadline is after `instant`."""
-    start = instant.astimezone(zoneinfo.ZoneInfo(zone_name)).date() - timedelta(days=1)
+    start = local_date(instant, zone_name) - timedelta(days=1)
     for offset in range(SEARCH_DAYS):
         window = window_on(schedule, start + timedelta(days=offset), zone_name)
         if window is not None and window.deadline > instant:

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from backend.timezones import local_date, local_today
 from recovery.models import (
     Attendance,
     CheckIn,
@@ -80,7 +81,7 @@ def daily_checkins(
     """Mean mood and craving per local day of the patient, oldest first, `days` days."""
     now = now or timezone.now()
     zone = zoneinfo.ZoneInfo(enrollment.timezone)
-    today = now.astimezone(zone).date()
+    today = local_date(now, zone)
     first = today - timedelta(days=days - 1)
     since = datetime.combine(first, time.min, tzinfo=zone)
     moods: dict[date, list[int]] = defaultdict(list)
@@ -88,7 +89,7 @@ def daily_checkins(
     for at, mood, craving in CheckIn.objects.filter(
         enrollment=enrollment, device_time__gte=since
     ).values_list("device_time", "mood", "craving"):
-        day = at.astimezone(zone).date()
+        day = local_date(at, zone)
         moods[day].append(mood)
         cravings[day].append(craving)
     points = []
@@ -177,7 +178,7 @@ def week_calendar(*, user: User, week_of: date | None = None) -> CalendarWeek:
     if program is None or not is_program_staff(user):
         raise Http404
     zone = zoneinfo.ZoneInfo(program.timezone)
-    today = timezone.now().astimezone(zone).date()
+    today = local_today(zone)
     start = week_start(week_of or today)
     begin = datetime.combine(start, time.min, tzinfo=zone)
     end = datetime.combine(start + timedelta(days=7), time.min, tzinfo=zone)

@@ -21,6 +21,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from backend.timezones import local_today
 from notifications.models import Device, NotificationPreference
 from recovery.models import (
     Attendance,
@@ -84,7 +85,7 @@ def env() -> Env:
         kind="group_therapy",
         title="Evening group",
         rrule="FREQ=WEEKLY;BYDAY=MO;COUNT=4",
-        start_date=timezone.now().date(),
+        start_date=local_today("America/New_York"),
         start_time=time(18, 0),
         duration_minutes=180,
         timezone="America/New_York",
@@ -324,7 +325,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             "kind": "group_therapy",
             "title": "Morning group",
             "rrule": "FREQ=WEEKLY;BYDAY=TU,TH;COUNT=6",
-            "start_date": timezone.now().date().isoformat(),
+            "start_date": local_today("America/New_York").isoformat(),
             "start_time": "09:00",
             "duration_minutes": 120,
             "timezone": "America/New_York",
@@ -347,7 +348,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         lambda e: f"/api/v1/series/{e.series.id}/move-rest/",
         "counselor",
         lambda e: {
-            "from_date": (timezone.now().date() + timedelta(days=7)).isoformat(),
+            "from_date": (local_today("America/New_York") + timedelta(days=7)).isoformat(),
             "start_time": "19:00",
             "duration_minutes": 120,
         },
@@ -587,7 +588,7 @@ CASES: list[Case] = [
     Case("series-move-rest", {"from_date": "2026-02-30"}, "from_date"),
     Case(
         "series-move-rest",
-        {"from_date": (timezone.now() - timedelta(days=2)).date().isoformat()},
+        {"from_date": (local_today("America/New_York") - timedelta(days=2)).isoformat()},
         "from_date",
     ),
     Case("series-move-rest", {"start_time": "7pm"}, "start_time"),

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from backend.timezones import local_date
 from recovery.models import (
     Attendance,
     CheckIn,
@@ -224,7 +225,7 @@ def test_the_caseload_row_has_the_figures_a_counselor_scans(
 ) -> None:
     time_machine.move_to(datetime(2026, 6, 10, 12, 0, tzinfo=NY), tick=False)  # a Wednesday
     now = timezone.now()
-    enrollment.start_date = (now - timedelta(days=40)).date()
+    enrollment.start_date = local_date(now, NY) - timedelta(days=40)
     enrollment.save()
     ScheduleFactory(enrollment=enrollment)  # every day
     # Three days in a row up to today at craving 6; ten days ago at craving 2.

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
+
+from recovery.models import Enrollment
+from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +102,43 @@ def test_staff_login_and_logout_revokes_refresh(counselor):
         "/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}, format="json"
     )
     assert refreshed.status_code == 401
+
+
+# 23:30 on Saturday 31 October in New York is already 1 November in UTC, and the night
+# the clocks go back: the patient's first day is the date on their wall.
+NEW_YORK_LATE_EVENING = datetime(2026, 11, 1, 3, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "first_day"),
+    [
+        ("America/New_York", date(2026, 10, 31)),
+        ("Pacific/Honolulu", date(2026, 10, 31)),
+        ("America/Puerto_Rico", date(2026, 10, 31)),
+        ("Europe/Berlin", date(2026, 11, 1)),
+    ],
+)
+def test_an_evening_enrollment_starts_on_the_patients_date(
+    counselor, time_machine, zone, first_day
+):
+    time_machine.move_to(NEW_YORK_LATE_EVENING, tick=False)
+    counselor_client = client_for(counselor)
+    enrolled = counselor_client.post(
+        "/api/v1/patients/", {"first_name": "Alex", "timezone": zone}, format="json"
+    )
+    assert enrolled.status_code == 201, enrolled.content
+    enrollment = Enrollment.objects.get(pk=enrolled.json()["patient"]["id"])
+    assert enrollment.start_date == first_day
+    assert enrollment.expected_end_date == first_day + timedelta(weeks=12)
+
+
+def test_a_patient_enrolled_late_in_the_evening_has_an_empty_row_not_a_missing_one(
+    counselor, time_machine
+):
+    time_machine.move_to(NEW_YORK_LATE_EVENING, tick=False)
+    counselor_client = client_for(counselor)
+    enrolled = counselor_client.post("/api/v1/patients/", {"first_name": "Alex"}, format="json")
+    assert enrolled.status_code == 201, enrolled.content
+    row = counselor_client.get("/api/v1/dashboard/caseload/").json()[0]
+    assert row["adherence_7d"] == 0.0
+    assert row["streak_days"] == 0

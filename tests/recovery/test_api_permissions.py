@@ -36,6 +36,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from backend.timezones import local_today
 from notifications import urls as notification_urls
 from notifications.models import Device, Notification, NotificationKind, NotificationState
 from recovery import urls as recovery_urls
@@ -681,7 +682,7 @@ ROWS: list[Row] = [
             "kind": "group_therapy",
             "title": "Morning group",
             "rrule": "FREQ=WEEKLY;BYDAY=TU;COUNT=2",
-            "start_date": timezone.now().date().isoformat(),
+            "start_date": local_today("America/New_York").isoformat(),
             "start_time": "09:00",
             "duration_minutes": 120,
             "timezone": "America/New_York",
@@ -701,7 +702,7 @@ ROWS: list[Row] = [
         url("series/{w.series.id}/move-rest/"),
         staff_on(201),
         body=lambda w: {
-            "from_date": (timezone.now().date() + timedelta(days=7)).isoformat(),
+            "from_date": (local_today("America/New_York") + timedelta(days=7)).isoformat(),
             "start_time": "19:00",
             "duration_minutes": 120,
         },

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ import yaml
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from backend.timezones import local_today
 from notifications.models import Notification, NotificationState
 from recovery.models import Enrollment, SessionSeries, TreatmentSession, User
 from tests.conftest import client_for
@@ -258,7 +259,7 @@ def test_a_rule_without_an_end_is_refused(
     counselor_client: APIClient, enrollment: Enrollment
 ) -> None:
     body = series_body(
-        enrollment, rrule="FREQ=WEEKLY;BYDAY=MO", start_date=timezone.now().date().isoformat()
+        enrollment, rrule="FREQ=WEEKLY;BYDAY=MO", start_date=local_today(NY).isoformat()
     )
     response = counselor_client.post("/api/v1/series/", body, format="json")
     assert response.status_code == 400
@@ -402,9 +403,7 @@ def test_the_past_of_a_series_is_neither_cancelled_nor_moved(
 ) -> None:
     series = counselor_client.post(
         "/api/v1/series/",
-        series_body(
-            enrollment, start_date=(timezone.now() - timedelta(days=14)).date().isoformat()
-        ),
+        series_body(enrollment, start_date=(local_today(NY) - timedelta(days=14)).isoformat()),
         format="json",
     ).json()
     past = TreatmentSession.objects.filter(series_id=series["id"], starts_at__lt=timezone.now())
@@ -418,7 +417,7 @@ def test_the_past_of_a_series_is_neither_cancelled_nor_moved(
     move = counselor_client.post(
         f"/api/v1/series/{series['id']}/move-rest/",
         {
-            "from_date": (timezone.now() - timedelta(days=7)).date().isoformat(),
+            "from_date": (local_today(NY) - timedelta(days=7)).isoformat(),
             "start_time": "17:00",
             "duration_minutes": 60,
         },
@@ -443,3 +442,20 @@ def test_the_schema_documents_local_times_and_the_patients_session_shape(
     seen = client_for(enrollment.patient).get(f"/api/v1/sessions/{session.id}/").json()
     required = set(components["Session"]["required"])
     assert required <= set(seen)
+
+
+@pytest.mark.parametrize(("days_back", "status"), [(366, 201), (367, 400)])
+def test_a_series_reaches_back_a_year_from_the_programs_date(
+    counselor: User, enrollment: Enrollment, time_machine: Any, days_back: int, status: int
+) -> None:
+    # 22:00 on New Year's Eve in New York: already 1 January in UTC.
+    time_machine.move_to(datetime(2025, 12, 31, 22, 0, tzinfo=NY), tick=False)
+    start = date(2025, 12, 31) - timedelta(days=days_back)
+    created = client_for(counselor).post(
+        "/api/v1/series/",
+        series_body(enrollment, rrule="FREQ=WEEKLY;COUNT=2", start_date=start.isoformat()),
+        format="json",
+    )
+    assert created.status_code == status, created.content
+    if status == 400:
+        assert created.json()["error"]["fields"]["start_date"] == ["At most a year in the past."]

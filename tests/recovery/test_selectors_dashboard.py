@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from backend.timezones import local_today
 from recovery.models import (
     Attendance,
     AttendanceStatus,
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.django_db
 def build_caseload(program: Program, counselor: User, n: int) -> list[Enrollment]:
     """n patients, each with a schedule, a week of check-ins, attendance and open flags."""
     now = timezone.now()
-    start = timezone.now().date() - timedelta(days=30)
+    start = local_today("America/Chicago") - timedelta(days=30)  # the westmost zone here
     patients = User.objects.bulk_create(
         [
             User(username=f"p-{uuid.uuid4().hex[:12]}", role=Role.PATIENT, program=program)

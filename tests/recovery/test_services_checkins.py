@@ -10,6 +10,7 @@ import pytest
 import time_machine
 
 from backend.errors import NotAllowed, ServiceError
+from backend.timezones import local_today
 from recovery.models import CheckIn, CheckInSchedule
 from recovery.services.checkins import checkin_submit, urge_record
 from recovery.services.enrollment import enrollment_discharge, enrollment_update_fields
@@ -76,7 +77,7 @@ def test_sessions_repeat_daily_at_most(enrollment, rule):
             kind="group_therapy",
             title="Too often",
             rule=rule,
-            start_date=datetime.now(tz=UTC).date(),
+            start_date=local_today("America/New_York"),
             start_time=time(18),
             duration_minutes=60,
             timezone_name="America/New_York",

@@ -204,6 +204,46 @@ def test_a_checkin_cancels_the_pending_nudge():
     assert states["2026-06-02"] == "pending"
 
 
+def test_a_window_changed_the_same_evening_gets_its_own_nudge():
+    from notifications.dispatch import dispatch_due
+    from notifications.models import Notification
+    from notifications.push import memory
+    from tests.factories import DeviceFactory
+
+    enrollment = EnrollmentFactory(program__timezone=NY, timezone=NY)
+    DeviceFactory(user=enrollment.patient)
+    # Monday 2026-06-01 in New York (EDT, UTC-4): today's window 17:00-19:00.
+    with time_machine.travel(datetime(2026, 6, 1, 16, 0, tzinfo=UTC), tick=False) as clock:
+        _schedule(enrollment, due_by=time(19, 0))
+        clock.move_to(datetime(2026, 6, 1, 22, 0, 30, tzinfo=UTC))  # 18:00 EDT
+        assert dispatch_due().sent == 1
+        # 18:30: the counselor gives the patient until 22:00 tonight.
+        clock.move_to(datetime(2026, 6, 1, 22, 30, tzinfo=UTC))
+        _schedule(enrollment, due_by=time(22, 0))
+        clock.move_to(datetime(2026, 6, 2, 1, 0, 30, tzinfo=UTC))  # 21:00 EDT
+        assert dispatch_due().sent == 1
+    nudges = Notification.objects.filter(recipient=enrollment.patient, kind="checkin_nudge")
+    assert sorted((n.payload["window_day"], n.state, n.due_at) for n in nudges) == [
+        ("2026-06-01", "sent", datetime(2026, 6, 1, 22, 0, tzinfo=UTC)),
+        ("2026-06-01", "sent", datetime(2026, 6, 2, 1, 0, tzinfo=UTC)),
+    ]
+    assert len(memory.outbox) == 2
+
+
+def test_a_window_changed_before_its_nudge_moves_the_nudge():
+    from notifications.models import Notification
+
+    enrollment = EnrollmentFactory(program__timezone=NY, timezone=NY)
+    with time_machine.travel(datetime(2026, 6, 1, 16, 0, tzinfo=UTC), tick=False):
+        _schedule(enrollment, due_by=time(19, 0))
+        _schedule(enrollment, due_by=time(22, 0))
+        _schedule(enrollment, due_by=time(22, 0))
+    pending = Notification.objects.filter(
+        recipient=enrollment.patient, kind="checkin_nudge", state="pending"
+    )
+    assert [n.due_at for n in pending] == [datetime(2026, 6, 2, 1, 0, tzinfo=UTC)]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_sweepers_at_once_flag_each_window_once():
     enrollments = [EnrollmentFactory(program__timezone=NY, timezone=NY) for _ in range(30)]

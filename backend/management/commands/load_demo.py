@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils import timezone
 
+from recovery.dates import program_today
 from recovery.models import Enrollment, Program, Role, User
 from recovery.services.enrollment import enrollment_code_issue, patient_enroll
 from recovery.services.series import series_create
@@ -56,7 +56,7 @@ class Command(BaseCommand):
                 kind="group_therapy",
                 title="Evening process group",
                 rule="FREQ=WEEKLY;BYDAY=MO,WE,TH;COUNT=36",
-                start_date=timezone.now().date() + timedelta(days=1),
+                start_date=program_today(program) + timedelta(days=1),
                 start_time=time(18, 0),
                 duration_minutes=180,
                 timezone_name=program.timezone,
