@@ -58,9 +58,7 @@ def practice_log(
     note: str = "",
     practiced_at: datetime | None = None,
 ) -> ExercisePractice:
-    errors = practice_problems(
-        enrollment=enrollment, exercise=exercise, practiced_at=practiced_at
-    )
+    errors = practice_problems(enrollment=enrollment, exercise=exercise, practiced_at=practiced_at)
     if errors:
         raise ServiceError(errors)
     now = timezone.now()
