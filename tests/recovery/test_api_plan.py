@@ -456,6 +456,22 @@ def test_a_bad_screen_is_a_400_and_flags_nothing(people, overrides, field):
     assert not Flag.objects.exists()
 
 
+def test_a_screen_with_several_problems_names_them_all_in_one_answer(people):
+    body = screen_body(
+        people,
+        method="hair",  # the field's own choices
+        collected_on="2026-06-04",  # the service's rule: not in the future
+        observed=None,  # the service's rule: say for a completed screen
+        results=[
+            {"substance": "fentanyl", "result": "negative"},
+            {"substance": "fentanyl", "result": "negative"},  # the service's: once each
+        ],
+    )
+    response = people["care_team"].post("/api/v1/screens/", body, format="json")
+    assert set(fields_of(response)) == {"method", "collected_on", "observed", "results"}
+    assert not DrugScreen.objects.exists()
+
+
 def test_a_missed_screen_is_flagged(people):
     body = screen_body(people, status="missed", observed=None, results=[])
     response = people["care_team"].post("/api/v1/screens/", body, format="json")
