@@ -10,7 +10,7 @@ progress entries) are in `recovery.api.goals`; the stage and level-of-care sugge
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
@@ -200,9 +200,9 @@ class PlanCreateSerializer(StrictSerializer):
     def validate_patient(self, value: int) -> int:
         # Found before the goals parse (fields parse in order), so each goal's rules read
         # the patient's own day. Out of reach is None here and 404 in the view.
-        request = self.context["request"]
-        self.context["enrollment"] = (
-            enrollments_visible_to(request_user(request)).filter(id=value).first()
+        context = cast(dict[str, Any], self.context)  # the goals read the root's context
+        context["enrollment"] = (
+            enrollments_visible_to(request_user(context["request"])).filter(id=value).first()
         )
         return value
 
