@@ -166,6 +166,15 @@ class PracticeSerializer(StrictModelSerializer):
         ]
         read_only_fields = ["id", "patient"]
 
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        # Only patients write practice (the view's permission), so the caller has one.
+        enrollment = enrollment_for_patient_user(acting_user(self.context["request"]))
+        return care.practice_problems(
+            enrollment=enrollment,
+            exercise=attrs.get("exercise"),
+            practiced_at=attrs.get("practiced_at"),
+        )
+
 
 class PracticeList(generics.ListCreateAPIView):
     serializer_class = PracticeSerializer

@@ -30,7 +30,7 @@ from recovery.crisis import CRISIS_RESOURCES
 from recovery.models import CheckIn, CheckInSchedule, Trigger, UrgeEvent
 from recovery.selectors.access import enrollment_for_patient_user, records_visible_to
 from recovery.selectors.care import urge_toolkit
-from recovery.services.checkins import checkin_submit, urge_record
+from recovery.services.checkins import checkin_problems, checkin_submit, urge_record
 
 MAX_FUTURE_SKEW = timedelta(minutes=5)
 MAX_AGE = timedelta(days=14)
@@ -95,11 +95,15 @@ class CheckInSerializer(StrictModelSerializer):
         return value
 
     def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
-        if "used_substance" in self.unparsed:
-            return {}
-        if attrs.get("substances") and not attrs.get("used_substance"):
-            return {"substances": ["Only when used_substance is true."]}
-        return {}
+        # The view gives the patient's enrollment: the medication rule reads their record.
+        return checkin_problems(
+            enrollment=self.context.get("enrollment"),
+            used_substance=(
+                None if "used_substance" in self.unparsed else attrs.get("used_substance", False)
+            ),
+            substances=attrs.get("substances"),
+            medication_taken=attrs.get("medication_taken"),
+        )
 
 
 class CheckInResponseSerializer(CheckInSerializer):
@@ -125,7 +129,7 @@ class CheckInListCreate(generics.ListCreateAPIView):
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         enrollment = enrollment_for_patient_user(request_user(request))
-        serializer = CheckInSerializer(data=request.data)
+        serializer = CheckInSerializer(data=request.data, context={"enrollment": enrollment})
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         client_id = data.pop("client_id")

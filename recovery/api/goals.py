@@ -4,6 +4,8 @@ progress entered by hand on hand-measured goals (staff or the patient). Out of r
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -27,6 +29,11 @@ class StatusSerializer(StrictSerializer):
     )
     note = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
 
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        return plan_services.goal_status_problems(
+            goal=self.context["goal"], status=attrs.get("status")
+        )
+
 
 class ReviseSerializer(StrictSerializer):
     description = serializers.CharField(max_length=500, required=False)
@@ -34,6 +41,19 @@ class ReviseSerializer(StrictSerializer):
     target_value = serializers.DecimalField(max_digits=6, decimal_places=2, required=False)
     due_date = BoundedDateField(required=False)
     note = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
+
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        # The successor keeps what the revision does not change.
+        goal: PlanGoal = self.context["goal"]
+        return plan_services.goal_problems(
+            enrollment=goal.plan.enrollment,
+            description=attrs.get("description"),
+            metric=attrs.get("metric", goal.metric),
+            target_value=(
+                None if "metric" in self.unparsed else attrs.get("target_value", goal.target_value)
+            ),
+            due_date=attrs.get("due_date"),
+        )
 
 
 class ProgressEntrySerializer(serializers.ModelSerializer):
@@ -58,6 +78,11 @@ class ProgressEntryInputSerializer(StrictSerializer):
     value = serializers.DecimalField(max_digits=6, decimal_places=2)
     on_date = BoundedDateField(required=False)
     note = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
+
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        return plan_services.goal_progress_problems(
+            goal=self.context["goal"], value=attrs.get("value"), on_date=attrs.get("on_date")
+        )
 
 
 # --- views ------------------------------------------------------------------------------
@@ -88,7 +113,7 @@ class GoalStatusView(APIView):
     @extend_schema(request=StatusSerializer, responses={200: GoalSerializer})
     def post(self, request: Request, pk: int) -> Response:
         goal = _goal(request, pk)
-        serializer = StatusSerializer(data=request.data)
+        serializer = StatusSerializer(data=request.data, context={"goal": goal})
         serializer.is_valid(raise_exception=True)
         goal = plan_services.goal_status_set(
             goal=goal, actor=request_user(request), **serializer.validated_data
@@ -104,7 +129,7 @@ class GoalReviseView(APIView):
     @extend_schema(request=ReviseSerializer, responses={201: GoalSerializer})
     def post(self, request: Request, pk: int) -> Response:
         goal = _goal(request, pk)
-        serializer = ReviseSerializer(data=request.data)
+        serializer = ReviseSerializer(data=request.data, context={"goal": goal})
         serializer.is_valid(raise_exception=True)
         successor = plan_services.goal_revise(
             goal=goal, actor=request_user(request), **serializer.validated_data
@@ -124,7 +149,7 @@ class GoalProgressList(generics.ListAPIView):
     @extend_schema(request=ProgressEntryInputSerializer, responses={201: ProgressEntrySerializer})
     def post(self, request: Request, pk: int) -> Response:
         goal = _goal(request, pk)
-        serializer = ProgressEntryInputSerializer(data=request.data)
+        serializer = ProgressEntryInputSerializer(data=request.data, context={"goal": goal})
         serializer.is_valid(raise_exception=True)
         entry = plan_services.goal_progress_record(
             goal=goal, actor=request_user(request), **serializer.validated_data

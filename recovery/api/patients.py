@@ -90,11 +90,10 @@ class EnrollmentSerializer(StrictModelSerializer):
         return validate_zone_name(value)
 
     def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
-        end = attrs.get("expected_end_date")
-        start = self.instance.start_date if self.instance else None
-        if end is not None and start is not None and end <= start:
-            return {"expected_end_date": ["Must be after the start date."]}
-        return {}
+        return enrollment_services.enrollment_problems(
+            start_date=self.instance.start_date if self.instance else None,
+            expected_end_date=attrs.get("expected_end_date"),
+        )
 
 
 class EnrollSerializer(StrictSerializer):
@@ -111,6 +110,20 @@ class EnrollSerializer(StrictSerializer):
 
     def validate_timezone(self, value: str) -> str:
         return validate_zone_name(value)
+
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        user = acting_user(self.context["request"])
+        errors = enrollment_services.enrollment_problems(
+            program=user.program,
+            level_of_care=attrs.get("level_of_care"),
+            start_date=attrs.get("start_date"),
+            expected_end_date=attrs.get("expected_end_date"),
+        )
+        team_ids = set(attrs.get("care_team", []))
+        known = assignable_staff(program_id=program_of(user)).filter(id__in=team_ids)
+        if team_ids and known.count() != len(team_ids):
+            errors["care_team"] = ["Unknown staff member."]
+        return errors
 
 
 class EnrollResponseSerializer(serializers.Serializer):
@@ -135,14 +148,13 @@ class PatientList(generics.ListCreateAPIView):
 
     @extend_schema(request=EnrollSerializer, responses={201: EnrollResponseSerializer})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = EnrollSerializer(data=request.data)
+        serializer = EnrollSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         team_ids = data.pop("care_team")
         user = request_user(request)
+        # check() refused ids that are not the program's staff.
         team = list(assignable_staff(program_id=program_of(user)).filter(id__in=team_ids))
-        if len(team) != len(set(team_ids)):
-            raise ValidationError({"care_team": ["Unknown staff member."]})
         enrollment, code, expires_at = enrollment_services.patient_enroll(
             counselor=user,
             timezone_name=data.pop("timezone", None),
@@ -179,11 +191,16 @@ class ChangeSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=500, required=False, default="")
 
     def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
-        if {"stage", "level_of_care"} & self.unparsed:
-            return {}
-        if "stage" not in attrs and "level_of_care" not in attrs:
-            return {"stage": ["Give a stage or a level of care."]}
-        return {}
+        # The view gives the patient's enrollment: the program's levels are the rule.
+        enrollment = self.context.get("enrollment")
+        errors = enrollment_services.enrollment_problems(
+            program=enrollment.program if enrollment is not None else None,
+            level_of_care=attrs.get("level_of_care"),
+        )
+        given = {"stage", "level_of_care"} & (set(attrs) | self.unparsed)
+        if not given:
+            errors["stage"] = ["Give a stage or a level of care."]
+        return errors
 
 
 class ChangeRecordSerializer(serializers.ModelSerializer):
@@ -200,7 +217,7 @@ class PatientChange(APIView):
     @extend_schema(request=ChangeSerializer, responses={200: EnrollmentSerializer})
     def post(self, request: Request, pk: int) -> Response:
         enrollment = visible_enrollment(request_user(request), pk)
-        serializer = ChangeSerializer(data=request.data)
+        serializer = ChangeSerializer(data=request.data, context={"enrollment": enrollment})
         serializer.is_valid(raise_exception=True)
         enrollment = enrollment_services.enrollment_change(
             enrollment=enrollment, actor=request_user(request), **serializer.validated_data

@@ -10,7 +10,7 @@ progress entries) are in `recovery.api.goals`; the stage and level-of-care sugge
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
@@ -33,7 +33,7 @@ from recovery.models import (
     PlanReview,
     TreatmentPlan,
 )
-from recovery.selectors.access import visible_enrollment
+from recovery.selectors.access import enrollments_visible_to, visible_enrollment
 from recovery.selectors.plan import goal_progress_for, plan_progress, plans_visible_to
 from recovery.services import plan as plan_services
 
@@ -177,6 +177,17 @@ class GoalInputSerializer(StrictSerializer):
     target_value = serializers.DecimalField(max_digits=6, decimal_places=2)
     due_date = BoundedDateField()
 
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        # The plan's patient (set by the view, or by PlanCreateSerializer's `patient`):
+        # "today" is a date in their zone.
+        return plan_services.goal_problems(
+            enrollment=self.context.get("enrollment"),
+            description=attrs.get("description"),
+            metric=attrs.get("metric"),
+            target_value=None if "metric" in self.unparsed else attrs.get("target_value"),
+            due_date=attrs.get("due_date"),
+        )
+
     def to_goal(self) -> plan_services.GoalInput:
         return plan_services.GoalInput(**self.validated_data)
 
@@ -186,10 +197,22 @@ class PlanCreateSerializer(StrictSerializer):
     summary = serializers.CharField(max_length=4000, allow_blank=True, required=False, default="")
     goals = GoalInputSerializer(many=True, required=False)
 
+    def validate_patient(self, value: int) -> int:
+        # Found before the goals parse (fields parse in order), so each goal's rules read
+        # the patient's own day. Out of reach is None here and 404 in the view.
+        context = cast(dict[str, Any], self.context)  # the goals read the root's context
+        context["enrollment"] = (
+            enrollments_visible_to(request_user(context["request"])).filter(id=value).first()
+        )
+        return value
+
     def validate_goals(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if len(value) > plan_services.MAX_GOALS_PER_PLAN:
             raise serializers.ValidationError(f"At most {plan_services.MAX_GOALS_PER_PLAN} goals.")
         return value
+
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        return plan_services.plan_problems(enrollment=self.context.get("enrollment"), creating=True)
 
 
 class PlanUpdateSerializer(StrictSerializer):
@@ -240,7 +263,7 @@ class PlanList(generics.ListAPIView):
     @extend_schema(request=PlanCreateSerializer, responses={201: PlanSerializer})
     def post(self, request: Request) -> Response:
         user = request_user(request)
-        serializer = PlanCreateSerializer(data=request.data)
+        serializer = PlanCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         enrollment = visible_enrollment(user, serializer.validated_data["patient"])
         goals = [
@@ -291,7 +314,7 @@ class PlanGoals(APIView):
         plan = generics.get_object_or_404(
             plans_visible_to(user).select_related("enrollment"), pk=pk
         )
-        serializer = GoalInputSerializer(data=request.data)
+        serializer = GoalInputSerializer(data=request.data, context={"enrollment": plan.enrollment})
         serializer.is_valid(raise_exception=True)
         goal = plan_services.goal_add(plan=plan, actor=user, goal=serializer.to_goal())
         return Response(

@@ -22,6 +22,7 @@ from recovery.api.common import (
     IdField,
     IsClinician,
     StrictSerializer,
+    acting_user,
 )
 from recovery.api.monitoring import patient_filter
 from recovery.models import (
@@ -34,7 +35,7 @@ from recovery.models import (
     ScreenSubstance,
     SubstanceResult,
 )
-from recovery.selectors.access import visible_enrollment
+from recovery.selectors.access import enrollments_visible_to, visible_enrollment
 from recovery.selectors.plan import screens_visible_to
 from recovery.services import screens as screen_services
 
@@ -103,6 +104,29 @@ class ScreenInputSerializer(StrictSerializer):
             raise serializers.ValidationError("Each substance once.")
         return value
 
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        # A patient out of reach gets no rule that reads their record; the view answers 404.
+        enrollment = (
+            enrollments_visible_to(acting_user(self.context["request"]))
+            .filter(id=attrs["patient"])
+            .first()
+            if "patient" in attrs
+            else None
+        )
+        parsed = "results" not in self.unparsed
+        return screen_services.screen_problems(
+            enrollment=enrollment,
+            collected_on=attrs.get("collected_on"),
+            status=attrs.get("status"),
+            results=(
+                [screen_services.ResultInput(**r) for r in attrs.get("results", [])]
+                if parsed
+                else None
+            ),
+            observed=attrs.get("observed"),
+            observed_given="observed" not in self.unparsed,
+        )
+
 
 class ScreenRecordedSerializer(ScreenSerializer):
     flags = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -151,7 +175,7 @@ class ScreenList(generics.ListAPIView):
     @extend_schema(request=ScreenInputSerializer, responses={201: ScreenRecordedSerializer})
     def post(self, request: Request) -> Response:
         user = request_user(request)
-        serializer = ScreenInputSerializer(data=request.data)
+        serializer = ScreenInputSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         enrollment = visible_enrollment(user, data.pop("patient"))

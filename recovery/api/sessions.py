@@ -123,6 +123,14 @@ class SessionSerializer(ShowsOnlyPatientsInReach, StrictModelSerializer):
         read_only_fields = ["id", "status", "series"]
         list_serializer_class = ShownPatientsList
 
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        # A PATCH keeps the time it does not change.
+        session = cast("TreatmentSession | None", self.instance)
+        return session_services.session_problems(
+            starts_at=attrs.get("starts_at", session.starts_at if session else None),
+            ends_at=attrs.get("ends_at", session.ends_at if session else None),
+        )
+
 
 class PatientSessionSerializer(serializers.ModelSerializer):
     """What a patient sees: no other patients."""
@@ -284,6 +292,15 @@ class SeriesSerializer(ShowsOnlyPatientsInReach, StrictModelSerializer):
         ]
         read_only_fields = ["id", "ends_after", "expanded_until"]
         list_serializer_class = ShownPatientsList
+
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        return series_services.series_problems(
+            rule=attrs.get("rrule"),
+            start_date=attrs.get("start_date"),
+            start_time=attrs.get("start_time"),
+            duration_minutes=attrs.get("duration_minutes"),
+            timezone_name=attrs.get("timezone"),
+        )
 
     def validate_timezone(self, value: str) -> str:
         return validate_zone_name(value)

@@ -23,8 +23,29 @@ from recovery.models import (
 
 
 def _check_exercise_visible(enrollment: Enrollment, exercise: Exercise) -> None:
-    if exercise.program_id not in (None, enrollment.program_id):
-        raise ServiceError({"exercise": ["Unknown exercise."]})
+    errors = practice_problems(enrollment=enrollment, exercise=exercise)
+    if errors:
+        raise ServiceError(errors)
+
+
+def practice_problems(
+    *,
+    enrollment: Enrollment | None = None,
+    exercise: Exercise | None = None,
+    practiced_at: datetime | None = None,
+) -> dict[str, list[str]]:
+    """The rules of a practice entry on whichever fields are given, by field: the API
+    checks them together with its own field errors."""
+    errors: dict[str, list[str]] = {}
+    if (
+        enrollment is not None
+        and exercise is not None
+        and exercise.program_id not in (None, enrollment.program_id)
+    ):
+        errors["exercise"] = ["Unknown exercise."]
+    if practiced_at is not None and practiced_at > timezone.now():
+        errors["practiced_at"] = ["Cannot be in the future."]
+    return errors
 
 
 def practice_log(
@@ -37,10 +58,10 @@ def practice_log(
     note: str = "",
     practiced_at: datetime | None = None,
 ) -> ExercisePractice:
-    _check_exercise_visible(enrollment, exercise)
+    errors = practice_problems(enrollment=enrollment, exercise=exercise, practiced_at=practiced_at)
+    if errors:
+        raise ServiceError(errors)
     now = timezone.now()
-    if practiced_at is not None and practiced_at > now:
-        raise ServiceError({"practiced_at": ["Cannot be in the future."]})
     return ExercisePractice.objects.create(
         enrollment=enrollment,
         exercise=exercise,

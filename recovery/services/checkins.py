@@ -60,6 +60,23 @@ def _local_day_key(enrollment: Enrollment, instant: datetime) -> str:
     return enrollment_date(enrollment, instant).isoformat()
 
 
+def checkin_problems(
+    *,
+    enrollment: Enrollment | None = None,
+    used_substance: bool | None = None,
+    substances: list[str] | None = None,
+    medication_taken: bool | None = None,
+) -> dict[str, list[str]]:
+    """The rules of a check-in's answers on whichever are given (None: not given), by
+    field: the API checks them together with its own field errors."""
+    errors: dict[str, list[str]] = {}
+    if substances and used_substance is not None and not used_substance:
+        errors["substances"] = ["Only when used_substance is true."]
+    if medication_taken is not None and enrollment is not None and not enrollment.has_medication:
+        errors["medication_taken"] = ["No medication is on record for you."]
+    return errors
+
+
 def checkin_submit(
     *, enrollment: Enrollment, client_id: Any, data: dict[str, Any]
 ) -> CheckInResult:
@@ -69,8 +86,14 @@ def checkin_submit(
     answers it is refused (422). Rules run on the first submission only.
     """
     _require_active(enrollment)
-    if data.get("medication_taken") is not None and not enrollment.has_medication:
-        raise ServiceError({"medication_taken": ["No medication is on record for you."]})
+    errors = checkin_problems(
+        enrollment=enrollment,
+        used_substance=bool(data.get("used_substance")),
+        substances=data.get("substances"),
+        medication_taken=data.get("medication_taken"),
+    )
+    if errors:
+        raise ServiceError(errors)
     digest = payload_hash({"client_id": str(client_id), **data})
     # No look-up first: the unique constraint tells a retry from a new check-in, which
     # saves a query on every first submission (the common case).

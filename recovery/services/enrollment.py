@@ -21,6 +21,7 @@ from recovery.models import (
     EnrollmentCode,
     EnrollmentStatus,
     LevelOfCare,
+    Program,
     Role,
     Stage,
     User,
@@ -61,6 +62,28 @@ def enrollment_code_issue(
     return raw, expires_at
 
 
+def enrollment_problems(
+    *,
+    program: Program | None = None,
+    level_of_care: str | None = None,
+    start_date: date | None = None,
+    expected_end_date: date | None = None,
+) -> dict[str, list[str]]:
+    """The rules of an enrollment on whichever fields are given, by field: the API checks
+    them together with its own field errors."""
+    errors: dict[str, list[str]] = {}
+    if (
+        program is not None
+        and level_of_care is not None
+        and program.levels_of_care
+        and level_of_care not in program.levels_of_care
+    ):
+        errors["level_of_care"] = ["This program does not offer that level."]
+    if expected_end_date is not None and start_date is not None and expected_end_date <= start_date:
+        errors["expected_end_date"] = ["Must be after the start date."]
+    return errors
+
+
 @transaction.atomic
 def patient_enroll(
     *,
@@ -78,14 +101,18 @@ def patient_enroll(
     program = counselor.program
     if program is None or not is_program_staff(counselor, program.id):
         raise ServiceError({"program": ["Only program staff can enroll patients."]})
-    if program.levels_of_care and level_of_care not in program.levels_of_care:
-        raise ServiceError({"level_of_care": ["This program does not offer that level."]})
     zone_name = timezone_name or program.timezone
     # The patient's first day is the date on their wall: at 23:30 in New York it is
     # already tomorrow in UTC.
     start = start_date or local_today(zone_name)
-    if expected_end_date is not None and expected_end_date <= start:
-        raise ServiceError({"expected_end_date": ["Must be after the start date."]})
+    errors = enrollment_problems(
+        program=program,
+        level_of_care=level_of_care,
+        start_date=start,
+        expected_end_date=expected_end_date,
+    )
+    if errors:
+        raise ServiceError(errors)
     patient = User.objects.create_user(
         username=f"patient-{secrets.token_hex(6)}",
         first_name=first_name,
@@ -185,12 +212,10 @@ def enrollment_change(
     for field_name, value in (("stage", stage), ("level_of_care", level_of_care)):
         if value is None or getattr(enrollment, field_name) == value:
             continue
-        if (
-            field_name == "level_of_care"
-            and enrollment.program.levels_of_care
-            and (value not in enrollment.program.levels_of_care)
-        ):
-            raise ServiceError({"level_of_care": ["This program does not offer that level."]})
+        if field_name == "level_of_care":
+            errors = enrollment_problems(program=enrollment.program, level_of_care=value)
+            if errors:
+                raise ServiceError(errors)
         changes.append(
             EnrollmentChange(
                 enrollment=enrollment,
@@ -234,6 +259,11 @@ def enrollment_discharge(*, enrollment: Enrollment, actor: User, reason: str = "
 
 @transaction.atomic
 def enrollment_update_fields(*, enrollment: Enrollment, data: dict[str, Any]) -> Enrollment:
+    errors = enrollment_problems(
+        start_date=enrollment.start_date, expected_end_date=data.get("expected_end_date")
+    )
+    if errors:
+        raise ServiceError(errors)
     moved_zone = "timezone" in data and data["timezone"] != enrollment.timezone
     for key in ("expected_end_date", "timezone", "has_medication"):
         if key in data:

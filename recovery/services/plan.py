@@ -64,23 +64,63 @@ class GoalInput:
 
 
 def _require_active(enrollment: Enrollment) -> None:
-    if enrollment.status != EnrollmentStatus.ACTIVE:
-        raise ServiceError({"patient": ["The patient is discharged."]})
+    errors = plan_problems(enrollment=enrollment)
+    if errors:
+        raise ServiceError(errors)
+
+
+def plan_problems(
+    *, enrollment: Enrollment | None = None, creating: bool = False, goal_count: int | None = None
+) -> dict[str, list[str]]:
+    """The rules of writing a patient's plan, by field: the patient is in care (and has no
+    plan yet when `creating` one), and the goals fit."""
+    errors: dict[str, list[str]] = {}
+    if enrollment is not None:
+        if enrollment.status != EnrollmentStatus.ACTIVE:
+            errors["patient"] = ["The patient is discharged."]
+        elif creating and TreatmentPlan.objects.filter(enrollment=enrollment).exists():
+            errors["patient"] = ["This patient already has a plan."]
+    if goal_count is not None and goal_count > MAX_GOALS_PER_PLAN:
+        errors["goals"] = [f"At most {MAX_GOALS_PER_PLAN} goals."]
+    return errors
+
+
+def goal_problems(
+    *,
+    enrollment: Enrollment | None = None,
+    description: str | None = None,
+    metric: str | None = None,
+    target_value: Decimal | None = None,
+    due_date: date | None = None,
+    prefix: str = "",
+) -> dict[str, list[str]]:
+    """The rules of a goal on whichever fields are given (None: not given), by field: the
+    API checks them together with its own field errors."""
+    errors: dict[str, list[str]] = {}
+    if target_value is not None:
+        limit, whole = TARGET_LIMITS.get(metric or "", (None, False))
+        if target_value <= 0:
+            errors[f"{prefix}target_value"] = ["Must be more than 0."]
+        elif limit is not None and target_value > limit:
+            errors[f"{prefix}target_value"] = [f"At most {limit} for this metric."]
+        elif whole and target_value != target_value.to_integral_value():
+            errors[f"{prefix}target_value"] = ["A whole number for this metric."]
+    if due_date is not None and enrollment is not None and due_date < enrollment_today(enrollment):
+        errors[f"{prefix}due_date"] = ["Cannot be in the past."]
+    if description is not None and not description.strip():
+        errors[f"{prefix}description"] = ["Say what the goal is."]
+    return errors
 
 
 def _validate_goal(enrollment: Enrollment, goal: GoalInput, *, prefix: str = "") -> None:
-    errors: dict[str, list[str]] = {}
-    limit, whole = TARGET_LIMITS[goal.metric]
-    if goal.target_value <= 0:
-        errors[f"{prefix}target_value"] = ["Must be more than 0."]
-    elif goal.target_value > limit:
-        errors[f"{prefix}target_value"] = [f"At most {limit} for this metric."]
-    elif whole and goal.target_value != goal.target_value.to_integral_value():
-        errors[f"{prefix}target_value"] = ["A whole number for this metric."]
-    if goal.due_date < enrollment_today(enrollment):
-        errors[f"{prefix}due_date"] = ["Cannot be in the past."]
-    if not goal.description.strip():
-        errors[f"{prefix}description"] = ["Say what the goal is."]
+    errors = goal_problems(
+        enrollment=enrollment,
+        description=goal.description,
+        metric=goal.metric,
+        target_value=goal.target_value,
+        due_date=goal.due_date,
+        prefix=prefix,
+    )
     if errors:
         raise ServiceError(errors)
 
@@ -118,16 +158,18 @@ def plan_create(
     *, enrollment: Enrollment, actor: User, summary: str = "", goals: list[GoalInput] | None = None
 ) -> TreatmentPlan:
     """Write a patient's plan, with its first goals, in one go. One plan per patient."""
-    _require_active(enrollment)
     goals = goals or []
-    if len(goals) > MAX_GOALS_PER_PLAN:
-        raise ServiceError({"goals": [f"At most {MAX_GOALS_PER_PLAN} goals."]})
+    errors = plan_problems(enrollment=enrollment, goal_count=len(goals))
+    if errors:
+        raise ServiceError(errors)
     for index, goal in enumerate(goals):
         _validate_goal(enrollment, goal, prefix=f"goals.{index}.")
     now = timezone.now()
     with transaction.atomic():
-        if TreatmentPlan.objects.filter(enrollment=enrollment).exists():
-            raise ServiceError({"patient": ["This patient already has a plan."]})
+        # Asked again inside the transaction: a plan written meanwhile is refused too.
+        errors = plan_problems(enrollment=enrollment, creating=True)
+        if errors:
+            raise ServiceError(errors)
         plan = TreatmentPlan.objects.create(
             enrollment=enrollment,
             summary=summary,
@@ -162,16 +204,26 @@ def goal_add(*, plan: TreatmentPlan, actor: User, goal: GoalInput) -> PlanGoal:
     return created
 
 
+def goal_status_problems(*, goal: PlanGoal, status: str | None = None) -> dict[str, list[str]]:
+    """Whether a goal may move to `status` from where it is, by field."""
+    if status is None:
+        return {}
+    if status == GoalStatus.REVISED:
+        return {"status": ["Revise a goal with its revise action."]}
+    if status == goal.status:
+        return {"status": [f"The goal is already {goal.status}."]}
+    if status not in ALLOWED_STATUS_CHANGES[goal.status]:
+        return {"status": [f"A {goal.status} goal cannot become {status}."]}
+    return {}
+
+
 @transaction.atomic
 def goal_status_set(*, goal: PlanGoal, actor: User, status: str, note: str = "") -> PlanGoal:
     """Move a goal to met, not met, dropped or back to active; the change is kept."""
     _require_active(goal.plan.enrollment)
-    if status == GoalStatus.REVISED:
-        raise ServiceError({"status": ["Revise a goal with its revise action."]})
-    if status == goal.status:
-        raise ServiceError({"status": [f"The goal is already {goal.status}."]})
-    if status not in ALLOWED_STATUS_CHANGES[goal.status]:
-        raise ServiceError({"status": [f"A {goal.status} goal cannot become {status}."]})
+    errors = goal_status_problems(goal=goal, status=status)
+    if errors:
+        raise ServiceError(errors)
     now = timezone.now()
     GoalStatusChange.objects.create(
         goal=goal,
@@ -241,25 +293,32 @@ def goal_revise(
     return created
 
 
+def goal_progress_problems(
+    *, goal: PlanGoal, value: Decimal | None = None, on_date: date | None = None
+) -> dict[str, list[str]]:
+    """The rules of progress entered by hand on whichever fields are given, by field."""
+    errors: dict[str, list[str]] = {}
+    if goal.metric != GoalMetric.MANUAL:
+        errors["value"] = ["This goal's progress is computed from the record."]
+    elif value is not None and value < 0:
+        errors["value"] = ["Cannot be negative."]
+    if goal.status != GoalStatus.ACTIVE:
+        errors["status"] = [f"The goal is {goal.status}."]
+    if on_date is not None and on_date > enrollment_today(goal.plan.enrollment):
+        errors["on_date"] = ["Cannot be in the future."]
+    return errors
+
+
 def goal_progress_record(
     *, goal: PlanGoal, actor: User, value: Decimal, on_date: date | None = None, note: str = ""
 ) -> GoalProgressEntry:
     """Progress recorded by hand: only for goals the backend cannot measure."""
     enrollment = goal.plan.enrollment
     _require_active(enrollment)
-    if goal.metric != GoalMetric.MANUAL:
-        raise ServiceError({"value": ["This goal's progress is computed from the record."]})
-    if goal.status != GoalStatus.ACTIVE:
-        raise ServiceError({"status": [f"The goal is {goal.status}."]})
-    today = enrollment_today(enrollment)
-    day = on_date or today
-    errors: dict[str, list[str]] = {}
-    if day > today:
-        errors["on_date"] = ["Cannot be in the future."]
-    if value < 0:
-        errors["value"] = ["Cannot be negative."]
+    errors = goal_progress_problems(goal=goal, value=value, on_date=on_date)
     if errors:
         raise ServiceError(errors)
+    day = on_date or enrollment_today(enrollment)
     return GoalProgressEntry.objects.create(
         goal=goal,
         value=value,

@@ -66,6 +66,43 @@ FLAG_OF_OUTCOME: dict[str, str] = {
 }
 
 
+def screen_problems(
+    *,
+    enrollment: Enrollment | None = None,
+    collected_on: date | None = None,
+    status: str | None = None,
+    results: list[ResultInput] | None = None,
+    observed: bool | None = None,
+    observed_given: bool = False,
+) -> dict[str, list[str]]:
+    """The rules of a screen on whichever fields are given (None: not given; `observed`
+    counts once `observed_given`), by field: the API checks them with its own errors."""
+    errors: dict[str, list[str]] = {}
+    if enrollment is not None and collected_on is not None:
+        today = enrollment_today(enrollment)
+        if collected_on > today:
+            errors["collected_on"] = ["Cannot be in the future."]
+        elif collected_on < today - timedelta(days=MAX_SCREEN_AGE.days):
+            errors["collected_on"] = ["At most a year ago."]
+    if status == ScreenStatus.COMPLETED:
+        if results is not None:
+            if not results:
+                errors["results"] = ["List each substance tested and its result."]
+            substances = [r.substance for r in results]
+            if len(set(substances)) != len(substances):
+                errors["results"] = ["Each substance once."]
+            if any(r.prescribed and r.result != SubstanceResult.POSITIVE for r in results):
+                errors.setdefault("results", []).append("Only a positive result can be prescribed.")
+        if observed_given and observed is None:
+            errors["observed"] = ["Say whether the collection was observed."]
+    elif status is not None:
+        if results:
+            errors["results"] = [f"A {status} screen has no results."]
+        if observed_given and observed is not None:
+            errors["observed"] = [f"A {status} screen was not collected."]
+    return errors
+
+
 def screen_record(
     *,
     enrollment: Enrollment,
@@ -79,27 +116,14 @@ def screen_record(
 ) -> ScreenRecorded:
     """Record a drug screen and raise its flag (positive, missed or refused), at once."""
     _require_active(enrollment)
-    errors: dict[str, list[str]] = {}
-    today = enrollment_today(enrollment)
-    if collected_on > today:
-        errors["collected_on"] = ["Cannot be in the future."]
-    elif collected_on < today - timedelta(days=MAX_SCREEN_AGE.days):
-        errors["collected_on"] = ["At most a year ago."]
-    if status == ScreenStatus.COMPLETED:
-        if not results:
-            errors["results"] = ["List each substance tested and its result."]
-        substances = [r.substance for r in results]
-        if len(set(substances)) != len(substances):
-            errors["results"] = ["Each substance once."]
-        if any(r.prescribed and r.result != SubstanceResult.POSITIVE for r in results):
-            errors.setdefault("results", []).append("Only a positive result can be prescribed.")
-        if observed is None:
-            errors["observed"] = ["Say whether the collection was observed."]
-    else:
-        if results:
-            errors["results"] = [f"A {status} screen has no results."]
-        if observed is not None:
-            errors["observed"] = [f"A {status} screen was not collected."]
+    errors = screen_problems(
+        enrollment=enrollment,
+        collected_on=collected_on,
+        status=status,
+        results=results,
+        observed=observed,
+        observed_given=True,
+    )
     if errors:
         raise ServiceError(errors)
     now = timezone.now()

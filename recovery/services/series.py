@@ -56,6 +56,36 @@ def _occurrences(series: SessionSeries, *, after: datetime, until: datetime) -> 
     return found
 
 
+def series_problems(
+    *,
+    rule: str | None = None,
+    start_date: date | None = None,
+    start_time: time | None = None,
+    duration_minutes: int | None = None,
+    timezone_name: str | None = None,
+) -> dict[str, list[str]]:
+    """The rules of a series on whichever fields are given, by field: the API checks them
+    together with its own field errors."""
+    errors: dict[str, list[str]] = {}
+    if rule is not None:
+        start = datetime.combine(start_date or date(2000, 1, 1), start_time or time(0, 0))
+        try:
+            parse_rule(rule, start=start)
+        except ServiceError as exc:
+            errors.update(exc.fields)
+    # Older would iterate for ages on every horizon roll. "A year ago" is a date in the
+    # series' zone, like start_date itself.
+    if (
+        start_date is not None
+        and timezone_name is not None
+        and start_date < local_today(timezone_name) - SERIES_MAX_AGE
+    ):
+        errors["start_date"] = ["At most a year in the past."]
+    if duration_minutes is not None and not 5 <= duration_minutes <= 12 * 60:
+        errors["duration_minutes"] = ["Between 5 minutes and 12 hours."]
+    return errors
+
+
 @transaction.atomic
 def series_create(
     *,
@@ -72,13 +102,15 @@ def series_create(
     facilitator: User | None = None,
     patients: list[Enrollment] | None = None,
 ) -> SessionSeries:
-    parse_rule(rule, start=datetime.combine(start_date, start_time))
-    # Older would iterate for ages on every horizon roll. "A year ago" is a date in the
-    # series' zone, like start_date itself.
-    if start_date < local_today(timezone_name) - SERIES_MAX_AGE:
-        raise ServiceError({"start_date": ["At most a year in the past."]})
-    if not 5 <= duration_minutes <= 12 * 60:
-        raise ServiceError({"duration_minutes": ["Between 5 minutes and 12 hours."]})
+    errors = series_problems(
+        rule=rule,
+        start_date=start_date,
+        start_time=start_time,
+        duration_minutes=duration_minutes,
+        timezone_name=timezone_name,
+    )
+    if errors:
+        raise ServiceError(errors)
     series = SessionSeries.objects.create(
         program_id=program_id,
         kind=kind,

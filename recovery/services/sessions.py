@@ -106,6 +106,16 @@ def _validate_patients(program_id: int, patients: list[Enrollment]) -> None:
         raise ServiceError({"patients": ["Patients must be enrolled in this program."]})
 
 
+def session_problems(
+    *, starts_at: datetime | None = None, ends_at: datetime | None = None
+) -> dict[str, list[str]]:
+    """The rules of a session's time on whichever fields are given, by field: the API
+    checks them together with its own field errors."""
+    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
+        return {"ends_at": ["A session ends after it starts."]}
+    return {}
+
+
 @transaction.atomic
 def session_create(
     *,
@@ -121,8 +131,9 @@ def session_create(
     series_id: int | None = None,
     occurrence_key: datetime | None = None,
 ) -> TreatmentSession:
-    if ends_at <= starts_at:
-        raise ServiceError({"ends_at": ["A session ends after it starts."]})
+    errors = session_problems(starts_at=starts_at, ends_at=ends_at)
+    if errors:
+        raise ServiceError(errors)
     patients = patients or []
     _validate_patients(program_id, patients)
     session = TreatmentSession.objects.create(
@@ -159,8 +170,9 @@ def session_update(
     now = timezone.now()
     new_start = starts_at or session.starts_at
     new_end = ends_at or session.ends_at
-    if new_end <= new_start:
-        raise ServiceError({"ends_at": ["A session ends after it starts."]})
+    errors = session_problems(starts_at=new_start, ends_at=new_end)
+    if errors:
+        raise ServiceError(errors)
     moved = new_start != session.starts_at
     for key in ("kind", "title", "location", "video_url", "facilitator"):
         if key in fields:

@@ -155,6 +155,24 @@ def test_practice_is_logged_and_read_by_patient_and_care_team(
     assert ranged["count"] == 1
 
 
+def test_a_practice_with_several_problems_names_them_all_in_one_answer(
+    patient_client: APIClient,
+) -> None:
+    response = patient_client.post(
+        "/api/v1/practices/",
+        {
+            "exercise": library(1)[0].id,
+            "craving_before": 11,  # the field's own range
+            "craving_after": 3,
+            "helpfulness": 5,
+            "practiced_at": (timezone.now() + timedelta(hours=1)).isoformat(),  # the service's
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"craving_before", "practiced_at"}
+
+
 # --- assignments ----------------------------------------------------------------------
 
 

@@ -210,6 +210,21 @@ def test_medication_answer_without_medication_on_record_is_refused(
 
 
 @pytest.mark.django_db
+def test_a_checkin_with_several_problems_names_them_all_in_one_answer(
+    patient_client: APIClient,
+) -> None:
+    body = checkin_body(
+        mood=99,  # the field's own range
+        substances=["alcohol"],  # a rule across fields: only with used_substance
+        medication_taken=True,  # the service's rule: no medication on record
+    )
+    response = patient_client.post("/api/v1/checkins/", body, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"mood", "substances", "medication_taken"}
+    assert not CheckIn.objects.exists()
+
+
+@pytest.mark.django_db
 def test_staff_cannot_submit_checkins(counselor_client: APIClient) -> None:
     response = counselor_client.post("/api/v1/checkins/", checkin_body(), format="json")
     assert response.status_code == 403

@@ -172,6 +172,44 @@ def test_a_level_the_program_does_not_offer_is_refused(
     assert not EnrollmentChange.objects.filter(enrollment=enrollment).exists()
 
 
+def test_an_enrollment_with_several_problems_names_them_all_in_one_answer(
+    counselor_client: APIClient,
+) -> None:
+    response = counselor_client.post(
+        "/api/v1/patients/",
+        {
+            "first_name": "",  # the field's own rule
+            "timezone": "Mars/Olympus",  # the field's own rule
+            "level_of_care": "4",  # the service's rule: a level the program offers
+            "start_date": "2026-03-01",
+            "expected_end_date": "2026-02-01",  # the service's rule: after the start
+            "care_team": [999_999],  # not a staff member of the program
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {
+        "first_name",
+        "timezone",
+        "level_of_care",
+        "expected_end_date",
+        "care_team",
+    }
+    assert not Enrollment.objects.exists()
+
+
+def test_a_change_with_several_problems_names_them_all_in_one_answer(
+    counselor_client: APIClient, enrollment: Enrollment
+) -> None:
+    response = counselor_client.post(
+        f"/api/v1/patients/{enrollment.id}/change/",
+        {"stage": "nirvana", "level_of_care": "4"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"stage", "level_of_care"}
+
+
 # --- discharge and codes --------------------------------------------------------------
 
 

@@ -221,6 +221,61 @@ def test_goal_status_and_revision_keep_their_history(people):
     assert people["other_counselor"].get(f"/api/v1/goals/{goal_id}/").status_code == 404
 
 
+def test_a_plan_with_several_problems_names_them_all_in_one_answer(people):
+    write_plan(people)
+    response = people["care_team"].post(
+        "/api/v1/plans/",
+        {
+            "patient": people["a"].id,  # the service's rule: one plan per patient
+            "summary": "x" * 5000,  # the field's own limit
+            "goals": [
+                goal_body(domain="astrology"),  # the field's own choices
+                goal_body(target_value="30", due_date="2026-01-01"),  # the service's limits
+            ],
+        },
+        format="json",
+    )
+    assert set(fields_of(response)) == {
+        "patient",
+        "summary",
+        "goals.0.domain",
+        "goals.1.target_value",
+        "goals.1.due_date",
+    }
+
+
+def test_goal_writes_with_several_problems_name_them_all_in_one_answer(people):
+    plan = write_plan(people, goals=[goal_body(), goal_body(domain="work_school", metric="manual")])
+    staff, goal_id, manual_id = people["care_team"], *[g["id"] for g in plan["goals"]]
+    added = staff.post(
+        f"/api/v1/plans/{plan['id']}/goals/",
+        goal_body(description=" ", target_value="2.5", due_date="2026-01-01", metric="nope"),
+        format="json",
+    )
+    assert set(fields_of(added)) == {"description", "due_date", "metric"}
+    added = staff.post(
+        f"/api/v1/plans/{plan['id']}/goals/",
+        goal_body(domain="nope", target_value="2.5"),
+        format="json",
+    )
+    assert set(fields_of(added)) == {"domain", "target_value"}
+    revised = staff.post(
+        f"/api/v1/goals/{goal_id}/revise/",
+        {"target_value": "2.5", "due_date": "2026-01-01", "note": "x" * 2000},
+        format="json",
+    )
+    assert set(fields_of(revised)) == {"target_value", "due_date", "note"}
+    status_set = staff.post(
+        f"/api/v1/goals/{goal_id}/status/", {"status": "active", "note": "x" * 2000}
+    )
+    assert set(fields_of(status_set)) == {"status", "note"}
+    progress = staff.post(
+        f"/api/v1/goals/{manual_id}/progress/",
+        {"value": "-1", "on_date": "2026-07-01", "note": "x" * 2000},
+    )
+    assert set(fields_of(progress)) == {"value", "on_date", "note"}
+
+
 def test_manual_progress_is_recorded_by_the_patient(people):
     plan = write_plan(
         people, goals=[goal_body(domain="work_school", metric="manual", target_value="3")]
@@ -399,6 +454,22 @@ def test_a_bad_screen_is_a_400_and_flags_nothing(people, overrides, field):
     assert any(key == field or key.startswith(f"{field}.") for key in fields), fields
     assert not DrugScreen.objects.exists()
     assert not Flag.objects.exists()
+
+
+def test_a_screen_with_several_problems_names_them_all_in_one_answer(people):
+    body = screen_body(
+        people,
+        method="hair",  # the field's own choices
+        collected_on="2026-06-04",  # the service's rule: not in the future
+        observed=None,  # the service's rule: say for a completed screen
+        results=[
+            {"substance": "fentanyl", "result": "negative"},
+            {"substance": "fentanyl", "result": "negative"},  # the service's: once each
+        ],
+    )
+    response = people["care_team"].post("/api/v1/screens/", body, format="json")
+    assert set(fields_of(response)) == {"method", "collected_on", "observed", "results"}
+    assert not DrugScreen.objects.exists()
 
 
 def test_a_missed_screen_is_flagged(people):

@@ -267,6 +267,40 @@ def test_a_rule_without_an_end_is_refused(
     assert not SessionSeries.objects.exists()
 
 
+def test_a_series_with_several_problems_names_them_all_in_one_answer(
+    counselor_client: APIClient, enrollment: Enrollment
+) -> None:
+    body = series_body(
+        enrollment,
+        rrule="FREQ=WEEKLY;BYDAY=MO",  # the service's rule: COUNT or UNTIL
+        start_date=timezone.now().date().isoformat(),
+        duration_minutes=2,  # the service's rule: at least 5 minutes
+        timezone="Mars/Olympus",  # the field's own rule
+    )
+    response = counselor_client.post("/api/v1/series/", body, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"rrule", "duration_minutes", "timezone"}
+    assert not SessionSeries.objects.exists()
+
+
+def test_a_session_with_several_problems_names_them_all_in_one_answer(
+    counselor_client: APIClient,
+) -> None:
+    start = timezone.now() + timedelta(days=1)
+    response = counselor_client.post(
+        "/api/v1/sessions/",
+        {
+            "kind": "teleportation",  # the field's own choices
+            "title": "Evening group",
+            "starts_at": start.isoformat(),
+            "ends_at": (start - timedelta(hours=1)).isoformat(),  # the service's rule
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"kind", "ends_at"}
+
+
 # --- attendance -----------------------------------------------------------------------
 
 
