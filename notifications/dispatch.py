@@ -20,11 +20,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from notifications.claim import claim_due
-from notifications.content import push_text
+from notifications.kinds import push_text, unmutable_kinds
 from notifications.models import Device, Notification, NotificationPreference, NotificationState
 from notifications.push import Outcome, PushMessage, PushResult, get_push_backend
 from notifications.realtime import send_events_sync, user_group
-from notifications.services import UNMUTABLE_KINDS, devices_deactivate
+from notifications.services import devices_deactivate
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +127,7 @@ def _sort_out(
     to_send: list[Notification],
 ) -> None:
     """Settle what must not go out now (expired, muted, quiet hours); keep the rest."""
+    unmutable = unmutable_kinds()
     for notification in batch:
         if notification.expires_at is not None and notification.expires_at <= now:
             _finish(notification, state=NotificationState.CANCELLED, error="expired")
@@ -134,7 +135,7 @@ def _sort_out(
             continue
         pref = prefs.get(notification.recipient_id)
         muted = pref is not None and notification.kind in pref.muted_kinds
-        if muted and notification.kind not in UNMUTABLE_KINDS:
+        if muted and notification.kind not in unmutable:
             _finish(notification, state=NotificationState.CANCELLED, error="muted")
             report.expired += 1
             continue
@@ -166,6 +167,8 @@ def _deliver(
 
     messages: list[PushMessage] = []
     for notification in to_send:
+        if not notification.push:
+            continue
         done = notification.channel_results.get("push", {})
         title, body = push_text(notification.kind)
         ttl = None

@@ -40,17 +40,6 @@ class Device(models.Model):
         indexes = [models.Index(fields=["user", "is_active"])]
 
 
-class NotificationKind(models.TextChoices):
-    SESSION_REMINDER = "session_reminder", "Session reminder"
-    SESSION_CANCELLED = "session_cancelled", "Session cancelled"
-    SESSION_MOVED = "session_moved", "Session moved"
-    CHECKIN_NUDGE = "checkin_nudge", "Check-in nudge"
-    CRISIS_RESOURCES = "crisis_resources", "Crisis resources"
-    FLAG_RAISED = "flag_raised", "Flag raised"
-    FLAG_ESCALATED = "flag_escalated", "Flag escalated"
-    MEDICATION_REMINDER = "medication_reminder", "Medication reminder"
-
-
 class NotificationState(models.TextChoices):
     PENDING = "pending", "Pending"
     SENDING = "sending", "Sending"
@@ -67,10 +56,12 @@ class Notification(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
-    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    # A kind registered by the app that sends it (notifications.kinds), not a fixed list.
+    kind = models.CharField(max_length=32)
     topic = models.CharField(max_length=120, blank=True, db_index=True)
     dedupe_key = models.CharField(max_length=200, unique=True)
     urgent = models.BooleanField(default=False)
+    push = models.BooleanField(default=True)  # False: websocket and inbox only
     title = models.CharField(max_length=200)
     body = models.CharField(max_length=1000)
     payload = models.JSONField(default=dict, blank=True)

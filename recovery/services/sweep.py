@@ -15,8 +15,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from notifications.models import Notification
-from notifications.services import notifications_schedule_bulk
+from notifications.services import Message, notify_all
 from recovery.models import CheckInSchedule, FlagKind, ShareableEvent
 from recovery.services.consent import disclosures_queue
 from recovery.services.flags import FlagCandidate, flags_raise
@@ -53,7 +52,7 @@ def _sweep_batch(*, now: datetime, limit: int) -> tuple[int, int]:
         if not schedules:
             return 0, 0
         candidates: list[FlagCandidate] = []
-        nudges: list[Notification] = []
+        nudges: list[Message] = []
         for schedule in schedules:
             enrollment = schedule.enrollment
             day = schedule.next_window_date
@@ -71,7 +70,7 @@ def _sweep_batch(*, now: datetime, limit: int) -> tuple[int, int]:
                 nudges.append(nudge)
         _save_advanced(schedules)
         flags = flags_raise(candidates=candidates, now=now)
-        notifications_schedule_bulk(notifications=nudges)
+        notify_all(messages=nudges, now=now)
         for flag in flags:
             if flag.kind == FlagKind.MISSED_CHECKINS_IN_A_ROW:
                 disclosures_queue(

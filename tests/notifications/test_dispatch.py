@@ -13,22 +13,24 @@ from notifications.claim import claim_due
 from notifications.dispatch import dispatch_due
 from notifications.models import Notification
 from notifications.push import memory
-from notifications.services import notification_schedule, preference_set
+from notifications.services import notify, preference_set
 from tests.factories import DeviceFactory, PatientUserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def _queue(user, *, key: str, due_in: timedelta = timedelta(0), **extra):
-    return notification_schedule(
-        recipient_id=user.id,
+    notify(
+        recipients=[user.id],
         kind=extra.pop("kind", "session_reminder"),
-        dedupe_key=key,
+        key=key,
         title="Reminder: Process group",
         body="Starts in 1 hour.",
+        payload=extra.pop("payload", {}),
         due_at=timezone.now() + due_in,
         **extra,
     )
+    return Notification.objects.get(dedupe_key=f"{key}:{user.id}")
 
 
 def test_due_notifications_are_pushed_to_every_active_device_once():
