@@ -26,6 +26,7 @@ from notifications.models import (
 
 logger = logging.getLogger(__name__)
 
+
 def enqueue_dispatch_on_commit() -> None:
     """Ask a worker to dispatch now, after commit. If the broker is down the request still
     succeeds: the periodic dispatcher picks the row up on its next tick."""

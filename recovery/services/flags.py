@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from backend.errors import NotAllowed, ServiceError
+from notifications.claim import claim_rows
 from notifications.services import Message, notify_all
 from recovery.models import (
     Enrollment,
@@ -161,17 +162,16 @@ def flags_escalate_due(*, now: datetime | None = None, limit: int = 500) -> int:
     escalated = 0
     while True:
         with transaction.atomic():
-            due = Flag.objects.filter(escalate_at__lte=now, status=FlagStatus.OPEN).order_by(
-                "escalate_at"
+            flags = claim_rows(
+                Flag.objects.filter(escalate_at__lte=now, status=FlagStatus.OPEN).select_related(
+                    "enrollment"
+                ),
+                order_by=("escalate_at",),
+                limit=limit,
+                stamp={"escalate_at": None, "escalated_at": now},
             )
-            if connection.features.has_select_for_update_skip_locked:
-                due = due.select_for_update(skip_locked=True, of=("self",))
-            flags = list(due.select_related("enrollment")[:limit])
             if not flags:
                 return escalated
-            Flag.objects.filter(id__in=[f.id for f in flags]).update(
-                escalate_at=None, escalated_at=now
-            )
             FlagEvent.objects.bulk_create(
                 [FlagEvent(flag=f, action=FlagEvent.Action.ESCALATED, at=now) for f in flags]
             )

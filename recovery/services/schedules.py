@@ -37,9 +37,7 @@ def nudge_key(enrollment_id: int, window: Window) -> str:
     )
 
 
-def nudge_for(
-    schedule: CheckInSchedule, enrollment: Enrollment, window: Window
-) -> Message | None:
+def nudge_for(schedule: CheckInSchedule, enrollment: Enrollment, window: Window) -> Message | None:
     """One nudge before the window's due time, if that still lies ahead of its opening."""
     lead = timedelta(minutes=enrollment.program.nudge_before_due_minutes)
     due_at = max(window.opens, window.due - lead)
