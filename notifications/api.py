@@ -132,7 +132,9 @@ class PreferenceSerializer(StrictSerializer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The kinds are registered by the apps that send them, after this module is read.
-        self.fields["muted_kinds"].child.choices = kind_choices()
+        kind = self.fields["muted_kinds"].child  # type: ignore[attr-defined]
+        assert isinstance(kind, serializers.ChoiceField)
+        kind.choices = kind_choices()
 
     def validate_timezone(self, value: str) -> str:
         if value not in known_timezones():

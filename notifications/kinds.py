@@ -10,9 +10,34 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from notifications.models import Notification
 
 DEFAULT_PUSH_TEXT = ("New message", "Open the app to read it.")
+
+
+@dataclass(frozen=True)
+class Email:
+    to: str
+    subject: str
+    body: str
+
+
+class EmailHooks(Protocol):
+    """How a kind sent by email is written and what its sender records. Both run at the
+    moment of sending, so a rule that may change meanwhile (a consent revoked) is checked
+    then, not when the message was queued."""
+
+    def compose(self, notification: Notification, *, now: datetime) -> Email | str:
+        """The email, or why it must not be sent (the row is then cancelled)."""
+        ...
+
+    def settle(self, notification: Notification, *, state: str, reason: str) -> None:
+        """Record the final outcome: sent, cancelled (with the reason) or failed."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -24,6 +49,7 @@ class Kind:
     urgent: bool = False
     mutable: bool = True  # False: a safety message nobody can opt out of
     ttl: timedelta | None = None  # a message not sent within this after its due time is dropped
+    email: EmailHooks | None = None  # a kind sent by email, to addresses it names itself
 
     def __post_init__(self) -> None:
         # A plain str: an enum member (TextChoices) hashes by its member name, not its value.

@@ -40,6 +40,11 @@ class Device(models.Model):
         indexes = [models.Index(fields=["user", "is_active"])]
 
 
+class Channel(models.TextChoices):
+    APP = "app", "App (websocket, push, inbox)"
+    EMAIL = "email", "Email (composed by the kind at the moment of sending)"
+
+
 class NotificationState(models.TextChoices):
     PENDING = "pending", "Pending"
     SENDING = "sending", "Sending"
@@ -53,9 +58,16 @@ class Notification(models.Model):
     the app reads. `payload` may hold clinical detail; it only travels over authenticated
     channels (the API and the user's websocket), never in a push."""
 
+    # An app user; none for an email to someone outside the system (the kind's email
+    # hook names the address when it composes the message).
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
     )
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.APP)
     # A kind registered by the app that sends it (notifications.kinds), not a fixed list.
     kind = models.CharField(max_length=32)
     topic = models.CharField(max_length=120, blank=True, db_index=True)
@@ -82,6 +94,12 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(channel="email") | Q(recipient__isnull=False),
+                name="notification_app_has_recipient",
+            )
+        ]
         indexes = [
             models.Index(
                 fields=["due_at"],

@@ -18,6 +18,7 @@ from django.utils import timezone
 from notifications.kinds import kind_named, staff_of, unmutable_kinds
 from notifications.models import (
     AddressKind,
+    Channel,
     Device,
     Notification,
     NotificationPreference,
@@ -139,6 +140,29 @@ def notify_all(*, messages: Iterable[Message], now: datetime | None = None) -> i
     return len(rows)
 
 
+def notify_email(
+    *, kind: str, key: str, payload: Mapping[str, Any], due_at: datetime | None = None
+) -> None:
+    """Queue one email of a kind that composes its own message (`Kind.email`) when the
+    dispatcher sends it. The payload names what to compose from (an opaque id), never the
+    text or the address: those stay with the app that owns them until the moment of sending."""
+    if kind_named(kind).email is None:
+        raise ValueError(f"notification kind {kind!r} is not sent by email")
+    now = timezone.now()
+    notification = Notification(
+        recipient_id=None,
+        channel=Channel.EMAIL,
+        kind=kind,
+        dedupe_key=key,
+        title="",
+        body="",
+        payload=dict(payload),
+        due_at=due_at or now,
+        created_at=now,
+    )
+    _queue([notification], now=now)
+
+
 def _staff_members(messages: list[Message]) -> dict[str, dict[int, set[int]]]:
     scopes: dict[str, set[int]] = defaultdict(set)
     for message in messages:
@@ -254,9 +278,17 @@ def _queue(notifications: list[Notification], *, now: datetime) -> None:
     never notifies twice."""
     unmutable = unmutable_kinds()
     muted = muted_kinds_by_user(
-        user_ids={n.recipient_id for n in notifications if n.kind not in unmutable}
+        user_ids={
+            n.recipient_id
+            for n in notifications
+            if n.recipient_id is not None and n.kind not in unmutable
+        }
     )
-    notifications = [n for n in notifications if n.kind not in muted.get(n.recipient_id, ())]
+    notifications = [
+        n
+        for n in notifications
+        if n.recipient_id is None or n.kind not in muted.get(n.recipient_id, ())
+    ]
     if not notifications:
         return
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)

@@ -105,7 +105,20 @@ def program_supervisors(program_ids: Collection[int]) -> dict[int, set[int]]:
 
 
 def register() -> None:
+    from recovery.services.consent import DISCLOSURE_EMAIL, DISCLOSURE_KIND
+
     for kind in KINDS:
         register_kind(kind)
+    # Part 2 disclosures to a support contact, sent by email under a consent.
+    register_kind(
+        Kind(
+            DISCLOSURE_KIND,
+            "Disclosure to a support contact",
+            "",
+            "",
+            mutable=False,
+            email=DISCLOSURE_EMAIL,
+        )
+    )
     register_staff_group(CARE_TEAM, care_teams)
     register_staff_group(PROGRAM_SUPERVISORS, program_supervisors)

@@ -218,7 +218,8 @@ def test_a_reminder_claimed_by_a_worker_that_died_still_goes_out_before_it_expir
         dispatch_due()  # the next ticks, on the workers still alive
     reminder.refresh_from_db()
     assert reminder.state == "sent"
-    assert reminder.sent_at is not None and reminder.sent_at < starts_at
+    assert reminder.sent_at is not None
+    assert reminder.sent_at < starts_at
     assert [m.notification_id for m in memory.outbox] == [reminder.id]
 
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import time_machine
 from django.utils import timezone
-from notifications.kinds import push_text
 
 from notifications.dispatch import dispatch_due
+from notifications.kinds import push_text
 from notifications.models import Device, Notification, NotificationState
 from notifications.push import reset_push_backends
 from notifications.push.fcm import close_fcm

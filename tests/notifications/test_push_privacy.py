@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from notifications.kinds import registered_kinds
 
 from notifications.dispatch import dispatch_due
+from notifications.kinds import registered_kinds
 from notifications.push import memory
 from recovery.models import FlagKind, SessionKind
 from recovery.notification_kinds import NotificationKind
