@@ -40,7 +40,6 @@ def periodic_jobs() -> tuple[PeriodicJob, ...]:
         ),
         PeriodicJob("escalate_flags", "recovery.services.flags.flags_escalate_due", 60.0),
         PeriodicJob("expand_session_series", "recovery.services.series.series_expand_all", 3600.0),
-        PeriodicJob("send_disclosures", "recovery.services.consent.disclosures_send_due", 60.0),
         PeriodicJob(
             "medication_adherence_sweep",
             "recovery.services.medications.medication_adherence_sweep",

@@ -194,7 +194,7 @@ SPECTACULAR_SETTINGS = {
         "backend.openapi.add_error_responses",
     ],
     "ENUM_NAME_OVERRIDES": {
-        "NotificationKindEnum": "notifications.models.NotificationKind",
+        "NotificationKindEnum": "recovery.notification_kinds.NotificationKind",
         "SessionKindEnum": "recovery.models.SessionKind",
         "FlagKindEnum": "recovery.models.FlagKind",
         "StageEnum": "recovery.models.Stage",

@@ -229,7 +229,7 @@ def stub_dispatch_enqueue() -> Iterator[list[int]]:
     on commit whenever something due was queued) would deliver every notification inside
     the timed code. In production it only puts a message on the broker. Count the calls
     instead; the dispatcher has its own benchmark (bench/dispatch.py)."""
-    from backend import tasks
+    from notifications import tasks
 
     calls = [0]
     original = tasks.dispatch_notifications_now.delay

@@ -151,8 +151,9 @@ def bench_database() -> Iterator[str]:
 def populate(size: int) -> None:
     from django.utils import timezone
 
-    from notifications.models import Device, Notification, NotificationKind
+    from notifications.models import Device, Notification
     from recovery.models import Program, Role, User
+    from recovery.notification_kinds import NotificationKind
 
     now = timezone.now()
     program = Program.objects.create(name="Bench IOP", timezone="America/New_York")

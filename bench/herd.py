@@ -282,7 +282,8 @@ def queue_herd(users: list[int], due: datetime, label: str) -> None:
     """One session reminder per patient, all due at `due` (earlier rows are deleted)."""
     from django.db import transaction
 
-    from notifications.models import Notification, NotificationKind
+    from notifications.models import Notification
+    from recovery.notification_kinds import NotificationKind
 
     with transaction.atomic():
         Notification.objects.all().delete()

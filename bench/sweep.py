@@ -350,7 +350,7 @@ def run_real(world: World) -> int:
 
 def _flag_and_advance(schedules: list[Any], now: datetime) -> None:
     """What the sweep does with the schedules it claimed, for the naive baseline."""
-    from notifications.services import notifications_schedule_bulk
+    from notifications.services import notify_all
     from recovery.models import CheckInSchedule, FlagKind
     from recovery.services.flags import FlagCandidate, flags_raise
     from recovery.services.schedules import apply_window
@@ -375,7 +375,7 @@ def _flag_and_advance(schedules: list[Any], now: datetime) -> None:
         schedules, ["next_due_at", "next_window_date", "consecutive_missed"]
     )
     flags_raise(candidates=candidates, now=now)
-    notifications_schedule_bulk(notifications=nudges)
+    notify_all(messages=nudges, now=now)
 
 
 def run_naive(world: World) -> int:
@@ -404,7 +404,7 @@ def run_one_at_a_time(world: World) -> int:
     checked by its row count, flag it; again until none is due."""
     from django.db import transaction
 
-    from notifications.services import notifications_schedule_bulk
+    from notifications.services import notify_all
     from recovery.models import CheckInSchedule, FlagKind
     from recovery.services.flags import FlagCandidate, flags_raise
     from recovery.services.schedules import apply_window
@@ -440,7 +440,7 @@ def run_one_at_a_time(world: World) -> int:
                     FlagCandidate(enrollment, FlagKind.MISSED_CHECKINS_IN_A_ROW, day.isoformat())
                 )
             flags_raise(candidates=candidates, now=now)
-            notifications_schedule_bulk(notifications=[nudge] if nudge else [])
+            notify_all(messages=[nudge] if nudge else [], now=now)
         handled += 1
 
 

@@ -248,7 +248,8 @@ def queue_reminders(user_ids: list[int], due: datetime, label: str) -> list[int]
     worker thread (the caller's thread runs the event loop)."""
     from django.db import connection, transaction
 
-    from notifications.models import Notification, NotificationKind
+    from notifications.models import Notification
+    from recovery.notification_kinds import NotificationKind
 
     try:
         with transaction.atomic():

@@ -14,7 +14,8 @@ from rest_framework.views import APIView
 from backend.api import LocalTimeField, StrictModelSerializer, StrictSerializer, request_user
 from backend.timezones import known_timezones
 from notifications import selectors, services
-from notifications.models import AddressKind, Device, Notification, NotificationKind, Platform
+from notifications.kinds import kind_choices
+from notifications.models import AddressKind, Device, Notification, Platform
 
 
 class DeviceSerializer(StrictModelSerializer):
@@ -122,11 +123,18 @@ class UnreadCount(APIView):
 
 class PreferenceSerializer(StrictSerializer):
     muted_kinds = serializers.ListField(
-        child=serializers.ChoiceField(choices=NotificationKind.choices), max_length=20, default=list
+        child=serializers.ChoiceField(choices=[]), max_length=20, default=list
     )
     quiet_start = LocalTimeField(allow_null=True, required=False, default=None)
     quiet_end = LocalTimeField(allow_null=True, required=False, default=None)
     timezone = serializers.CharField(max_length=64, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The kinds are registered by the apps that send them, after this module is read.
+        kind = self.fields["muted_kinds"].child  # type: ignore[attr-defined]
+        assert isinstance(kind, serializers.ChoiceField)
+        kind.choices = kind_choices()
 
     def validate_timezone(self, value: str) -> str:
         if value not in known_timezones():

@@ -23,10 +23,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from notifications import selectors
-from notifications.realtime import program_staff_group, user_group
+from notifications.realtime import user_group
 from notifications.services import notifications_ack
 from notifications.tokens import user_for_access_token
-from recovery.selectors.access import watched_program_id
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +69,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def _authenticated(self, user: Any, expires_at: float) -> None:
         self.user_id = user.id
+        # Every event, for every role, is a row of the user's own: one group per user.
         groups = [user_group(user.id)]
-        watched = watched_program_id(user)
-        if watched is not None:
-            groups.append(program_staff_group(watched))
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = groups

@@ -1,4 +1,5 @@
-"""The dispatcher: claim what is due, deliver it over websocket and push, record results.
+"""The dispatcher: claim what is due, deliver it over websocket and push (or by email, for
+a kind sent by email), record results.
 
 Every periodic tick calls `dispatch_due`. Rows are the truth: whatever a channel drops is
 re-driven by the next tick, and what was already delivered to a device is never re-sent.
@@ -15,16 +16,23 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from notifications.claim import claim_due
-from notifications.content import push_text
-from notifications.models import Device, Notification, NotificationPreference, NotificationState
+from notifications.kinds import kind_named, push_text, unmutable_kinds
+from notifications.models import (
+    Channel,
+    Device,
+    Notification,
+    NotificationPreference,
+    NotificationState,
+)
 from notifications.push import Outcome, PushMessage, PushResult, get_push_backend
 from notifications.realtime import send_events_sync, user_group
-from notifications.services import UNMUTABLE_KINDS, devices_deactivate
+from notifications.services import devices_deactivate
 
 logger = logging.getLogger(__name__)
 
@@ -103,9 +111,12 @@ def _backoff(attempts: int, retry_after: float | None) -> timedelta:
 
 
 def deliver_batch(batch: list[Notification], *, now: datetime, report: DispatchReport) -> None:
-    recipient_ids = {n.recipient_id for n in batch}
-    prefs = {p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=recipient_ids)}
-    devices: dict[int, list[Device]] = defaultdict(list)
+    # An email row has no app recipient (None): no preferences, no devices.
+    recipient_ids = {n.recipient_id for n in batch if n.recipient_id is not None}
+    prefs: dict[int | None, NotificationPreference] = {
+        p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=recipient_ids)
+    }
+    devices: dict[int | None, list[Device]] = defaultdict(list)
     for device in Device.objects.filter(user_id__in=recipient_ids, is_active=True).order_by("id"):
         devices[device.user_id].append(device)
 
@@ -113,20 +124,63 @@ def deliver_batch(batch: list[Notification], *, now: datetime, report: DispatchR
     # One transaction for the batch's bookkeeping: on SQLite one commit instead of one per row.
     with transaction.atomic():
         _sort_out(batch, prefs=prefs, now=now, report=report, to_send=to_send)
+    emails = [n for n in to_send if n.channel == Channel.EMAIL]
+    to_send = [n for n in to_send if n.channel != Channel.EMAIL]
+    for notification in emails:
+        _deliver_email(notification, now=now, report=report)
     if not to_send:
         return
     _deliver(to_send, devices=devices, now=now, report=report)
 
 
+def _deliver_email(notification: Notification, *, now: datetime, report: DispatchReport) -> None:
+    """Email: the kind composes the message now (and may refuse: a consent revoked since
+    it was queued); trouble with the mail server is retried like a push."""
+    hooks = kind_named(notification.kind).email
+    assert hooks is not None, "an email row of a kind without email hooks"
+    email = hooks.compose(notification, now=now)
+    if isinstance(email, str):
+        _finish(notification, state=NotificationState.CANCELLED, error=email)
+        hooks.settle(notification, state=NotificationState.CANCELLED, reason=email)
+        report.expired += 1
+        return
+    try:
+        send_mail(
+            subject=email.subject,
+            message=email.body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[email.to],
+        )
+    except Exception as exc:  # the mail server's trouble: retry on a later tick, a few times
+        error = type(exc).__name__
+        logger.warning("email %s not sent: %s", notification.id, error)
+        notification.last_error = error
+        if notification.attempts + 1 < settings.NOTIFICATION_MAX_ATTEMPTS:
+            _release(
+                notification, due_at=now + _backoff(notification.attempts, None), count_attempt=True
+            )
+            report.retried += 1
+        else:
+            _finish(notification, state=NotificationState.FAILED, error=error)
+            hooks.settle(notification, state=NotificationState.FAILED, reason=error)
+            report.failed += 1
+        return
+    notification.channel_results = {**notification.channel_results, "email": "sent"}
+    _finish(notification, state=NotificationState.SENT, sent_at=timezone.now())
+    hooks.settle(notification, state=NotificationState.SENT, reason="")
+    report.sent += 1
+
+
 def _sort_out(
     batch: list[Notification],
     *,
-    prefs: dict[int, NotificationPreference],
+    prefs: dict[int | None, NotificationPreference],
     now: datetime,
     report: DispatchReport,
     to_send: list[Notification],
 ) -> None:
     """Settle what must not go out now (expired, muted, quiet hours); keep the rest."""
+    unmutable = unmutable_kinds()
     for notification in batch:
         if notification.expires_at is not None and notification.expires_at <= now:
             _finish(notification, state=NotificationState.CANCELLED, error="expired")
@@ -134,7 +188,7 @@ def _sort_out(
             continue
         pref = prefs.get(notification.recipient_id)
         muted = pref is not None and notification.kind in pref.muted_kinds
-        if muted and notification.kind not in UNMUTABLE_KINDS:
+        if muted and notification.kind not in unmutable:
             _finish(notification, state=NotificationState.CANCELLED, error="muted")
             report.expired += 1
             continue
@@ -153,19 +207,21 @@ def _sort_out(
 def _deliver(
     to_send: list[Notification],
     *,
-    devices: dict[int, list[Device]],
+    devices: dict[int | None, list[Device]],
     now: datetime,
     report: DispatchReport,
 ) -> None:
     events = [
         (user_group(n.recipient_id), event_for(n))
         for n in to_send
-        if n.channel_results.get("websocket") != "sent"
+        if n.recipient_id is not None and n.channel_results.get("websocket") != "sent"
     ]
     websocket_ok = send_events_sync(events)
 
     messages: list[PushMessage] = []
     for notification in to_send:
+        if not notification.push:
+            continue
         done = notification.channel_results.get("push", {})
         title, body = push_text(notification.kind)
         ttl = None

@@ -40,15 +40,9 @@ class Device(models.Model):
         indexes = [models.Index(fields=["user", "is_active"])]
 
 
-class NotificationKind(models.TextChoices):
-    SESSION_REMINDER = "session_reminder", "Session reminder"
-    SESSION_CANCELLED = "session_cancelled", "Session cancelled"
-    SESSION_MOVED = "session_moved", "Session moved"
-    CHECKIN_NUDGE = "checkin_nudge", "Check-in nudge"
-    CRISIS_RESOURCES = "crisis_resources", "Crisis resources"
-    FLAG_RAISED = "flag_raised", "Flag raised"
-    FLAG_ESCALATED = "flag_escalated", "Flag escalated"
-    MEDICATION_REMINDER = "medication_reminder", "Medication reminder"
+class Channel(models.TextChoices):
+    APP = "app", "App (websocket, push, inbox)"
+    EMAIL = "email", "Email (composed by the kind at the moment of sending)"
 
 
 class NotificationState(models.TextChoices):
@@ -64,13 +58,22 @@ class Notification(models.Model):
     the app reads. `payload` may hold clinical detail; it only travels over authenticated
     channels (the API and the user's websocket), never in a push."""
 
+    # An app user; none for an email to someone outside the system (the kind's email
+    # hook names the address when it composes the message).
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
     )
-    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.APP)
+    # A kind registered by the app that sends it (notifications.kinds), not a fixed list.
+    kind = models.CharField(max_length=32)
     topic = models.CharField(max_length=120, blank=True, db_index=True)
     dedupe_key = models.CharField(max_length=200, unique=True)
     urgent = models.BooleanField(default=False)
+    push = models.BooleanField(default=True)  # False: websocket and inbox only
     title = models.CharField(max_length=200)
     body = models.CharField(max_length=1000)
     payload = models.JSONField(default=dict, blank=True)
@@ -91,6 +94,12 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(channel="email") | Q(recipient__isnull=False),
+                name="notification_app_has_recipient",
+            )
+        ]
         indexes = [
             models.Index(
                 fields=["due_at"],

@@ -17,10 +17,6 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def program_staff_group(program_id: int) -> str:
-    return f"program.{program_id}.staff"
-
-
 async def send_events(events: Iterable[tuple[str, dict[str, Any]]]) -> bool:
     """Send (group, event) pairs. Returns False if the layer failed; callers rely on the
     inbox and the next reconnect, so a failure is logged, never raised."""

@@ -1,16 +1,24 @@
-"""Writes of the notifications app. recovery/ calls these; nothing here knows the clinic."""
+"""Writes of the notifications app. recovery/ calls these; nothing here knows the clinic.
+
+`notify` / `notify_all` are the one way anything reaches a person: they queue rows in the
+outbox (which is also the inbox), and the dispatcher delivers them."""
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from notifications.kinds import kind_named, staff_of, unmutable_kinds
 from notifications.models import (
     AddressKind,
+    Channel,
     Device,
     Notification,
     NotificationPreference,
@@ -19,16 +27,13 @@ from notifications.models import (
 
 logger = logging.getLogger(__name__)
 
-# Kinds a user can never mute: safety comes first.
-UNMUTABLE_KINDS = frozenset({"crisis_resources", "flag_raised", "flag_escalated"})
-
 
 def enqueue_dispatch_on_commit() -> None:
     """Ask a worker to dispatch now, after commit. If the broker is down the request still
     succeeds: the periodic dispatcher picks the row up on its next tick."""
 
     def enqueue() -> None:
-        from backend.tasks import dispatch_notifications_now
+        from notifications.tasks import dispatch_notifications_now
 
         try:
             dispatch_notifications_now.delay()
@@ -38,56 +43,139 @@ def enqueue_dispatch_on_commit() -> None:
     transaction.on_commit(enqueue)
 
 
-def notification_schedule(
+@dataclass(frozen=True)
+class Message:
+    """One message to some people: each recipient gets a row of their own, deduplicated by
+    `key` per recipient, so asking again (a re-run sweep, a retried request) adds nothing.
+
+    `recipients` are user ids; `staff` names staff groups as (group, scope id) pairs,
+    resolved by the group's registered function when the message is queued. `title` and
+    `body` are the inbox text (the authenticated app shows it); the push carries only the
+    kind's generic text. `push=False` keeps a message to the websocket and the inbox."""
+
+    kind: str
+    key: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    recipients: Collection[int] = ()
+    staff: Collection[tuple[str, int]] = ()
+    due_at: datetime | None = None
+    expires_at: datetime | None = None
+    topic: str = ""
+    urgent: bool | None = None
+    title: str = ""
+    body: str = ""
+    push: bool = True
+
+
+def notify(
     *,
-    recipient_id: int,
     kind: str,
-    dedupe_key: str,
-    title: str,
-    body: str,
-    due_at: datetime,
-    payload: dict[str, Any] | None = None,
+    key: str,
+    payload: Mapping[str, Any],
+    recipients: Collection[int] = (),
+    staff: Collection[tuple[str, int]] = (),
+    due_at: datetime | None = None,
     expires_at: datetime | None = None,
     topic: str = "",
-    urgent: bool = False,
-) -> Notification | None:
-    """Queue one notification. The dedupe key makes this idempotent; a kind the recipient
-    muted is not queued (returns None)."""
-    now = timezone.now()
-    if kind in muted_kinds_by_user(user_ids={recipient_id}).get(recipient_id, ()):
-        return None
-    if expires_at is not None and expires_at <= now:
-        return None
-    existing = Notification.objects.filter(dedupe_key=dedupe_key).first()
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            notification = Notification.objects.create(
+    urgent: bool | None = None,
+    title: str = "",
+    body: str = "",
+    push: bool = True,
+) -> int:
+    """Queue one message (see `Message`); returns how many rows were asked for."""
+    message = Message(
+        kind=kind,
+        key=key,
+        payload=payload,
+        recipients=recipients,
+        staff=staff,
+        due_at=due_at,
+        expires_at=expires_at,
+        topic=topic,
+        urgent=urgent,
+        title=title,
+        body=body,
+        push=push,
+    )
+    return notify_all(messages=[message])
+
+
+def notify_all(*, messages: Iterable[Message], now: datetime | None = None) -> int:
+    """Queue many messages at once: one INSERT for all of them. A message whose expiry has
+    passed is dropped; a kind the recipient muted is not queued."""
+    now = now or timezone.now()
+    messages = list(messages)
+    members = _staff_members(messages)
+    rows: dict[str, Notification] = {}
+    for message in messages:
+        kind = kind_named(message.kind)
+        due_at = message.due_at or now
+        expires_at = message.expires_at
+        if expires_at is None and kind.ttl is not None:
+            expires_at = due_at + kind.ttl
+        if expires_at is not None and expires_at <= now:
+            continue
+        people = list(message.recipients)
+        for group, scope in message.staff:
+            people.extend(sorted(members[group].get(scope, ())))
+        for recipient_id in people:
+            dedupe_key = f"{message.key}:{recipient_id}"
+            if dedupe_key in rows:
+                continue  # the first word for a person wins (a care-team member who supervises)
+            rows[dedupe_key] = Notification(
                 recipient_id=recipient_id,
-                kind=kind,
+                kind=kind.name,
                 dedupe_key=dedupe_key,
-                title=title,
-                body=body,
-                payload=payload or {},
+                topic=message.topic,
+                urgent=kind.urgent if message.urgent is None else message.urgent,
+                title=message.title or kind.push_title,
+                body=message.body or kind.push_body,
+                payload=dict(message.payload),
                 due_at=due_at,
                 expires_at=expires_at,
-                topic=topic,
-                urgent=urgent,
+                push=message.push,
                 created_at=now,
             )
-    except IntegrityError:
-        return Notification.objects.get(dedupe_key=dedupe_key)
-    if due_at <= now:
-        enqueue_dispatch_on_commit()
-    return notification
+    _queue(list(rows.values()), now=now)
+    return len(rows)
+
+
+def notify_email(
+    *, kind: str, key: str, payload: Mapping[str, Any], due_at: datetime | None = None
+) -> None:
+    """Queue one email of a kind that composes its own message (`Kind.email`) when the
+    dispatcher sends it. The payload names what to compose from (an opaque id), never the
+    text or the address: those stay with the app that owns them until the moment of sending."""
+    if kind_named(kind).email is None:
+        raise ValueError(f"notification kind {kind!r} is not sent by email")
+    now = timezone.now()
+    notification = Notification(
+        recipient_id=None,
+        channel=Channel.EMAIL,
+        kind=kind,
+        dedupe_key=key,
+        title="",
+        body="",
+        payload=dict(payload),
+        due_at=due_at or now,
+        created_at=now,
+    )
+    _queue([notification], now=now)
+
+
+def _staff_members(messages: list[Message]) -> dict[str, dict[int, set[int]]]:
+    scopes: dict[str, set[int]] = defaultdict(set)
+    for message in messages:
+        for group, scope in message.staff:
+            scopes[group].add(scope)
+    return defaultdict(dict, {group: staff_of(group, ids) for group, ids in scopes.items()})
 
 
 def muted_kinds_by_user(*, user_ids: set[int]) -> dict[int, set[str]]:
     if not user_ids:
         return {}
     return {
-        user_id: set(kinds) - UNMUTABLE_KINDS
+        user_id: set(kinds) - unmutable_kinds()
         for user_id, kinds in NotificationPreference.objects.filter(
             user_id__in=user_ids
         ).values_list("user_id", "muted_kinds")
@@ -126,7 +214,7 @@ def preference_set(
 ) -> NotificationPreference:
     pref, _ = NotificationPreference.objects.get_or_create(user_id=user_id)
     if muted_kinds is not None:
-        pref.muted_kinds = sorted(set(muted_kinds) - UNMUTABLE_KINDS)
+        pref.muted_kinds = sorted(set(muted_kinds) - unmutable_kinds())
     pref.quiet_start = quiet_start
     pref.quiet_end = quiet_end
     if timezone_name is not None:
@@ -185,13 +273,22 @@ def devices_deactivate(*, device_ids: list[int], reason: str) -> int:
     )
 
 
-def notifications_schedule_bulk(*, notifications: list[Notification]) -> None:
-    """Queue many notifications at once (unsaved rows, dedupe keys set). Duplicates by
-    dedupe key are skipped, so re-running a sweep never notifies twice."""
+def _queue(notifications: list[Notification], *, now: datetime) -> None:
+    """Insert unsaved rows, skipping dedupe keys already queued, so re-running a sweep
+    never notifies twice."""
+    unmutable = unmutable_kinds()
     muted = muted_kinds_by_user(
-        user_ids={n.recipient_id for n in notifications if n.kind not in UNMUTABLE_KINDS}
+        user_ids={
+            n.recipient_id
+            for n in notifications
+            if n.recipient_id is not None and n.kind not in unmutable
+        }
     )
-    notifications = [n for n in notifications if n.kind not in muted.get(n.recipient_id, ())]
+    notifications = [
+        n
+        for n in notifications
+        if n.recipient_id is None or n.kind not in muted.get(n.recipient_id, ())
+    ]
     if not notifications:
         return
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
@@ -205,6 +302,5 @@ def notifications_schedule_bulk(*, notifications: list[Notification]) -> None:
         revived.due_at, revived.expires_at = fresh.due_at, fresh.expires_at
         revived.payload, revived.last_error = fresh.payload, ""
         revived.save(update_fields=["state", "due_at", "expires_at", "payload", "last_error"])
-    now = timezone.now()
     if any(n.due_at <= now for n in notifications):
         enqueue_dispatch_on_commit()

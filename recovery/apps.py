@@ -10,3 +10,6 @@ class RecoveryConfig(AppConfig):
             checks,  # noqa: F401 - registers the deploy checks
             receivers,  # noqa: F401 - connects the signal receivers
         )
+        from recovery.notification_kinds import register
+
+        register()

@@ -56,7 +56,6 @@ class Disclosure(models.Model):
     recipient_email = EncryptedTextField(max_length=254)
     information = EncryptedTextField(max_length=2000, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
-    attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
     blocked_reason = models.CharField(max_length=100, blank=True)

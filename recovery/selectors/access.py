@@ -69,11 +69,6 @@ def assignable_staff(*, program_id: int | None) -> QuerySet[User]:
     return staff.order_by("last_name", "first_name", "id")
 
 
-def watched_program_id(user: Any) -> int | None:
-    """The program whose live flag stream this user watches: supervisors, their program."""
-    return cast(int, user.program_id) if is_program_supervisor(user) else None
-
-
 def requires_second_factor(user: User) -> bool:
     """Staff of a program that requires two-factor sign-in."""
     return bool(user.is_clinician and user.program and user.program.require_staff_2fa)

@@ -12,8 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backend.errors import Conflict, NotAllowed, ServiceError
-from notifications.models import NotificationKind
-from notifications.services import notification_schedule
+from notifications.services import notify
 from recovery.crisis import CRISIS_RESOURCES
 from recovery.dates import enrollment_date
 from recovery.models import (
@@ -24,6 +23,7 @@ from recovery.models import (
     ShareableEvent,
     UrgeEvent,
 )
+from recovery.notification_kinds import NotificationKind
 from recovery.services.consent import disclosures_queue
 from recovery.services.flags import FlagCandidate, flags_raise
 from recovery.services.schedules import schedule_advance_after_checkin
@@ -166,10 +166,10 @@ def _apply_rules(result: CheckInResult, *, now: datetime) -> None:
 
 
 def _send_crisis_resources(*, enrollment: Enrollment, key: str, now: datetime) -> None:
-    notification_schedule(
-        recipient_id=enrollment.patient_id,
+    notify(
+        recipients=[enrollment.patient_id],
         kind=NotificationKind.CRISIS_RESOURCES,
-        dedupe_key=f"crisis:{key}",
+        key=f"crisis:{key}",
         title="You are not alone",
         body="Call or text 988 any time. Your care team has been told.",
         payload={"crisis_resources": CRISIS_RESOURCES},

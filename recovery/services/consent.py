@@ -1,23 +1,23 @@
 """Consent-gated sharing with support contacts under 42 CFR Part 2.
 
 A patient signs a consent naming a support contact, the events they may be told about,
-the purpose and an expiry. When such an event happens a Disclosure row is queued; it is
-sent by email only if the consent still holds at the moment of sending, so a revocation
+the purpose and an expiry. When such an event happens a Disclosure row (the accounting
+record, §2.25) is written and an email queued with the one dispatcher (notifications/); the
+email is composed only if the consent still holds at the moment of sending, so a revocation
 stops messages already queued. Every attempt, sent or blocked, is audited.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
-from typing import Any
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backend.errors import ServiceError
+from notifications.kinds import Email
+from notifications.models import Notification, NotificationState
+from notifications.services import notify_email
 from recovery.models import (
     AuditEntry,
     Consent,
@@ -28,10 +28,8 @@ from recovery.models import (
 )
 from recovery.services.audit import RequestMeta, audit_record
 
-logger = logging.getLogger(__name__)
-
 PART2_NOTICE = "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
-MAX_SEND_ATTEMPTS = 5
+DISCLOSURE_KIND = "disclosure"
 
 EVENT_SENTENCES = {
     ShareableEvent.MISSED_CHECKINS_IN_A_ROW: "has missed two daily check-ins in a row",
@@ -171,18 +169,15 @@ def disclosures_queue(
                 )
         except IntegrityError:
             continue  # this event was already shared under this consent
-    if queued:
-        transaction.on_commit(_send_soon)
+    for disclosure in queued:
+        # Only an opaque id travels with the outbox row; the text and the address stay
+        # encrypted in the Disclosure until the email is composed.
+        notify_email(
+            kind=DISCLOSURE_KIND,
+            key=f"disclosure:{disclosure.id}",
+            payload={"disclosure_id": disclosure.id},
+        )
     return queued
-
-
-def _send_soon() -> None:
-    from backend.tasks import run_periodic_job
-
-    try:
-        run_periodic_job.delay("send_disclosures")
-    except Exception as exc:  # the periodic job re-drives it
-        logger.warning("could not enqueue disclosures: %s", type(exc).__name__)
 
 
 def _message(consent: Consent, event: str, substances: list[str]) -> str:
@@ -202,52 +197,41 @@ def _message(consent: Consent, event: str, substances: list[str]) -> str:
     return "\n".join(lines)
 
 
-def disclosures_send_due(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
-    """Send queued disclosures whose consent still holds; block the others."""
-    now = now or timezone.now()
-    counts = {"sent": 0, "blocked": 0, "failed": 0}
-    pending = list(
-        Disclosure.objects.filter(state=Disclosure.State.QUEUED)
-        .select_related("consent", "enrollment")
-        .order_by("created_at")[:limit]
-    )
-    for disclosure in pending:
-        claimed = Disclosure.objects.filter(
-            id=disclosure.id, state=Disclosure.State.QUEUED, attempts=disclosure.attempts
-        ).update(attempts=disclosure.attempts + 1)
-        if not claimed:
-            continue  # another worker has it
+class DisclosureEmail:
+    """The email hooks of the disclosure kind: composed and settled by the dispatcher."""
+
+    def compose(self, notification: Notification, *, now: datetime) -> Email | str:
+        disclosure = Disclosure.objects.select_related("consent").get(
+            id=notification.payload["disclosure_id"]
+        )
         reason = _in_force(disclosure.consent, now)
         if reason:
-            _close(disclosure, state=Disclosure.State.BLOCKED, reason=reason)
-            counts["blocked"] += 1
-            continue
-        try:
-            send_mail(
-                subject="A message from someone you support",
-                message=disclosure.information,
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                recipient_list=[disclosure.recipient_email],
-            )
-        except Exception as exc:  # SMTP trouble: try again on a later tick, a few times
-            logger.warning("disclosure %s not sent: %s", disclosure.id, type(exc).__name__)
-            if disclosure.attempts + 1 >= MAX_SEND_ATTEMPTS:
-                _close(disclosure, state=Disclosure.State.FAILED, reason=type(exc).__name__)
-                counts["failed"] += 1
-            continue
-        _close(disclosure, state=Disclosure.State.SENT, reason="", sent_at=now)
-        counts["sent"] += 1
-    return counts
+            return reason
+        return Email(
+            to=disclosure.recipient_email,
+            subject="A message from someone you support",
+            body=disclosure.information,
+        )
+
+    def settle(self, notification: Notification, *, state: str, reason: str) -> None:
+        outcome: str = Disclosure.State.FAILED
+        if state == NotificationState.SENT:
+            outcome = Disclosure.State.SENT
+        elif state == NotificationState.CANCELLED:
+            outcome = Disclosure.State.BLOCKED
+        disclosure = Disclosure.objects.get(id=notification.payload["disclosure_id"])
+        Disclosure.objects.filter(id=disclosure.id).update(
+            state=outcome,
+            blocked_reason=reason[:100],
+            sent_at=timezone.now() if outcome == Disclosure.State.SENT else None,
+        )
+        audit_record(
+            actor=None,
+            action=AuditEntry.Action.DISCLOSE,
+            resource=f"disclosure:{outcome}:{reason}" if reason else f"disclosure:{outcome}",
+            enrollment_ids=[disclosure.enrollment_id],
+            meta=RequestMeta(),
+        )
 
 
-def _close(disclosure: Disclosure, *, state: str, reason: str, sent_at: Any = None) -> None:
-    Disclosure.objects.filter(id=disclosure.id).update(
-        state=state, blocked_reason=reason[:100], sent_at=sent_at
-    )
-    audit_record(
-        actor=None,
-        action=AuditEntry.Action.DISCLOSE,
-        resource=f"disclosure:{state}:{reason}" if reason else f"disclosure:{state}",
-        enrollment_ids=[disclosure.enrollment_id],
-        meta=RequestMeta(),
-    )
+DISCLOSURE_EMAIL = DisclosureEmail()

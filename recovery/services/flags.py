@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from backend.errors import NotAllowed, ServiceError
-from notifications.models import Notification, NotificationKind
-from notifications.realtime import program_staff_group, send_events_sync
-from notifications.services import notifications_schedule_bulk
+from notifications.claim import claim_rows
+from notifications.services import Message, notify_all
 from recovery.models import (
-    CareTeamMember,
     Enrollment,
     Flag,
     FlagEvent,
     FlagKind,
     FlagStatus,
-    Role,
     Severity,
     User,
 )
+from recovery.notification_kinds import CARE_TEAM, PROGRAM_SUPERVISORS, NotificationKind
 from recovery.selectors.access import assignable_staff, is_program_staff
 
 SEVERITY_OF: dict[str, int] = {
@@ -61,8 +58,8 @@ def flags_raise(*, candidates: list[FlagCandidate], now: datetime) -> list[Flag]
     """Raise flags, one per patient, kind and window; return those that are new.
 
     Existing flags are left alone (the unique constraint makes a race harmless). Each new
-    flag notifies the patient's care team at once; crisis flags also notify the program's
-    supervisors at once. Must run inside the caller's transaction.
+    flag notifies the patient's care team and the program's supervisors at once (the
+    supervisors' phones only for a crisis). Must run inside the caller's transaction.
     """
     if not candidates:
         return []
@@ -96,18 +93,7 @@ def flags_raise(*, candidates: list[FlagCandidate], now: datetime) -> list[Flag]
         [FlagEvent(flag=f, action=FlagEvent.Action.RAISED, at=now) for f in flags]
     )
     _notify_staff(flags, now=now)
-    _announce_to_supervisors(flags)
     return flags
-
-
-def _announce_to_supervisors(flags: list[Flag]) -> None:
-    """Supervisors watch their whole program live. Best effort, after commit: the durable
-    record is the flag itself and the flag queue API."""
-    events = [
-        (program_staff_group(flag.enrollment.program_id), {"type": "flag", **_flag_payload(flag)})
-        for flag in flags
-    ]
-    transaction.on_commit(lambda: send_events_sync(events))
 
 
 def _matching(keys: set[tuple[int, str, str]]) -> QuerySet[Flag]:
@@ -126,30 +112,6 @@ def _keys_present(keys: set[tuple[int, str, str]]) -> set[tuple[int, str, str]]:
     return {key for key in found if key in keys}
 
 
-def _staff_to_notify(flags: list[Flag]) -> dict[int, set[int]]:
-    """Care team of each flag's patient, plus supervisors for crisis flags."""
-    enrollment_ids = {f.enrollment_id for f in flags}
-    team: dict[int, set[int]] = defaultdict(set)
-    for enrollment_id, counselor_id in CareTeamMember.objects.filter(
-        enrollment_id__in=enrollment_ids
-    ).values_list("enrollment_id", "counselor_id"):
-        team[enrollment_id].add(counselor_id)
-    crisis_programs = {f.enrollment.program_id for f in flags if f.severity >= Severity.CRISIS}
-    supervisors: dict[int, set[int]] = defaultdict(set)
-    if crisis_programs:
-        for program_id, user_id in User.objects.filter(
-            program_id__in=crisis_programs, role=Role.SUPERVISOR, is_active=True
-        ).values_list("program_id", "id"):
-            supervisors[program_id].add(user_id)
-    recipients: dict[int, set[int]] = {}
-    for flag in flags:
-        people = set(team[flag.enrollment_id])
-        if flag.severity >= Severity.CRISIS:
-            people |= supervisors[flag.enrollment.program_id]
-        recipients[flag.id] = people
-    return recipients
-
-
 def _flag_payload(flag: Flag) -> dict[str, object]:
     return {
         "flag_id": flag.id,
@@ -164,35 +126,34 @@ def _flag_payload(flag: Flag) -> dict[str, object]:
 
 
 def _notify_staff(flags: list[Flag], *, now: datetime, escalation: bool = False) -> None:
-    recipients = _supervisors_of(flags) if escalation else _staff_to_notify(flags)
+    """A new flag: the care team, and the supervisors who watch the whole program (on
+    their phones only for a crisis). An escalation: the supervisors. One row per person,
+    so every alert is in each one's inbox and replayed after a reconnect."""
     kind = NotificationKind.FLAG_ESCALATED if escalation else NotificationKind.FLAG_RAISED
-    rows = [
-        Notification(
-            recipient_id=user_id,
+
+    def message(flag: Flag, staff: tuple[str, int], *, push: bool) -> Message:
+        return Message(
             kind=kind,
-            dedupe_key=f"{kind}:{flag.id}:{user_id}",
+            key=f"{kind}:{flag.id}",
+            staff=[staff],
             topic=f"flag:{flag.id}",
             urgent=flag.severity >= Severity.URGENT or escalation,
             title=("Escalated: " if escalation else "") + FlagKind(flag.kind).label,
             body=f"{Severity(flag.severity).label} alert for a patient on your caseload.",
             payload=_flag_payload(flag),
             due_at=now,
-            created_at=now,
+            push=push,
         )
-        for flag in flags
-        for user_id in sorted(recipients.get(flag.id, ()))
-    ]
-    notifications_schedule_bulk(notifications=rows)
 
-
-def _supervisors_of(flags: list[Flag]) -> dict[int, set[int]]:
-    programs = {f.enrollment.program_id for f in flags}
-    by_program: dict[int, set[int]] = defaultdict(set)
-    for program_id, user_id in User.objects.filter(
-        program_id__in=programs, role=Role.SUPERVISOR, is_active=True
-    ).values_list("program_id", "id"):
-        by_program[program_id].add(user_id)
-    return {f.id: by_program[f.enrollment.program_id] for f in flags}
+    messages = []
+    for flag in flags:
+        if not escalation:
+            messages.append(message(flag, (CARE_TEAM, flag.enrollment_id), push=True))
+        supervisors = (PROGRAM_SUPERVISORS, flag.enrollment.program_id)
+        messages.append(
+            message(flag, supervisors, push=escalation or flag.severity >= Severity.CRISIS)
+        )
+    notify_all(messages=messages, now=now)
 
 
 def flags_escalate_due(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -201,17 +162,16 @@ def flags_escalate_due(*, now: datetime | None = None, limit: int = 500) -> int:
     escalated = 0
     while True:
         with transaction.atomic():
-            due = Flag.objects.filter(escalate_at__lte=now, status=FlagStatus.OPEN).order_by(
-                "escalate_at"
+            flags = claim_rows(
+                Flag.objects.filter(escalate_at__lte=now, status=FlagStatus.OPEN).select_related(
+                    "enrollment"
+                ),
+                order_by=("escalate_at",),
+                limit=limit,
+                stamp={"escalate_at": None, "escalated_at": now},
             )
-            if connection.features.has_select_for_update_skip_locked:
-                due = due.select_for_update(skip_locked=True, of=("self",))
-            flags = list(due.select_related("enrollment")[:limit])
             if not flags:
                 return escalated
-            Flag.objects.filter(id__in=[f.id for f in flags]).update(
-                escalate_at=None, escalated_at=now
-            )
             FlagEvent.objects.bulk_create(
                 [FlagEvent(flag=f, action=FlagEvent.Action.ESCALATED, at=now) for f in flags]
             )

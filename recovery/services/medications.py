@@ -19,8 +19,7 @@ from django.utils import timezone
 
 from backend.errors import ServiceError
 from backend.timezones import as_zone, earliest_local_date, latest_local_date, local_date
-from notifications.models import Notification
-from notifications.services import notifications_cancel_topic, notifications_schedule_bulk
+from notifications.services import Message, notifications_cancel_topic, notify_all
 from recovery.dates import enrollment_today
 from recovery.models import (
     Enrollment,
@@ -31,13 +30,11 @@ from recovery.models import (
     ProgramMonitoringSettings,
     User,
 )
+from recovery.notification_kinds import NotificationKind
 from recovery.services.flags import FlagCandidate, flags_raise
 from recovery.services.monitoring import _require_active
 
-# The notifications app has no medication kind yet; the string is what the row carries.
-MEDICATION_REMINDER_KIND = "medication_reminder"
 REMINDER_DAYS_AHEAD = 2
-REMINDER_LIFETIME = timedelta(hours=6)
 ADHERENCE_LOOKBACK_DAYS = 90
 SWEEP_BATCH = 500
 
@@ -174,10 +171,10 @@ def reminder_topic(enrollment_id: int) -> str:
 
 def _reminder_rows(
     enrollment: Enrollment, medications: list[Medication], now: datetime
-) -> list[Notification]:
+) -> list[Message]:
     zone = as_zone(enrollment.timezone)
     today = local_date(now, zone)
-    rows: list[Notification] = []
+    rows: list[Message] = []
     for offset in range(REMINDER_DAYS_AHEAD):
         day = today + timedelta(days=offset)
         times = sorted(
@@ -194,17 +191,15 @@ def _reminder_rows(
             if due <= now:
                 continue
             rows.append(
-                Notification(
-                    recipient_id=enrollment.patient_id,
-                    kind=MEDICATION_REMINDER_KIND,
-                    dedupe_key=f"med-reminder:{enrollment.id}:{day.isoformat()}:{wall:%H%M}",
+                Message(  # expires after the kind's time to live
+                    kind=NotificationKind.MEDICATION_REMINDER,
+                    key=f"med-reminder:{enrollment.id}:{day.isoformat()}:{wall:%H%M}",
+                    recipients=[enrollment.patient_id],
                     topic=reminder_topic(enrollment.id),
                     title="Medication reminder",
                     body="It is time for your medication.",
                     payload={"reminder": "medication", "local_time": f"{wall:%H:%M}"},
                     due_at=due,
-                    expires_at=due + REMINDER_LIFETIME,
-                    created_at=now,
                 )
             )
     return rows
@@ -220,7 +215,7 @@ def medication_reminders_schedule(*, enrollment: Enrollment, now: datetime | Non
         Medication.objects.filter(enrollment=enrollment, reminder_time__isnull=False)
     )
     rows = _reminder_rows(enrollment, medications, now)
-    notifications_schedule_bulk(notifications=rows)
+    notify_all(messages=rows, now=now)
     return len(rows)
 
 
@@ -245,11 +240,11 @@ def medication_reminders_top_up(now: datetime | None = None) -> int:
     by_enrollment: dict[int, list[Medication]] = defaultdict(list)
     for medication in medications:
         by_enrollment[medication.enrollment_id].append(medication)
-    rows: list[Notification] = []
+    rows: list[Message] = []
     for group in by_enrollment.values():
         rows.extend(_reminder_rows(group[0].enrollment, group, now))
     with transaction.atomic():
-        notifications_schedule_bulk(notifications=rows)
+        notify_all(messages=rows, now=now)
     return len(rows)
 
 

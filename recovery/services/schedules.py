@@ -12,9 +12,9 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from notifications.models import Notification, NotificationKind
-from notifications.services import notifications_cancel_topic, notifications_schedule_bulk
+from notifications.services import Message, notifications_cancel_topic, notify_all
 from recovery.models import CheckInSchedule, Enrollment, EnrollmentStatus
+from recovery.notification_kinds import NotificationKind
 from recovery.services.windows import (
     Window,
     first_window_after_day,
@@ -37,31 +37,28 @@ def nudge_key(enrollment_id: int, window: Window) -> str:
     )
 
 
-def nudge_for(
-    schedule: CheckInSchedule, enrollment: Enrollment, window: Window
-) -> Notification | None:
+def nudge_for(schedule: CheckInSchedule, enrollment: Enrollment, window: Window) -> Message | None:
     """One nudge before the window's due time, if that still lies ahead of its opening."""
     lead = timedelta(minutes=enrollment.program.nudge_before_due_minutes)
     due_at = max(window.opens, window.due - lead)
     if due_at >= window.deadline:
         return None
-    return Notification(
-        recipient_id=enrollment.patient_id,
+    return Message(
         kind=NotificationKind.CHECKIN_NUDGE,
-        dedupe_key=nudge_key(enrollment.id, window),
+        key=nudge_key(enrollment.id, window),
+        recipients=[enrollment.patient_id],
         topic=nudge_topic(enrollment.id, window.day),
         title="Time for your check-in",
         body="A minute to note how you are doing today.",
         payload={"window_day": window.day.isoformat(), "due_at": window.due.isoformat()},
         due_at=due_at,
         expires_at=window.deadline,
-        created_at=timezone.now(),
     )
 
 
 def apply_window(
     schedule: CheckInSchedule, enrollment: Enrollment, window: Window | None
-) -> Notification | None:
+) -> Message | None:
     """Point the schedule at `window`; return its nudge to be queued by the caller."""
     if window is None or schedule.paused or enrollment.status != EnrollmentStatus.ACTIVE:
         schedule.next_due_at = None
@@ -100,7 +97,7 @@ def checkin_schedule_set(
     window = first_window_closing_after(schedule, timezone.now(), enrollment.timezone)
     nudge = apply_window(schedule, enrollment, window)
     schedule.save()
-    notifications_schedule_bulk(notifications=[nudge] if nudge else [])
+    notify_all(messages=[nudge] if nudge else [])
     return schedule
 
 
@@ -124,7 +121,7 @@ def schedule_advance_after_checkin(*, enrollment: Enrollment, at: datetime) -> N
     schedule.save(
         update_fields=["next_due_at", "next_window_date", "consecutive_missed", "updated_at"]
     )
-    notifications_schedule_bulk(notifications=[nudge] if nudge else [])
+    notify_all(messages=[nudge] if nudge else [])
 
 
 def schedule_stop(*, enrollment: Enrollment) -> None:

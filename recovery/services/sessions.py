@@ -10,8 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.errors import ServiceError
-from notifications.models import Notification, NotificationKind
-from notifications.services import notifications_cancel_topic, notifications_schedule_bulk
+from notifications.services import Message, notifications_cancel_topic, notify_all
 from recovery.models import (
     Attendance,
     AttendanceStatus,
@@ -20,6 +19,7 @@ from recovery.models import (
     TreatmentSession,
     User,
 )
+from recovery.notification_kinds import NotificationKind
 
 
 def session_topic(session_id: int) -> str:
@@ -40,31 +40,30 @@ def _session_payload(session: TreatmentSession) -> dict[str, Any]:
 
 def reminders_for(
     session: TreatmentSession, patient_ids: Iterable[int], *, now: datetime
-) -> list[Notification]:
-    """Reminder rows at the program's offsets; offsets already past are skipped, so a
-    session made 30 minutes ahead sends no 24-hour reminder."""
-    rows = []
+) -> list[Message]:
+    """Reminders at the program's offsets; offsets already past are skipped, so a session
+    made 30 minutes ahead sends no 24-hour reminder."""
+    messages = []
+    recipients = list(patient_ids)
     stamp = session.starts_at.strftime("%Y%m%dT%H%M%SZ")
     for offset in session.program.reminder_offsets_minutes:
         due_at = session.starts_at - timedelta(minutes=offset)
-        if due_at <= now:
+        if due_at <= now or not recipients:
             continue
-        for patient_id in patient_ids:
-            rows.append(
-                Notification(
-                    recipient_id=patient_id,
-                    kind=NotificationKind.SESSION_REMINDER,
-                    dedupe_key=f"reminder:{session.id}:{stamp}:{offset}:{patient_id}",
-                    topic=session_topic(session.id),
-                    title=f"Reminder: {session.title}",
-                    body=_when_text(offset),
-                    payload={**_session_payload(session), "offset_minutes": offset},
-                    due_at=due_at,
-                    expires_at=session.starts_at,
-                    created_at=now,
-                )
+        messages.append(
+            Message(
+                kind=NotificationKind.SESSION_REMINDER,
+                key=f"reminder:{session.id}:{stamp}:{offset}",
+                recipients=recipients,
+                topic=session_topic(session.id),
+                title=f"Reminder: {session.title}",
+                body=_when_text(offset),
+                payload={**_session_payload(session), "offset_minutes": offset},
+                due_at=due_at,
+                expires_at=session.starts_at,
             )
-    return rows
+        )
+    return messages
 
 
 def _when_text(offset_minutes: int) -> str:
@@ -81,24 +80,17 @@ def _patient_ids(session: TreatmentSession) -> list[int]:
     return list(session.patients.values_list("patient_id", flat=True))
 
 
-def _notices(
-    session: TreatmentSession, kind: str, title: str, body: str, now: datetime
-) -> list[Notification]:
-    stamp = now.strftime("%Y%m%dT%H%M%S%f")
-    return [
-        Notification(
-            recipient_id=patient_id,
-            kind=kind,
-            dedupe_key=f"{kind}:{session.id}:{stamp}:{patient_id}",
-            topic=f"{session_topic(session.id)}:notice",
-            title=title,
-            body=body,
-            payload=_session_payload(session),
-            due_at=now,
-            created_at=now,
-        )
-        for patient_id in _patient_ids(session)
-    ]
+def _notice(session: TreatmentSession, kind: str, title: str, body: str, now: datetime) -> Message:
+    return Message(
+        kind=kind,
+        key=f"{kind}:{session.id}:{now:%Y%m%dT%H%M%S%f}",
+        recipients=_patient_ids(session),
+        topic=f"{session_topic(session.id)}:notice",
+        title=title,
+        body=body,
+        payload=_session_payload(session),
+        due_at=now,
+    )
 
 
 def _validate_patients(program_id: int, patients: list[Enrollment]) -> None:
@@ -149,8 +141,8 @@ def session_create(
         occurrence_key=occurrence_key,
     )
     session.patients.set(patients)
-    notifications_schedule_bulk(
-        notifications=reminders_for(session, [p.patient_id for p in patients], now=timezone.now())
+    notify_all(
+        messages=reminders_for(session, [p.patient_id for p in patients], now=timezone.now())
     )
     return session
 
@@ -184,18 +176,19 @@ def session_update(
         session.patients.set(patients)
     if moved or patients is not None:
         notifications_cancel_topic(topic=session_topic(session.id))
-        notifications_schedule_bulk(
-            notifications=reminders_for(session, _patient_ids(session), now=now)
-        )
+        notify_all(messages=reminders_for(session, _patient_ids(session), now=now), now=now)
     if moved:
-        notifications_schedule_bulk(
-            notifications=_notices(
-                session,
-                NotificationKind.SESSION_MOVED,
-                f"Moved: {session.title}",
-                "The time of a session changed.",
-                now,
-            )
+        notify_all(
+            messages=[
+                _notice(
+                    session,
+                    NotificationKind.SESSION_MOVED,
+                    f"Moved: {session.title}",
+                    "The time of a session changed.",
+                    now,
+                )
+            ],
+            now=now,
         )
     return session
 
@@ -208,14 +201,16 @@ def session_cancel(*, session: TreatmentSession, notify: bool = True) -> Treatme
     session.save(update_fields=["status"])
     notifications_cancel_topic(topic=session_topic(session.id))
     if notify and session.starts_at > timezone.now():
-        notifications_schedule_bulk(
-            notifications=_notices(
-                session,
-                NotificationKind.SESSION_CANCELLED,
-                f"Cancelled: {session.title}",
-                "A session was cancelled.",
-                timezone.now(),
-            )
+        notify_all(
+            messages=[
+                _notice(
+                    session,
+                    NotificationKind.SESSION_CANCELLED,
+                    f"Cancelled: {session.title}",
+                    "A session was cancelled.",
+                    timezone.now(),
+                )
+            ]
         )
     return session
 

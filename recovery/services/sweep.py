@@ -1,9 +1,10 @@
 """The missed check-in sweep: flag every window that closed without a check-in.
 
 It reads only the schedules whose `next_due_at` has passed (a partial index), so its cost
-follows the number of patients due, not the number of patients. Claims are atomic: on
-PostgreSQL rows are locked with SKIP LOCKED, so two sweepers split the work; on SQLite the
-transaction holds the write lock. A window is flagged at most once (unique constraint).
+follows the number of patients due, not the number of patients. Claims are atomic (the one
+claim helper, notifications.claim): on PostgreSQL rows are locked with SKIP LOCKED, so two
+sweepers split the work; on SQLite the transaction holds the write lock. A window is
+flagged at most once (unique constraint).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from notifications.models import Notification
-from notifications.services import notifications_schedule_bulk
+from notifications.claim import claim_rows
+from notifications.services import Message, notify_all
 from recovery.models import CheckInSchedule, FlagKind, ShareableEvent
 from recovery.services.consent import disclosures_queue
 from recovery.services.flags import FlagCandidate, flags_raise
@@ -46,14 +47,17 @@ def sweep_missed_checkins(*, now: datetime | None = None, batch_size: int = BATC
 
 def _sweep_batch(*, now: datetime, limit: int) -> tuple[int, int]:
     with transaction.atomic():
-        due = CheckInSchedule.objects.filter(next_due_at__lte=now).order_by("next_due_at")
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True, of=("self",))
-        schedules = list(due.select_related("enrollment__program")[:limit])
+        schedules = claim_rows(
+            CheckInSchedule.objects.filter(next_due_at__lte=now).select_related(
+                "enrollment__program"
+            ),
+            order_by=("next_due_at",),
+            limit=limit,
+        )
         if not schedules:
             return 0, 0
         candidates: list[FlagCandidate] = []
-        nudges: list[Notification] = []
+        nudges: list[Message] = []
         for schedule in schedules:
             enrollment = schedule.enrollment
             day = schedule.next_window_date
@@ -71,7 +75,7 @@ def _sweep_batch(*, now: datetime, limit: int) -> tuple[int, int]:
                 nudges.append(nudge)
         _save_advanced(schedules)
         flags = flags_raise(candidates=candidates, now=now)
-        notifications_schedule_bulk(notifications=nudges)
+        notify_all(messages=nudges, now=now)
         for flag in flags:
             if flag.kind == FlagKind.MISSED_CHECKINS_IN_A_ROW:
                 disclosures_queue(

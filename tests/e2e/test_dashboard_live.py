@@ -264,7 +264,7 @@ def test_reconnects_and_resumes_what_was_missed(
         _live(page)
         page.get_by_role("button", name="Sign out").click()
 
-        # A supervisor: program-wide flag events are not kept, the page catches up itself.
+        # A supervisor: their alerts are notifications too, replayed like the counselor's.
         page.goto("/dashboard/flags/")
         page.get_by_label("Username").fill("demo-supervisor")
         page.get_by_label("Password").fill(DEMO_PASSWORD)

@@ -29,7 +29,6 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from notifications.models import (
     Notification,
-    NotificationKind,
     NotificationPreference,
     NotificationState,
 )
@@ -64,6 +63,7 @@ from recovery.models import (
     User,
 )
 from recovery.models.enrollment import Enrollment
+from recovery.notification_kinds import NotificationKind
 from tests.factories import (
     ContactFactory,
     CounselorFactory,

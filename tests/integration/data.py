@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
-from notifications.models import Device, Notification, NotificationKind
+from notifications.models import Device, Notification
 from recovery.models import (
     CareTeamMember,
     CheckInSchedule,
@@ -20,6 +20,7 @@ from recovery.models import (
     Role,
     User,
 )
+from recovery.notification_kinds import NotificationKind
 
 STAFF_PASSWORD = "integration-staff-password-2026"
 

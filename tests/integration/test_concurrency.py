@@ -15,8 +15,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from notifications.models import Notification, NotificationKind, NotificationState
+from notifications.models import Notification, NotificationState
 from recovery.models import CheckInSchedule, Flag, FlagEvent, FlagKind
+from recovery.notification_kinds import NotificationKind
 from tests.integration import data
 from tests.integration.processes import Database, Supervisor, app_env, wait_until
 

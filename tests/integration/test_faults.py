@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifications.models import Notification, NotificationKind, NotificationState
+from notifications.models import Notification, NotificationState
 from recovery.models import CheckIn, Flag, FlagKind
+from recovery.notification_kinds import NotificationKind
 from tests.integration import data
 from tests.integration.api import Api
 from tests.integration.processes import (

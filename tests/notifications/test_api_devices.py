@@ -10,7 +10,7 @@ from django.utils import timezone
 from notifications.dispatch import dispatch_due
 from notifications.models import Device
 from notifications.push import memory
-from notifications.services import notification_schedule
+from notifications.services import notify
 from tests.conftest import client_for
 from tests.factories import EnrollmentFactory
 
@@ -34,10 +34,11 @@ def test_an_address_another_patient_registered_moves_to_the_new_patient():
     device = Device.objects.get(address="fcm-shared-phone")
     assert (device.user_id, device.app_version) == (second.id, "1.1")
 
-    notification_schedule(
-        recipient_id=first.id,
+    notify(
+        recipients=[first.id],
         kind="checkin_nudge",
-        dedupe_key="nudge-first",
+        key="nudge-first",
+        payload={},
         title="t",
         body="b",
         due_at=timezone.now() - timedelta(seconds=1),

@@ -13,7 +13,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from backend.asgi import application
 from notifications.dispatch import dispatch_due
 from notifications.realtime import close_user_sockets
-from notifications.services import notification_schedule
+from notifications.services import notify
 from tests.factories import CounselorFactory, PatientUserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -39,10 +39,11 @@ async def _connect(token: str | None, *, origin: bytes | None = None, first_mess
 
 
 async def _queue(user, key: str, **extra):
-    await database_sync_to_async(notification_schedule)(
-        recipient_id=user.id,
+    await database_sync_to_async(notify)(
+        recipients=[user.id],
         kind=extra.pop("kind", "session_reminder"),
-        dedupe_key=key,
+        key=key,
+        payload=extra.pop("payload", {}),
         title="Reminder: Process group",
         body="Starts in 1 hour.",
         due_at=timezone.now(),

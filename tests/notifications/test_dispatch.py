@@ -13,22 +13,24 @@ from notifications.claim import claim_due
 from notifications.dispatch import dispatch_due
 from notifications.models import Notification
 from notifications.push import memory
-from notifications.services import notification_schedule, preference_set
+from notifications.services import notify, preference_set
 from tests.factories import DeviceFactory, PatientUserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def _queue(user, *, key: str, due_in: timedelta = timedelta(0), **extra):
-    return notification_schedule(
-        recipient_id=user.id,
+    notify(
+        recipients=[user.id],
         kind=extra.pop("kind", "session_reminder"),
-        dedupe_key=key,
+        key=key,
         title="Reminder: Process group",
         body="Starts in 1 hour.",
+        payload=extra.pop("payload", {}),
         due_at=timezone.now() + due_in,
         **extra,
     )
+    return Notification.objects.get(dedupe_key=f"{key}:{user.id}")
 
 
 def test_due_notifications_are_pushed_to_every_active_device_once():
@@ -193,3 +195,40 @@ def test_two_dispatchers_send_each_reminder_once():
     assert len(pushed) == 200
     assert len(set(pushed)) == 200
     assert Notification.objects.filter(state="sent").count() == 200
+
+
+def test_a_reminder_claimed_by_a_worker_that_died_still_goes_out_before_it_expires(
+    settings, time_machine
+):
+    """A 1-minute reminder (it expires when its session starts, 60 s after it was due) is
+    claimed by a worker killed at once. The ticks that follow must still send it in time,
+    not cancel it as expired after the (120 s) lease."""
+    settings.NOTIFICATION_LEASE_SECONDS = 120
+    user = PatientUserFactory()
+    DeviceFactory(user=user)
+    time_machine.move_to(datetime(2026, 6, 2, 13, 59, tzinfo=UTC), tick=False)
+    starts_at = datetime(2026, 6, 2, 14, 0, tzinfo=UTC)
+    reminder = _queue(user, key="one-minute", expires_at=starts_at)
+    (claimed,) = claim_due(
+        now=timezone.now(), limit=10, lease_seconds=settings.NOTIFICATION_LEASE_SECONDS
+    )
+    assert claimed.id == reminder.id  # ...and the worker is SIGKILLed here
+    while timezone.now() < starts_at and not memory.outbox:
+        time_machine.shift(timedelta(seconds=settings.DISPATCH_INTERVAL_SECONDS))
+        dispatch_due()  # the next ticks, on the workers still alive
+    reminder.refresh_from_db()
+    assert reminder.state == "sent"
+    assert reminder.sent_at is not None
+    assert reminder.sent_at < starts_at
+    assert [m.notification_id for m in memory.outbox] == [reminder.id]
+
+
+def test_a_long_lived_row_keeps_the_full_lease():
+    from notifications.claim import lease_until
+
+    now = datetime(2026, 6, 2, 12, 0, tzinfo=UTC)
+    assert lease_until(now=now, lease_seconds=120, expires_at=None) == now + timedelta(minutes=2)
+    far = now + timedelta(hours=1)
+    assert lease_until(now=now, lease_seconds=120, expires_at=far) == now + timedelta(minutes=2)
+    soon = now + timedelta(seconds=60)
+    assert lease_until(now=now, lease_seconds=120, expires_at=soon) == now + timedelta(seconds=30)

@@ -12,11 +12,12 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from notifications.content import push_text
 from notifications.dispatch import dispatch_due
-from notifications.models import Device, Notification, NotificationKind, NotificationState
+from notifications.kinds import push_text
+from notifications.models import Device, Notification, NotificationState
 from notifications.push import reset_push_backends
 from notifications.push.fcm import close_fcm
+from recovery.notification_kinds import NotificationKind
 from tests.factories import DeviceFactory, PatientUserFactory
 from tests.fakes.fcm_server import FakeFCMServer
 

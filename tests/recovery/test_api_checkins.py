@@ -13,8 +13,9 @@ from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from notifications.models import Notification, NotificationKind
+from notifications.models import Notification
 from recovery.models import CheckIn, Enrollment, Flag, FlagKind, Severity, User
+from recovery.notification_kinds import NotificationKind
 from tests.conftest import client_for
 from tests.factories import CounselorFactory, EnrollmentFactory
 

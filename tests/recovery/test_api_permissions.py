@@ -38,7 +38,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from backend.timezones import local_today
 from notifications import urls as notification_urls
-from notifications.models import Device, Notification, NotificationKind, NotificationState
+from notifications.models import Device, Notification, NotificationState
 from recovery import urls as recovery_urls
 from recovery.models import (
     Attendance,
@@ -60,6 +60,7 @@ from recovery.models import (
     UrgeEvent,
     User,
 )
+from recovery.notification_kinds import NotificationKind
 from recovery.selectors.access import enrollment_for_patient_user, enrollments_visible_to
 from tests.conftest import client_for
 from tests.factories import (

@@ -12,9 +12,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 from django.utils import timezone
 
+from notifications.dispatch import dispatch_due
 from recovery.models import AuditEntry, Disclosure
 from recovery.services.checkins import checkin_submit, urge_record
-from recovery.services.consent import PART2_NOTICE, disclosures_send_due
+from recovery.services.consent import PART2_NOTICE
 from tests.conftest import client_for
 from tests.factories import ContactFactory
 
@@ -132,7 +133,7 @@ def test_service_rules_and_unknown_keys_come_with_the_field_errors(enrollment, s
 def test_an_urge_tells_the_sponsor_by_email_with_the_part2_notice(enrollment, sponsor, smtp):
     assert _consent(enrollment, sponsor).status_code == 201
     urge_record(enrollment=enrollment)
-    assert disclosures_send_due()["sent"] == 1
+    dispatch_due()  # the one dispatcher sends the email (and the care team's alert)
     (message,) = smtp.messages
     assert message["To"] == "robin@example.org"
     text = message.get_payload()
@@ -166,7 +167,7 @@ def test_no_substance_is_named_unless_the_consent_covers_it(enrollment, sponsor,
             "device_timezone": "UTC",
         },
     )
-    disclosures_send_due()
+    dispatch_due()
     texts = sorted(m.get_payload() for m in smtp.messages)
     assert len(texts) == 2
     assert sum("alcohol" in t for t in texts) == 1
@@ -178,7 +179,8 @@ def test_revocation_stops_messages_already_queued(enrollment, sponsor, smtp):
     urge_record(enrollment=enrollment)  # queued, not yet sent
     revoked = client_for(enrollment.patient).post(f"/api/v1/consents/{consent_id}/revoke/")
     assert revoked.status_code == 200
-    assert disclosures_send_due() == {"sent": 0, "blocked": 1, "failed": 0}
+    dispatch_due()
+    assert Disclosure.objects.get().state == Disclosure.State.BLOCKED
     assert smtp.messages == []
     assert Disclosure.objects.get().blocked_reason == "consent revoked"
     urge_record(enrollment=enrollment)  # after revocation: nothing queued, attempt audited
@@ -190,7 +192,7 @@ def test_expired_consent_discloses_nothing(enrollment, sponsor, smtp, time_machi
     _consent(enrollment, sponsor, expires_at=(timezone.now() + timedelta(days=1)).isoformat())
     time_machine.move_to(timezone.now() + timedelta(days=2))
     urge_record(enrollment=enrollment)
-    disclosures_send_due()
+    dispatch_due()
     assert smtp.messages == []
     assert AuditEntry.objects.filter(resource__contains="consent expired").exists()
 
@@ -198,6 +200,28 @@ def test_expired_consent_discloses_nothing(enrollment, sponsor, smtp, time_machi
 def test_out_of_scope_events_disclose_nothing(enrollment, sponsor, smtp):
     _consent(enrollment, sponsor, events=["missed_checkins_in_a_row"])
     urge_record(enrollment=enrollment)
-    disclosures_send_due()
+    dispatch_due()
     assert smtp.messages == []
     assert AuditEntry.objects.filter(resource__contains="not covered").exists()
+
+
+def test_a_mail_server_that_is_down_is_retried_by_the_dispatcher(
+    enrollment, sponsor, smtp, settings, time_machine
+):
+    from notifications.models import Notification
+
+    _consent(enrollment, sponsor)
+    urge_record(enrollment=enrollment)
+    working_port, settings.EMAIL_PORT = settings.EMAIL_PORT, _free_port()  # nobody listens
+    dispatch_due()
+    email = Notification.objects.get(channel="email")
+    assert (email.state, email.attempts, email.recipient_id) == ("pending", 1, None)
+    assert Disclosure.objects.get().state == Disclosure.State.QUEUED
+    settings.EMAIL_PORT = working_port
+    time_machine.move_to(email.due_at + timedelta(seconds=1))
+    dispatch_due()
+    assert Disclosure.objects.get().state == Disclosure.State.SENT
+    (message,) = smtp.messages
+    assert PART2_NOTICE in message.get_payload()
+    # Not an app notification: in nobody's inbox.
+    assert not client_for(enrollment.patient).get("/api/v1/notifications/").json()["results"]

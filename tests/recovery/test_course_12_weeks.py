@@ -24,8 +24,8 @@ from rest_framework.test import APIClient
 
 from notifications.models import Notification
 from recovery.models import Enrollment, Flag, FlagKind, Stage, User
+from recovery.notification_kinds import NotificationKind
 from recovery.services.medications import (
-    MEDICATION_REMINDER_KIND,
     medication_adherence_sweep,
     medication_reminders_top_up,
 )
@@ -370,7 +370,7 @@ def test_a_twelve_week_course(course: Course) -> None:
     assert [h["to_status"] for h in met["history"]] == ["active", "met"]
 
     # Optional reminders were queued every day at 08:00 local, with nothing clinical.
-    reminders = Notification.objects.filter(kind=MEDICATION_REMINDER_KIND)
+    reminders = Notification.objects.filter(kind=NotificationKind.MEDICATION_REMINDER)
     assert reminders.count() == 84
     assert {r.due_at.astimezone(UTC).hour for r in reminders} == {12}  # 08:00 EDT
     assert not any("altrexone" in r.title + r.body + str(r.payload) for r in reminders)

@@ -68,12 +68,22 @@ def test_flags_are_deduplicated_per_patient_kind_and_day(team):
 
 
 def test_reported_use_is_urgent_and_the_care_team_is_told(team):
-    enrollment, counselor, other, _supervisor = team
+    enrollment, counselor, other, supervisor = team
     _submit(enrollment, used_substance=True, substances=["alcohol"])
     flag = Flag.objects.get()
     assert (flag.kind, flag.severity) == (FlagKind.SUBSTANCE_USE, Severity.URGENT)
-    told = set(Notification.objects.filter(kind="flag_raised").values_list("recipient", flat=True))
-    assert told == {counselor.id, other.id}  # not the supervisor: not a crisis
+    told = dict(Notification.objects.filter(kind="flag_raised").values_list("recipient", "push"))
+    # The supervisor watches the whole program: in the inbox and live, not on the phone
+    # (not a crisis).
+    assert told == {counselor.id: True, other.id: True, supervisor.id: False}
+
+
+def test_a_supervisor_who_is_also_on_the_care_team_is_told_once(program, counselor):
+    supervisor = SupervisorFactory(program=program)
+    enrollment = EnrollmentFactory(program=program, primary_counselor=counselor, team=[supervisor])
+    _submit(enrollment, craving=9)
+    rows = Notification.objects.filter(kind="flag_raised", recipient=supervisor)
+    assert [row.push for row in rows] == [True]  # as a member of the care team
 
 
 def test_self_harm_is_a_crisis_for_team_supervisor_and_patient(team):
@@ -82,8 +92,8 @@ def test_self_harm_is_a_crisis_for_team_supervisor_and_patient(team):
     assert result.crisis
     flag = Flag.objects.get()
     assert flag.severity == Severity.CRISIS
-    told = set(Notification.objects.filter(kind="flag_raised").values_list("recipient", flat=True))
-    assert told == {counselor.id, other.id, supervisor.id}
+    told = dict(Notification.objects.filter(kind="flag_raised").values_list("recipient", "push"))
+    assert told == {counselor.id: True, other.id: True, supervisor.id: True}
     crisis = Notification.objects.get(kind="crisis_resources")
     assert crisis.recipient_id == enrollment.patient_id
     assert crisis.urgent

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from backend.errors import ServiceError
-from notifications.models import Notification, NotificationKind, NotificationState
+from notifications.models import Notification, NotificationState
 from recovery.models import (
     CheckIn,
     DrugScreen,
@@ -22,6 +22,7 @@ from recovery.models import (
     ScreenOutcome,
     Severity,
 )
+from recovery.notification_kinds import NotificationKind
 from recovery.selectors.monitoring import medication_adherence, meetings_weekly
 from recovery.services import medications, screens
 from recovery.services import monitoring as services

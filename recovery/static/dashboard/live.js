@@ -2,8 +2,8 @@
 
    The page asks its own server for a short-lived access token (POST, CSRF, session) and
    sends it as the first message {"type": "auth", "token": ...}: never in the URL. New
-   flags arrive as {"type": "notification", "kind": "flag_raised", "payload": {...}}
-   (supervisors also get {"type": "flag", ...}). Each new flag is fetched as a server-
+   flags arrive as {"type": "notification", "kind": "flag_raised", "payload": {...}}, for
+   counselors and supervisors alike (the one event shape). Each new flag is fetched as a server-
    rendered row and put in its place in the queue, highlighted, announced to screen
    readers, and for urgent and crisis flags a short beep sounds. Notifications are
    acknowledged once shown. The socket reconnects with backoff and resumes after the last
@@ -22,7 +22,6 @@
   let stopped = false;
   let retryTimer = null;
   let newCount = 0;
-  let connectedBefore = false;
   const seenEvents = new Set();
   const seenFlags = new Set();
 
@@ -194,19 +193,17 @@
     badge.hidden = false;
   }
 
-  async function showFlag(payload, escalated, knownRow) {
+  async function showFlag(payload, escalated) {
     const flagId = Number(payload.flag_id);
     if (!flagId) return;
     if (seenFlags.has(flagId) && !escalated) return;
     seenFlags.add(flagId);
     const severity = Number(payload.severity) || 0;
-    let row = knownRow || null;
-    if (!row) {
-      try {
-        row = await fetchRow(flagId);
-      } catch (_) {
-        row = null;
-      }
+    let row = null;
+    try {
+      row = await fetchRow(flagId);
+    } catch (_) {
+      row = null;
     }
     const name = row ? row.dataset.patientName : "a patient";
     const kind = row ? row.dataset.kindLabel : String(payload.kind || "flag").replace(/_/g, " ");
@@ -228,35 +225,6 @@
     Dashboard.announce(text, severity >= URGENT);
     if (severity >= URGENT) Dashboard.beep(severity);
     document.dispatchEvent(new CustomEvent("dashboard:flag", { detail: payload }));
-  }
-
-  /* After a reconnect: flags raised meanwhile. A counselor's notifications are replayed
-     by the server, but a supervisor's program-wide "flag" events are not kept, so the
-     page asks itself again and shows any open flag it has not seen. */
-  async function resync() {
-    if (!document.querySelector("tbody[data-flag-rows]")) return;
-    let html;
-    try {
-      const response = await fetch(window.location.href, {
-        credentials: "same-origin",
-        headers: { Accept: "text/html" },
-      });
-      if (!response.ok || response.redirected) return;
-      html = await response.text();
-    } catch (_) {
-      return;
-    }
-    const fresh = new DOMParser().parseFromString(html, "text/html");
-    fresh.querySelectorAll("tr[data-flag-id]").forEach(function (row) {
-      const flagId = Number(row.dataset.flagId);
-      if (seenFlags.has(flagId)) return;
-      const payload = {
-        flag_id: flagId,
-        severity: Number(row.dataset.severity),
-        enrollment_id: row.dataset.enrollmentId,
-      };
-      showFlag(payload, false, document.importNode(row, true));
-    });
   }
 
   /* --- the socket -------------------------------------------------------------------- */
@@ -296,8 +264,6 @@
 
   function handle(ws, message) {
     if (message.type === "ready") {
-      if (connectedBefore) resync();
-      connectedBefore = true;
       attempt = 0;
       setState("live", "Live updates on");
       /* The server replays what was not acknowledged; also ask for anything after the
@@ -316,10 +282,6 @@
           if (typeof message.id === "number") send(ws, { type: "ack", ids: [message.id] });
         });
       }
-      return;
-    }
-    if (message.type === "flag" && message.flag_id) {
-      showFlag(message, false);
     }
   }
 

@@ -1,0 +1,124 @@
+"""The kinds of notification recovery sends, registered with notifications/ at start-up,
+and the staff groups a message can be addressed to.
+
+The push text is generic (it may show on a locked screen); the clinical detail travels in
+the notification's payload over the authenticated API and websocket only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import timedelta
+
+from django.db import models
+
+from notifications.kinds import Kind, register_kind, register_staff_group
+
+CARE_TEAM = "care_team"  # scope: an enrollment
+PROGRAM_SUPERVISORS = "program_supervisors"  # scope: a program
+
+
+class NotificationKind(models.TextChoices):
+    SESSION_REMINDER = "session_reminder", "Session reminder"
+    SESSION_CANCELLED = "session_cancelled", "Session cancelled"
+    SESSION_MOVED = "session_moved", "Session moved"
+    CHECKIN_NUDGE = "checkin_nudge", "Check-in nudge"
+    CRISIS_RESOURCES = "crisis_resources", "Crisis resources"
+    FLAG_RAISED = "flag_raised", "Flag raised"
+    FLAG_ESCALATED = "flag_escalated", "Flag escalated"
+    MEDICATION_REMINDER = "medication_reminder", "Medication reminder"
+
+
+SCHEDULE_UPDATE = ("Schedule update", "Your schedule changed. Open the app.")
+
+KINDS = [
+    Kind(
+        NotificationKind.SESSION_REMINDER,
+        NotificationKind.SESSION_REMINDER.label,
+        "Reminder",
+        "You have something coming up. Open the app.",
+    ),
+    Kind(NotificationKind.SESSION_CANCELLED, "Session cancelled", *SCHEDULE_UPDATE),
+    Kind(NotificationKind.SESSION_MOVED, "Session moved", *SCHEDULE_UPDATE),
+    Kind(
+        NotificationKind.CHECKIN_NUDGE,
+        "Check-in nudge",
+        "Daily check-in",
+        "How are you today? Open the app.",
+    ),
+    # Safety first: nobody can mute these.
+    Kind(
+        NotificationKind.CRISIS_RESOURCES,
+        "Crisis resources",
+        "Support is here",
+        "Open the app for help right now.",
+        urgent=True,
+        mutable=False,
+    ),
+    Kind(
+        NotificationKind.FLAG_RAISED,
+        "Flag raised",
+        "New alert",
+        "Someone on your caseload needs attention.",
+        mutable=False,
+    ),
+    Kind(
+        NotificationKind.FLAG_ESCALATED,
+        "Flag escalated",
+        "Alert escalated",
+        "An alert needs attention now.",
+        urgent=True,
+        mutable=False,
+    ),
+    # A dose reminder hours late does more harm than good.
+    Kind(
+        NotificationKind.MEDICATION_REMINDER,
+        "Medication reminder",
+        "Reminder",
+        "A daily reminder is waiting. Open the app.",
+        ttl=timedelta(hours=6),
+    ),
+]
+
+
+def care_teams(enrollment_ids: Collection[int]) -> dict[int, set[int]]:
+    from recovery.models import CareTeamMember
+
+    team: dict[int, set[int]] = defaultdict(set)
+    for enrollment_id, counselor_id in CareTeamMember.objects.filter(
+        enrollment_id__in=enrollment_ids
+    ).values_list("enrollment_id", "counselor_id"):
+        team[enrollment_id].add(counselor_id)
+    return team
+
+
+def program_supervisors(program_ids: Collection[int]) -> dict[int, set[int]]:
+    from recovery.models import Role, User
+
+    supervisors: dict[int, set[int]] = defaultdict(set)
+    for program_id, user_id in User.objects.filter(
+        program_id__in=program_ids, role=Role.SUPERVISOR, is_active=True
+    ).values_list("program_id", "id"):
+        supervisors[program_id].add(user_id)
+    return supervisors
+
+
+def register() -> None:
+    from recovery.services.consent import DISCLOSURE_EMAIL, DISCLOSURE_KIND
+
+    for kind in KINDS:
+        register_kind(kind)
+    # Part 2 disclosures to a support contact, sent by email under a consent.
+    register_kind(
+        Kind(
+            DISCLOSURE_KIND,
+            "Disclosure to a support contact",
+            "",
+            "",
+            mutable=False,
+            email=DISCLOSURE_EMAIL,
+        )
+    )
+    register_staff_group(CARE_TEAM, care_teams)
+    register_staff_group(PROGRAM_SUPERVISORS, program_supervisors)
