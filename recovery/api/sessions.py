@@ -7,7 +7,8 @@ from typing import Any, cast
 
 from django.db.models import Manager, QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
@@ -22,6 +23,7 @@ from recovery.api.common import (
     IsClinician,
     StrictModelSerializer,
     acting_user,
+    parse_instant_param,
     program_of,
     refuse_body_if_any,
     staff_writes,
@@ -146,6 +148,22 @@ def _serializer_for(request: Request) -> type[serializers.Serializer]:
     return SessionSerializer
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.DATETIME,
+                description="Staff: sessions starting at or after this instant (with offset).",
+            ),
+            OpenApiParameter(
+                "until",
+                OpenApiTypes.DATETIME,
+                description="Staff: sessions starting before this instant (with offset).",
+            ),
+        ]
+    )
+)
 class SessionList(generics.ListCreateAPIView):
     """Patients: their sessions from now on. Staff: the program's sessions (filter by
     `since`/`until`); staff create sessions."""
@@ -168,11 +186,7 @@ class SessionList(generics.ListCreateAPIView):
         params = self.request.query_params
         for key, lookup in (("since", "starts_at__gte"), ("until", "starts_at__lt")):
             if key in params:
-                try:
-                    value = AwareDateTimeField().run_validation(params[key])
-                except serializers.ValidationError as exc:
-                    raise serializers.ValidationError({key: exc.detail}) from None
-                qs = qs.filter(**{lookup: value})
+                qs = qs.filter(**{lookup: parse_instant_param(params[key], key)})
         return qs.order_by("starts_at")
 
     def perform_create(self, serializer: Any) -> None:

@@ -478,6 +478,15 @@ def test_the_schema_documents_local_times_and_the_patients_session_shape(
     assert required <= set(seen)
 
 
+def test_the_schema_documents_the_session_lists_since_and_until() -> None:
+    # Documented, so clients know them and the schema-wide extreme-value test reaches them.
+    schema = yaml.safe_load(APIClient().get("/api/schema/").content)
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/sessions/"]["get"]["parameters"]}
+    for name in ("since", "until"):
+        assert parameters[name]["in"] == "query"
+        assert parameters[name]["schema"] == {"type": "string", "format": "date-time"}
+
+
 @pytest.mark.parametrize(("days_back", "status"), [(366, 201), (367, 400)])
 def test_a_series_reaches_back_a_year_from_the_programs_date(
     counselor: User, enrollment: Enrollment, time_machine: Any, days_back: int, status: int
