@@ -120,6 +120,7 @@ class SessionSerializer(ShowsOnlyPatientsInReach, StrictModelSerializer):
         return session_services.session_problems(
             starts_at=attrs.get("starts_at", session.starts_at if session else None),
             ends_at=attrs.get("ends_at", session.ends_at if session else None),
+            session=session,
         )
 
 
@@ -239,6 +240,18 @@ class AttendanceSerializer(StrictModelSerializer):
         read_only_fields = ["id", "recorded_by", "recorded_at"]
         extra_kwargs = {"minutes_attended": {"required": False}}
 
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        session: TreatmentSession = self.context["session"]
+        if "enrollment_id" in attrs:
+            # Out of the caller's reach is 404 before any rule reads the roll.
+            roll_patient(acting_user(self.context["request"]), session, attrs["enrollment_id"])
+        return session_services.attendance_problems(
+            session=session,
+            enrollment_id=attrs.get("enrollment_id"),
+            status=attrs.get("status"),
+            minutes_attended=attrs.get("minutes_attended"),
+        )
+
 
 class SessionAttendance(generics.ListCreateAPIView):
     """Staff record attendance: present, late, left early, absent, excused."""
@@ -255,6 +268,12 @@ class SessionAttendance(generics.ListCreateAPIView):
 
     def get_queryset(self) -> QuerySet[Attendance]:
         return session_attendance(acting_user(self.request), self._session()).order_by("id")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if self.request is not None and self.request.method == "POST":
+            context["session"] = self._session()  # the rules of recording read it
+        return context
 
     def perform_create(self, serializer: Any) -> None:
         session = self._session()
