@@ -223,6 +223,14 @@ class CommentInputSerializer(StrictSerializer):
     body = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
     agrees = serializers.BooleanField(required=False, default=False)
 
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        return plan_services.plan_comment_problems(
+            plan=self.context["plan"],
+            author=request_user(self.context["request"]),
+            body=attrs.get("body"),
+            agrees=attrs.get("agrees"),
+        )
+
 
 class ReviewInputSerializer(StrictSerializer):
     note = serializers.CharField(max_length=4000, required=False, default="", allow_blank=True)
@@ -341,7 +349,9 @@ class PlanComments(generics.ListAPIView):
     @extend_schema(request=CommentInputSerializer, responses={201: CommentSerializer})
     def post(self, request: Request, pk: int) -> Response:
         plan = self._plan()
-        serializer = CommentInputSerializer(data=request.data)
+        serializer = CommentInputSerializer(
+            data=request.data, context={"request": request, "plan": plan}
+        )
         serializer.is_valid(raise_exception=True)
         comment = plan_services.plan_comment_add(
             plan=plan, author=request_user(request), **serializer.validated_data

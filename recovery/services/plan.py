@@ -329,15 +329,26 @@ def goal_progress_record(
     )
 
 
+def plan_comment_problems(
+    *, plan: TreatmentPlan, author: User, body: str | None = None, agrees: bool | None = None
+) -> dict[str, list[str]]:
+    """The rules of a comment on whichever fields are given (None: not given), by field."""
+    errors: dict[str, list[str]] = {}
+    if agrees and author.id != plan.enrollment.patient_id:
+        errors["agrees"] = ["Only the patient agrees to their plan."]
+    if agrees is False and body is not None and not body.strip():
+        errors["body"] = ["Write a comment, or agree to the plan."]
+    return errors
+
+
 @transaction.atomic
 def plan_comment_add(
     *, plan: TreatmentPlan, author: User, body: str = "", agrees: bool = False
 ) -> PlanComment:
     """A comment on the plan. The patient agrees to the plan as it stands with agrees."""
-    if agrees and author.id != plan.enrollment.patient_id:
-        raise ServiceError({"agrees": ["Only the patient agrees to their plan."]})
-    if not agrees and not body.strip():
-        raise ServiceError({"body": ["Write a comment, or agree to the plan."]})
+    errors = plan_comment_problems(plan=plan, author=author, body=body, agrees=agrees)
+    if errors:
+        raise ServiceError(errors)
     now = timezone.now()
     comment = PlanComment.objects.create(
         plan=plan, author=author, body=body, agrees=agrees, created_at=now

@@ -189,6 +189,16 @@ def test_the_patient_comments_and_agrees_and_a_change_asks_again(people, clock):
     assert len(again["goals"]) == 2
 
 
+def test_a_comment_with_several_problems_names_them_all_in_one_answer(people):
+    plan = write_plan(people)
+    url = f"/api/v1/plans/{plan['id']}/comments/"
+    staff = people["care_team"].post(url, {"body": "x" * 3000, "agrees": True}, format="json")
+    # The field's own limit, and the service's rule: only the patient agrees.
+    assert set(fields_of(staff)) == {"body", "agrees"}
+    patient = people["owner"].post(url, {"body": " ", "tone": "warm"}, format="json")
+    assert set(fields_of(patient)) == {"body", "tone"}
+
+
 def test_patients_do_not_write_the_plan(people):
     plan = write_plan(people)
     goal_id = plan["goals"][0]["id"]
@@ -391,6 +401,21 @@ def test_a_bad_meeting_is_a_400(people, body, field):
     assert not MutualHelpMeeting.objects.exists()
 
 
+def test_a_meeting_with_several_problems_names_them_all_in_one_answer(people):
+    response = people["owner"].post(
+        "/api/v1/meetings/",
+        {
+            "fellowship": "aa",
+            "fellowship_other": "Cocaine Anonymous",  # the service's rule: only for 'other'
+            "format": "zoom",  # the field's own choices
+            "attended_on": "2026-06-09",  # the service's rule: not in the future
+        },
+        format="json",
+    )
+    assert set(fields_of(response)) == {"fellowship_other", "format", "attended_on"}
+    assert not MutualHelpMeeting.objects.exists()
+
+
 # --- screens ----------------------------------------------------------------------------
 
 
@@ -553,6 +578,24 @@ def test_a_medication_with_several_problems_names_them_all_in_one_answer(people)
     )
     assert response.status_code == 400
     assert set(fields_of(response)) == {"dose", "start_date", "end_date", "category"}
+
+
+def test_a_medication_change_with_several_problems_names_them_all_in_one_answer(people):
+    added = people["care_team"].post(
+        "/api/v1/medications/",
+        {"patient": people["a"].id, "name": "naltrexone", "start_date": "2026-05-20"},
+        format="json",
+    )
+    url = f"/api/v1/medications/{added.json()['id']}/"
+    staff = people["care_team"].patch(
+        url, {"end_date": "2026-05-01", "category": "vitamin", "name": " "}, format="json"
+    )
+    # The field's own choices; the service's rules: end on or after the start, a name.
+    assert set(fields_of(staff)) == {"end_date", "category", "name"}
+    patient = people["owner"].patch(url, {"dose": "16 mg", "reminder_time": "25:00"})
+    # The service's rule: the patient sets only the reminder; the field's own format.
+    assert set(fields_of(patient)) == {"dose", "reminder_time"}
+    assert Medication.objects.get().end_date is None
 
 
 def test_program_settings_are_read_by_staff_and_set_by_supervisors(people):
