@@ -270,7 +270,7 @@ class SessionAttendance(generics.ListCreateAPIView):
         return session_attendance(acting_user(self.request), self._session()).order_by("id")
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         if self.request is not None and self.request.method == "POST":
             context["session"] = self._session()  # the rules of recording read it
         return context

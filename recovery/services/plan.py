@@ -206,15 +206,22 @@ def goal_add(*, plan: TreatmentPlan, actor: User, goal: GoalInput) -> PlanGoal:
 
 def goal_status_problems(*, goal: PlanGoal, status: str | None = None) -> dict[str, list[str]]:
     """Whether a goal may move to `status` from where it is, by field."""
-    if status is None:
-        return {}
+    errors = plan_problems(enrollment=goal.plan.enrollment)
     if status == GoalStatus.REVISED:
-        return {"status": ["Revise a goal with its revise action."]}
-    if status == goal.status:
-        return {"status": [f"The goal is already {goal.status}."]}
-    if status not in ALLOWED_STATUS_CHANGES[goal.status]:
-        return {"status": [f"A {goal.status} goal cannot become {status}."]}
-    return {}
+        errors["status"] = ["Revise a goal with its revise action."]
+    elif status == goal.status:
+        errors["status"] = [f"The goal is already {goal.status}."]
+    elif status is not None and status not in ALLOWED_STATUS_CHANGES[goal.status]:
+        errors["status"] = [f"A {goal.status} goal cannot become {status}."]
+    return errors
+
+
+def goal_revise_problems(*, goal: PlanGoal) -> dict[str, list[str]]:
+    """Whether a goal may be revised at all, by field."""
+    errors = plan_problems(enrollment=goal.plan.enrollment)
+    if goal.status == GoalStatus.REVISED:
+        errors["status"] = ["This goal was already revised."]
+    return errors
 
 
 @transaction.atomic
@@ -255,9 +262,9 @@ def goal_revise(
     The old goal and its history stay as they were, so the record shows what was agreed
     and when it changed."""
     enrollment = goal.plan.enrollment
-    _require_active(enrollment)
-    if goal.status == GoalStatus.REVISED:
-        raise ServiceError({"status": ["This goal was already revised."]})
+    errors = goal_revise_problems(goal=goal)
+    if errors:
+        raise ServiceError(errors)
     successor = GoalInput(
         domain=goal.domain,
         description=description if description is not None else goal.description,
@@ -297,7 +304,7 @@ def goal_progress_problems(
     *, goal: PlanGoal, value: Decimal | None = None, on_date: date | None = None
 ) -> dict[str, list[str]]:
     """The rules of progress entered by hand on whichever fields are given, by field."""
-    errors: dict[str, list[str]] = {}
+    errors = plan_problems(enrollment=goal.plan.enrollment)
     if goal.metric != GoalMetric.MANUAL:
         errors["value"] = ["This goal's progress is computed from the record."]
     elif value is not None and value < 0:

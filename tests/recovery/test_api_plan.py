@@ -286,6 +286,31 @@ def test_goal_writes_with_several_problems_name_them_all_in_one_answer(people):
     assert set(fields_of(progress)) == {"value", "on_date", "note"}
 
 
+def test_revising_a_revised_goal_with_a_bad_field_names_both_in_one_answer(people):
+    plan = write_plan(people)
+    goal_id = plan["goals"][0]["id"]
+    staff = people["care_team"]
+    assert staff.post(f"/api/v1/goals/{goal_id}/revise/", {"target_value": "3"}).status_code == 201
+    again = staff.post(
+        f"/api/v1/goals/{goal_id}/revise/", {"target_value": "4", "metric": "vibes"}, format="json"
+    )
+    assert set(fields_of(again)) == {"status", "metric"}
+
+
+def test_goal_writes_for_a_discharged_patient_name_it_with_the_rest(people):
+    plan = write_plan(people, goals=[goal_body(), goal_body(domain="work_school", metric="manual")])
+    goal_id, manual_id = (g["id"] for g in plan["goals"])
+    discharged = people["care_team"].post(
+        f"/api/v1/patients/{people['a'].id}/discharge/", {"reason": "completed"}, format="json"
+    )
+    assert discharged.status_code == 200, discharged.content
+    staff = people["care_team"]
+    status_set = staff.post(f"/api/v1/goals/{goal_id}/status/", {"status": "met", "x": 1})
+    assert set(fields_of(status_set)) == {"patient", "x"}
+    progress = staff.post(f"/api/v1/goals/{manual_id}/progress/", {"value": "abc"})
+    assert set(fields_of(progress)) == {"patient", "value"}
+
+
 def test_manual_progress_is_recorded_by_the_patient(people):
     plan = write_plan(
         people, goals=[goal_body(domain="work_school", metric="manual", target_value="3")]
