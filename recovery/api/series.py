@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.api import LocalTimeField, request_user
+from backend.api import BoundedIntegerField, LocalTimeField, request_user
 from backend.timezones import local_today
 from recovery.api.common import (
     AwareDateTimeField,
@@ -125,7 +125,10 @@ class MoveRestSerializer(StrictSerializer):
 
     from_date = BoundedDateField()
     start_time = LocalTimeField()
-    duration_minutes = serializers.IntegerField(min_value=5, max_value=720)
+    duration_minutes = BoundedIntegerField()
+
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        return series_services.series_problems(duration_minutes=attrs.get("duration_minutes"))
 
     def validate_from_date(self, value: date) -> date:
         series: SessionSeries = self.context["series"]
