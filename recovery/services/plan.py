@@ -197,8 +197,9 @@ def goal_add(*, plan: TreatmentPlan, actor: User, goal: GoalInput) -> PlanGoal:
     _validate_goal(plan.enrollment, goal)
     now = timezone.now()
     with transaction.atomic():
-        if PlanGoal.objects.filter(plan=plan).count() >= MAX_GOALS_PER_PLAN:
-            raise ServiceError({"goals": [f"At most {MAX_GOALS_PER_PLAN} goals."]})
+        errors = plan_problems(goal_count=PlanGoal.objects.filter(plan=plan).count() + 1)
+        if errors:
+            raise ServiceError(errors)
         created = _new_goal(plan, goal, actor=actor, now=now)
         _touch(plan, now)
     return created

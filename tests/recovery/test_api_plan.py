@@ -311,6 +311,16 @@ def test_goal_writes_for_a_discharged_patient_name_it_with_the_rest(people):
     assert set(fields_of(progress)) == {"patient", "value"}
 
 
+def test_a_goal_past_the_plans_limit_with_a_bad_field_names_both_in_one_answer(people):
+    plan = write_plan(people, goals=[goal_body()] * 60)
+    added = people["care_team"].post(
+        f"/api/v1/plans/{plan['id']}/goals/", goal_body(domain="astrology"), format="json"
+    )
+    # The field's own choices, and the service's rule: at most 60 goals.
+    assert set(fields_of(added)) == {"domain", "goals"}
+    assert PlanGoal.objects.count() == 60
+
+
 def test_manual_progress_is_recorded_by_the_patient(people):
     plan = write_plan(
         people, goals=[goal_body(domain="work_school", metric="manual", target_value="3")]
