@@ -532,6 +532,18 @@ def test_a_screen_with_several_problems_names_them_all_in_one_answer(people):
     assert not DrugScreen.objects.exists()
 
 
+def test_a_screen_for_a_discharged_patient_names_it_with_the_rest(people):
+    discharged = people["care_team"].post(
+        f"/api/v1/patients/{people['a'].id}/discharge/", {"reason": "completed"}, format="json"
+    )
+    assert discharged.status_code == 200, discharged.content
+    response = people["care_team"].post(
+        "/api/v1/screens/", screen_body(people, method="telepathy"), format="json"
+    )
+    assert set(fields_of(response)) == {"patient", "method"}
+    assert not DrugScreen.objects.exists()
+
+
 def test_a_missed_screen_is_flagged(people):
     body = screen_body(people, status="missed", observed=None, results=[])
     response = people["care_team"].post("/api/v1/screens/", body, format="json")
