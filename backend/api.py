@@ -21,7 +21,6 @@ from rest_framework.fields import SkipField, get_error_detail
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from backend.bounds import (
     DATE_RANGE_MESSAGE,
@@ -191,6 +190,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.ParseError()
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    # Imported here, not with the module: loading rest_framework.views creates APIView,
+    # whose class attributes import this module's parser and handler through DRF's
+    # settings, so a module-level import fails whenever backend.api is imported first.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

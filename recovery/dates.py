@@ -28,3 +28,10 @@ def enrollment_date(enrollment: Enrollment, instant: datetime) -> date:
 def program_today(program: Program, now: datetime | None = None) -> date:
     """The clinic's today (`program.timezone`): sessions, series, staff screens."""
     return local_today(program.timezone, now=now)
+
+
+def enrollment_start_today(program: Program, timezone_name: str | None = None) -> date:
+    """The first day of a patient enrolled now without a start date: today on their wall
+    (their zone when given, else the program's). At 23:30 in New York it is already
+    tomorrow in UTC."""
+    return local_today(timezone_name or program.timezone)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recovery.api import accounts, auth, care, checkins, flags, patients, sessions
+from recovery.api import accounts, auth, care, checkins, flags, patients, series, sessions
 
 urlpatterns = [
     path("auth/token/", auth.Login.as_view(), name="token"),
@@ -52,13 +52,13 @@ urlpatterns = [
         sessions.SessionAttendance.as_view(),
         name="session-attendance",
     ),
-    path("series/", sessions.SeriesList.as_view(), name="series"),
+    path("series/", series.SeriesList.as_view(), name="series"),
     path(
         "series/<int:pk>/cancel-rest/",
-        sessions.SeriesCancelRest.as_view(),
+        series.SeriesCancelRest.as_view(),
         name="series-cancel-rest",
     ),
-    path("series/<int:pk>/move-rest/", sessions.SeriesMoveRest.as_view(), name="series-move-rest"),
+    path("series/<int:pk>/move-rest/", series.SeriesMoveRest.as_view(), name="series-move-rest"),
     path("dashboard/caseload/", flags.Caseload.as_view(), name="caseload"),
     path("flags/", flags.FlagList.as_view(), name="flags"),
     path("flags/<int:pk>/", flags.FlagDetail.as_view(), name="flag-detail"),

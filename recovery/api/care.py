@@ -64,6 +64,11 @@ class ExerciseSerializer(StrictModelSerializer):
         ]
         read_only_fields = ["id", "is_program_exercise"]
 
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        return care.program_exercise_problems(
+            actor=acting_user(self.context["request"]), slug=attrs.get("slug")
+        )
+
     def get_is_program_exercise(self, obj: Exercise) -> bool:
         return obj.program_id is not None
 
@@ -258,14 +263,18 @@ class ContactSerializer(StrictModelSerializer):
         return value
 
     def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
-        if {"phone", "email"} & self.unparsed:
-            return {}
         instance = self.instance
-        phone = attrs.get("phone", instance.phone if instance else "")
-        email = attrs.get("email", instance.email if instance else "")
-        if not phone and not email:
-            return {"phone": ["Give a phone number or an email."]}
-        return {}
+        errors: dict[str, list[str]] = {}
+        # A phone or email that did not parse already says why.
+        if not {"phone", "email"} & self.unparsed:
+            phone = attrs.get("phone", instance.phone if instance else "")
+            email = attrs.get("email", instance.email if instance else "")
+            if not phone and not email:
+                errors["phone"] = ["Give a phone number or an email."]
+        if instance is None:  # a new contact: the patient's own (only patients write them)
+            enrollment = enrollment_for_patient_user(acting_user(self.context["request"]))
+            errors.update(care.contact_problems(enrollment=enrollment))
+        return errors
 
 
 class ContactList(generics.ListCreateAPIView):

@@ -101,13 +101,28 @@ class FlagDetail(generics.RetrieveAPIView):
 class ResolveSerializer(StrictSerializer):
     outcome_note = serializers.CharField(max_length=4000)
 
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        return flag_services.flag_resolve_problems(
+            flag=self.context["flag"], outcome_note=attrs.get("outcome_note")
+        )
+
 
 class NoteSerializer(StrictSerializer):
+    """A reopen's note."""
+
     note = serializers.CharField(max_length=4000, required=False, default="")
+
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        return flag_services.flag_reopen_problems(flag=self.context["flag"])
 
 
 class AssignSerializer(StrictSerializer):
     assignee = IdField()
+
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        return flag_services.flag_assign_problems(
+            flag=self.context["flag"], assignee_id=attrs.get("assignee")
+        )
 
 
 class FlagAction(APIView):
@@ -129,7 +144,9 @@ class FlagAction(APIView):
         if self.request_serializer is None:
             refuse_body_if_any(request)
         else:
-            serializer = self.request_serializer(data=request.data)
+            serializer = self.request_serializer(
+                data=request.data, context={"request": request, "flag": flag}
+            )
             serializer.is_valid(raise_exception=True)
             data = dict(serializer.validated_data)
         flag = self.act(request, flag, data)

@@ -45,7 +45,7 @@ class ReviseSerializer(StrictSerializer):
     def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
         # The successor keeps what the revision does not change.
         goal: PlanGoal = self.context["goal"]
-        return plan_services.goal_problems(
+        rules = plan_services.goal_problems(
             enrollment=goal.plan.enrollment,
             description=attrs.get("description"),
             metric=attrs.get("metric", goal.metric),
@@ -54,6 +54,7 @@ class ReviseSerializer(StrictSerializer):
             ),
             due_date=attrs.get("due_date"),
         )
+        return {**rules, **plan_services.goal_revise_problems(goal=goal)}
 
 
 class ProgressEntrySerializer(serializers.ModelSerializer):

@@ -88,6 +88,13 @@ class MedicationUpdateSerializer(StrictModelSerializer):
         fields = ["name", "category", "dose", "prescriber", "end_date", "reminder_time"]
         extra_kwargs = {name: {"required": False} for name in fields}
 
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        return medication_services.medication_update_problems(
+            medication=self.context["medication"],
+            actor=acting_user(self.context["request"]),
+            data=attrs,
+        )
+
 
 class MedicationFilter(filters.FilterSet):
     patient = patient_filter()
@@ -134,7 +141,11 @@ class MedicationDetail(generics.RetrieveAPIView):
     @extend_schema(request=MedicationUpdateSerializer, responses={200: MedicationSerializer})
     def patch(self, request: Request, pk: int) -> Response:
         medication = self.get_object()
-        serializer = MedicationUpdateSerializer(data=request.data, partial=True)
+        serializer = MedicationUpdateSerializer(
+            data=request.data,
+            partial=True,
+            context={"request": request, "medication": medication},
+        )
         serializer.is_valid(raise_exception=True)
         medication = medication_services.medication_update(
             medication=medication,

@@ -27,6 +27,7 @@ from recovery.api.common import (
     IsClinician,
     PatientWritesStaffReads,
     StrictModelSerializer,
+    acting_user,
     parse_id_param,
 )
 from recovery.models import Enrollment, MutualHelpMeeting, ProgramMonitoringSettings, Role
@@ -84,6 +85,18 @@ class MeetingSerializer(StrictModelSerializer):
             "logged_at",
         ]
         read_only_fields = ["id", "patient", "logged_at"]
+
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        # Only patients log meetings (the permission), each their own.
+        enrollment = enrollment_for_patient_user(acting_user(self.context["request"]))
+        return monitoring_services.meeting_problems(
+            enrollment=enrollment,
+            fellowship=attrs.get("fellowship"),
+            attended_on=attrs.get("attended_on"),
+            fellowship_other=(
+                None if "fellowship_other" in self.unparsed else attrs.get("fellowship_other", "")
+            ),
+        )
 
 
 class MeetingList(generics.ListCreateAPIView):

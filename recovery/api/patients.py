@@ -28,6 +28,7 @@ from recovery.api.common import (
     refuse_body_if_any,
     validate_zone_name,
 )
+from recovery.dates import enrollment_start_today
 from recovery.models import (
     CheckInSchedule,
     Enrollment,
@@ -113,10 +114,14 @@ class EnrollSerializer(StrictSerializer):
 
     def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
         user = acting_user(self.context["request"])
+        start_date = attrs.get("start_date")
+        if start_date is None and user.program and not {"start_date", "timezone"} & self.unparsed:
+            # Left out, the start is the patient's today, as patient_enroll will take it.
+            start_date = enrollment_start_today(user.program, attrs.get("timezone"))
         errors = enrollment_services.enrollment_problems(
             program=user.program,
             level_of_care=attrs.get("level_of_care"),
-            start_date=attrs.get("start_date"),
+            start_date=start_date,
             expected_end_date=attrs.get("expected_end_date"),
         )
         team_ids = set(attrs.get("care_team", []))

@@ -180,13 +180,21 @@ class GoalInputSerializer(StrictSerializer):
     def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
         # The plan's patient (set by the view, or by PlanCreateSerializer's `patient`):
         # "today" is a date in their zone.
-        return plan_services.goal_problems(
+        errors = plan_services.goal_problems(
             enrollment=self.context.get("enrollment"),
             description=attrs.get("description"),
             metric=attrs.get("metric"),
             target_value=None if "metric" in self.unparsed else attrs.get("target_value"),
             due_date=attrs.get("due_date"),
         )
+        plan = self.context.get("plan")  # a goal added to a plan: the plan's rules too
+        if plan is not None:
+            errors.update(
+                plan_services.plan_problems(
+                    enrollment=plan.enrollment, goal_count=plan.goals.count() + 1
+                )
+            )
+        return errors
 
     def to_goal(self) -> plan_services.GoalInput:
         return plan_services.GoalInput(**self.validated_data)
@@ -222,6 +230,14 @@ class PlanUpdateSerializer(StrictSerializer):
 class CommentInputSerializer(StrictSerializer):
     body = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
     agrees = serializers.BooleanField(required=False, default=False)
+
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        return plan_services.plan_comment_problems(
+            plan=self.context["plan"],
+            author=request_user(self.context["request"]),
+            body=attrs.get("body"),
+            agrees=attrs.get("agrees"),
+        )
 
 
 class ReviewInputSerializer(StrictSerializer):
@@ -314,7 +330,9 @@ class PlanGoals(APIView):
         plan = generics.get_object_or_404(
             plans_visible_to(user).select_related("enrollment"), pk=pk
         )
-        serializer = GoalInputSerializer(data=request.data, context={"enrollment": plan.enrollment})
+        serializer = GoalInputSerializer(
+            data=request.data, context={"enrollment": plan.enrollment, "plan": plan}
+        )
         serializer.is_valid(raise_exception=True)
         goal = plan_services.goal_add(plan=plan, actor=user, goal=serializer.to_goal())
         return Response(
@@ -341,7 +359,9 @@ class PlanComments(generics.ListAPIView):
     @extend_schema(request=CommentInputSerializer, responses={201: CommentSerializer})
     def post(self, request: Request, pk: int) -> Response:
         plan = self._plan()
-        serializer = CommentInputSerializer(data=request.data)
+        serializer = CommentInputSerializer(
+            data=request.data, context={"request": request, "plan": plan}
+        )
         serializer.is_valid(raise_exception=True)
         comment = plan_services.plan_comment_add(
             plan=plan, author=request_user(request), **serializer.validated_data

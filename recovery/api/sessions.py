@@ -1,40 +1,37 @@
-"""Treatment sessions, recurring series and attendance."""
+"""Treatment sessions and their attendance. Recurring series are in recovery.api.series;
+the patient and facilitator fields and the patient-hiding list are shared with them."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from django.db.models import Manager, QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.api import LocalTimeField, request_user
-from backend.timezones import local_today
+from backend.api import request_user
 from recovery.api.common import (
     AwareDateTimeField,
-    BoundedDateField,
     BoundedPrimaryKeyRelatedField,
     IdField,
     IsClinician,
     StrictModelSerializer,
-    StrictSerializer,
     acting_user,
+    parse_instant_param,
     program_of,
     refuse_body_if_any,
     staff_writes,
-    validate_zone_name,
 )
 from recovery.models import (
     Attendance,
     Enrollment,
     Role,
-    SessionSeries,
     TreatmentSession,
     User,
 )
@@ -43,19 +40,13 @@ from recovery.selectors.access import (
     bookable_enrollments,
     patients_shown,
     roll_patient,
-    series_visible_to,
-    series_writable_by,
     session_attendance,
     sessions_visible_to,
     sessions_writable_by,
 )
-from recovery.services import series as series_services
 from recovery.services import sessions as session_services
 
 MAX_PATIENTS = 200
-# A series recurs at most daily (and starts at most a year back, which series_create
-# checks in the series' zone): anything finer would expand into hundreds of sessions.
-SERIES_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 
 
 class PatientsField(BoundedPrimaryKeyRelatedField):
@@ -129,6 +120,7 @@ class SessionSerializer(ShowsOnlyPatientsInReach, StrictModelSerializer):
         return session_services.session_problems(
             starts_at=attrs.get("starts_at", session.starts_at if session else None),
             ends_at=attrs.get("ends_at", session.ends_at if session else None),
+            session=session,
         )
 
 
@@ -157,6 +149,22 @@ def _serializer_for(request: Request) -> type[serializers.Serializer]:
     return SessionSerializer
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.DATETIME,
+                description="Staff: sessions starting at or after this instant (with offset).",
+            ),
+            OpenApiParameter(
+                "until",
+                OpenApiTypes.DATETIME,
+                description="Staff: sessions starting before this instant (with offset).",
+            ),
+        ]
+    )
+)
 class SessionList(generics.ListCreateAPIView):
     """Patients: their sessions from now on. Staff: the program's sessions (filter by
     `since`/`until`); staff create sessions."""
@@ -179,11 +187,7 @@ class SessionList(generics.ListCreateAPIView):
         params = self.request.query_params
         for key, lookup in (("since", "starts_at__gte"), ("until", "starts_at__lt")):
             if key in params:
-                try:
-                    value = AwareDateTimeField().run_validation(params[key])
-                except serializers.ValidationError as exc:
-                    raise serializers.ValidationError({key: exc.detail}) from None
-                qs = qs.filter(**{lookup: value})
+                qs = qs.filter(**{lookup: parse_instant_param(params[key], key)})
         return qs.order_by("starts_at")
 
     def perform_create(self, serializer: Any) -> None:
@@ -236,6 +240,18 @@ class AttendanceSerializer(StrictModelSerializer):
         read_only_fields = ["id", "recorded_by", "recorded_at"]
         extra_kwargs = {"minutes_attended": {"required": False}}
 
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        session: TreatmentSession = self.context["session"]
+        if "enrollment_id" in attrs:
+            # Out of the caller's reach is 404 before any rule reads the roll.
+            roll_patient(acting_user(self.context["request"]), session, attrs["enrollment_id"])
+        return session_services.attendance_problems(
+            session=session,
+            enrollment_id=attrs.get("enrollment_id"),
+            status=attrs.get("status"),
+            minutes_attended=attrs.get("minutes_attended"),
+        )
+
 
 class SessionAttendance(generics.ListCreateAPIView):
     """Staff record attendance: present, late, left early, absent, excused."""
@@ -253,6 +269,12 @@ class SessionAttendance(generics.ListCreateAPIView):
     def get_queryset(self) -> QuerySet[Attendance]:
         return session_attendance(acting_user(self.request), self._session()).order_by("id")
 
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = dict(super().get_serializer_context())
+        if self.request is not None and self.request.method == "POST":
+            context["session"] = self._session()  # the rules of recording read it
+        return context
+
     def perform_create(self, serializer: Any) -> None:
         session = self._session()
         data = serializer.validated_data
@@ -265,137 +287,3 @@ class SessionAttendance(generics.ListCreateAPIView):
             minutes_attended=data.get("minutes_attended"),
             actor=user,
         )
-
-
-class SeriesSerializer(ShowsOnlyPatientsInReach, StrictModelSerializer):
-    start_time = LocalTimeField()
-    patients = PatientsField(many=True, required=False)
-    facilitator = FacilitatorField(required=False, allow_null=True)
-
-    class Meta:
-        model = SessionSeries
-        fields = [
-            "id",
-            "kind",
-            "title",
-            "rrule",
-            "start_date",
-            "start_time",
-            "duration_minutes",
-            "timezone",
-            "location",
-            "video_url",
-            "facilitator",
-            "patients",
-            "ends_after",
-            "expanded_until",
-        ]
-        read_only_fields = ["id", "ends_after", "expanded_until"]
-        list_serializer_class = ShownPatientsList
-
-    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
-        return series_services.series_problems(
-            rule=attrs.get("rrule"),
-            start_date=attrs.get("start_date"),
-            start_time=attrs.get("start_time"),
-            duration_minutes=attrs.get("duration_minutes"),
-            timezone_name=attrs.get("timezone"),
-        )
-
-    def validate_timezone(self, value: str) -> str:
-        return validate_zone_name(value)
-
-    def validate_rrule(self, value: str) -> str:
-        parts = dict(
-            part.split("=", 1)
-            for part in value.upper().removeprefix("RRULE:").split(";")
-            if "=" in part
-        )
-        if parts.get("FREQ") not in SERIES_FREQUENCIES:
-            raise serializers.ValidationError(
-                "FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY, for example "
-                "FREQ=WEEKLY;BYDAY=MO,WE,TH;COUNT=36."
-            )
-        return value
-
-
-class SeriesList(generics.ListCreateAPIView):
-    """Recurring sessions, e.g. `FREQ=WEEKLY;BYDAY=MO,WE,TH;COUNT=36` at 18:00 local."""
-
-    serializer_class = SeriesSerializer
-    permission_classes = [IsClinician]
-    queryset = SessionSeries.objects.none()
-
-    def get_queryset(self) -> QuerySet[SessionSeries]:
-        return series_visible_to(acting_user(self.request)).order_by("id")
-
-    def perform_create(self, serializer: Any) -> None:
-        data = dict(serializer.validated_data)
-        serializer.instance = series_services.series_create(
-            program_id=program_of(request_user(self.request)),
-            kind=data["kind"],
-            title=data["title"],
-            rule=data["rrule"],
-            start_date=data["start_date"],
-            start_time=data["start_time"],
-            duration_minutes=data["duration_minutes"],
-            timezone_name=data["timezone"],
-            location=data.get("location", ""),
-            video_url=data.get("video_url", ""),
-            facilitator=data.get("facilitator"),
-            patients=data.get("patients", []),
-        )
-
-
-# "From now on", sent a moment ago, is still now.
-CLOCK_SKEW = timedelta(minutes=5)
-
-
-class CancelRestSerializer(StrictSerializer):
-    """Ends the series at `from_instant`. Sessions that already started (and may have
-    attendance recorded) are history, not cancellable."""
-
-    from_instant = AwareDateTimeField()
-
-    def validate_from_instant(self, value: datetime) -> datetime:
-        if value < timezone.now() - CLOCK_SKEW:
-            raise serializers.ValidationError("Give an instant from now on.")
-        return value
-
-
-class MoveRestSerializer(StrictSerializer):
-    """Moves the occurrences from `from_date` (in the series' zone) on; not the past."""
-
-    from_date = BoundedDateField()
-    start_time = LocalTimeField()
-    duration_minutes = serializers.IntegerField(min_value=5, max_value=720)
-
-    def validate_from_date(self, value: date) -> date:
-        series: SessionSeries = self.context["series"]
-        if value < local_today(series.timezone):
-            raise serializers.ValidationError("Give today or a later date.")
-        return value
-
-
-class SeriesCancelRest(APIView):
-    permission_classes = [IsClinician]
-
-    @extend_schema(request=CancelRestSerializer, responses={200: SeriesSerializer})
-    def post(self, request: Request, pk: int) -> Response:
-        series = generics.get_object_or_404(series_writable_by(request_user(request)), pk=pk)
-        serializer = CancelRestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        series_services.series_cancel_rest(series=series, **serializer.validated_data)
-        return Response(SeriesSerializer(series, context={"request": request}).data)
-
-
-class SeriesMoveRest(APIView):
-    permission_classes = [IsClinician]
-
-    @extend_schema(request=MoveRestSerializer, responses={201: SeriesSerializer})
-    def post(self, request: Request, pk: int) -> Response:
-        series = generics.get_object_or_404(series_writable_by(request_user(request)), pk=pk)
-        serializer = MoveRestSerializer(data=request.data, context={"series": series})
-        serializer.is_valid(raise_exception=True)
-        new_series = series_services.series_move_rest(series=series, **serializer.validated_data)
-        return Response(SeriesSerializer(new_series, context={"request": request}).data, status=201)

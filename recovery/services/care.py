@@ -96,12 +96,33 @@ def exercise_unassign(*, assignment: ExerciseAssignment) -> None:
     assignment.delete()
 
 
-def program_exercise_create(*, actor: User, data: dict[str, Any]) -> Exercise:
+def program_exercise_problems(*, actor: User, slug: str | None = None) -> dict[str, list[str]]:
+    """The rules of adding a program exercise on whichever fields are given, by field."""
     if actor.program_id is None:
-        raise ServiceError({"program": ["Only program staff add exercises."]})
-    if Exercise.objects.filter(program_id=actor.program_id, slug=data["slug"]).exists():
-        raise ServiceError({"slug": ["Your program already has an exercise with this slug."]})
+        return {"program": ["Only program staff add exercises."]}
+    if (
+        slug is not None
+        and Exercise.objects.filter(program_id=actor.program_id, slug=slug).exists()
+    ):
+        return {"slug": ["Your program already has an exercise with this slug."]}
+    return {}
+
+
+def program_exercise_create(*, actor: User, data: dict[str, Any]) -> Exercise:
+    errors = program_exercise_problems(actor=actor, slug=data["slug"])
+    if errors:
+        raise ServiceError(errors)
     return Exercise.objects.create(program_id=actor.program_id, **data)
+
+
+MAX_CONTACTS = 50
+
+
+def contact_problems(*, enrollment: Enrollment) -> dict[str, list[str]]:
+    """The rules of adding a support contact, by field."""
+    if enrollment.support_contacts.count() >= MAX_CONTACTS:
+        return {"non_field_errors": [f"At most {MAX_CONTACTS} support contacts."]}
+    return {}
 
 
 @transaction.atomic
@@ -109,8 +130,9 @@ def contact_create(*, enrollment: Enrollment, data: dict[str, Any]) -> SupportCo
     if "position" not in data or data["position"] is None:
         last = enrollment.support_contacts.aggregate(m=Max("position"))["m"]
         data = {**data, "position": 0 if last is None else last + 1}
-    if enrollment.support_contacts.count() >= 50:
-        raise ServiceError({"non_field_errors": ["At most 50 support contacts."]})
+    errors = contact_problems(enrollment=enrollment)
+    if errors:
+        raise ServiceError(errors)
     return SupportContact.objects.create(enrollment=enrollment, **data)
 
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.errors import ServiceError
-from backend.timezones import local_today
+from recovery.dates import enrollment_start_today
 from recovery.models import (
     CareTeamMember,
     CheckInSchedule,
@@ -102,9 +102,7 @@ def patient_enroll(
     if program is None or not is_program_staff(counselor, program.id):
         raise ServiceError({"program": ["Only program staff can enroll patients."]})
     zone_name = timezone_name or program.timezone
-    # The patient's first day is the date on their wall: at 23:30 in New York it is
-    # already tomorrow in UTC.
-    start = start_date or local_today(zone_name)
+    start = start_date or enrollment_start_today(program, zone_name)
     errors = enrollment_problems(
         program=program,
         level_of_care=level_of_care,

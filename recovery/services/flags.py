@@ -198,15 +198,27 @@ def flag_acknowledge(*, flag: Flag, actor: User) -> Flag:
     return _transition(flag, action=FlagEvent.Action.ACKNOWLEDGED, actor=actor)
 
 
+def flag_assign_problems(*, flag: Flag, assignee_id: int | None = None) -> dict[str, list[str]]:
+    """Whether the flag may go to `assignee_id`, by field."""
+    program_id = flag.enrollment.program_id
+    if (
+        assignee_id is not None
+        and not assignable_staff(program_id=program_id).filter(id=assignee_id).exists()
+    ):
+        return {"assignee": ["Not a counselor of this program."]}
+    return {}
+
+
 @transaction.atomic
 def flag_assign(*, flag: Flag, actor: User, assignee_id: int) -> Flag:
     """Assign to a staff member of the flag's own program (whoever the caller is)."""
     program_id = flag.enrollment.program_id
     if not is_program_staff(actor, program_id):
         raise NotAllowed(message="Only staff of the patient's program can assign this flag.")
-    assignee = assignable_staff(program_id=program_id).filter(id=assignee_id).first()
-    if assignee is None:
-        raise ServiceError({"assignee": ["Not a counselor of this program."]})
+    errors = flag_assign_problems(flag=flag, assignee_id=assignee_id)
+    if errors:
+        raise ServiceError(errors)
+    assignee = assignable_staff(program_id=program_id).get(id=assignee_id)
     flag.assigned_to = assignee
     flag.save(update_fields=["assigned_to"])
     return _transition(
@@ -214,12 +226,21 @@ def flag_assign(*, flag: Flag, actor: User, assignee_id: int) -> Flag:
     )
 
 
+def flag_resolve_problems(*, flag: Flag, outcome_note: str | None = None) -> dict[str, list[str]]:
+    """Whether the flag may be resolved with `outcome_note` (None: not given), by field."""
+    errors: dict[str, list[str]] = {}
+    if flag.status == FlagStatus.RESOLVED:
+        errors["status"] = ["The flag is already resolved."]
+    if outcome_note is not None and not outcome_note.strip():
+        errors["outcome_note"] = ["Say what was done."]
+    return errors
+
+
 @transaction.atomic
 def flag_resolve(*, flag: Flag, actor: User, outcome_note: str) -> Flag:
-    if flag.status == FlagStatus.RESOLVED:
-        raise ServiceError({"status": ["The flag is already resolved."]})
-    if not outcome_note.strip():
-        raise ServiceError({"outcome_note": ["Say what was done."]})
+    errors = flag_resolve_problems(flag=flag, outcome_note=outcome_note)
+    if errors:
+        raise ServiceError(errors)
     now = timezone.now()
     if flag.acknowledged_at is None:
         flag.acknowledged_by, flag.acknowledged_at = actor, now
@@ -232,10 +253,17 @@ def flag_resolve(*, flag: Flag, actor: User, outcome_note: str) -> Flag:
     return _transition(flag, action=FlagEvent.Action.RESOLVED, actor=actor, note=outcome_note)
 
 
+def flag_reopen_problems(*, flag: Flag) -> dict[str, list[str]]:
+    if flag.status != FlagStatus.RESOLVED:
+        return {"status": ["Only a resolved flag can be reopened."]}
+    return {}
+
+
 @transaction.atomic
 def flag_reopen(*, flag: Flag, actor: User, note: str = "") -> Flag:
-    if flag.status != FlagStatus.RESOLVED:
-        raise ServiceError({"status": ["Only a resolved flag can be reopened."]})
+    errors = flag_reopen_problems(flag=flag)
+    if errors:
+        raise ServiceError(errors)
     flag.status = FlagStatus.OPEN
     flag.resolved_by = None
     flag.resolved_at = None

@@ -9,6 +9,7 @@ reminders queued two days ahead as notification rows.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -32,7 +33,7 @@ from recovery.models import (
 )
 from recovery.notification_kinds import NotificationKind
 from recovery.services.flags import FlagCandidate, flags_raise
-from recovery.services.monitoring import _require_active
+from recovery.services.monitoring import _require_active, in_care_problems
 
 REMINDER_DAYS_AHEAD = 2
 ADHERENCE_LOOKBACK_DAYS = 90
@@ -140,17 +141,29 @@ def medication_add(
 MEDICATION_STAFF_FIELDS = ("name", "category", "dose", "prescriber", "end_date", "reminder_time")
 
 
+def medication_update_problems(
+    *, medication: Medication, actor: User, data: Mapping[str, Any]
+) -> dict[str, list[str]]:
+    """The rules of changing a medication with `data` (the fields given), by field: staff
+    change any field but the start, the patient only their reminder; the API checks them
+    together with its own field errors."""
+    allowed = MEDICATION_STAFF_FIELDS if actor.is_clinician else ("reminder_time",)
+    errors = {key: ["Your care team changes this."] for key in sorted(set(data) - set(allowed))}
+    errors.update(in_care_problems(medication.enrollment))
+    rules = medication_problems(
+        start_date=medication.start_date,
+        end_date=data.get("end_date", medication.end_date),
+        name=data.get("name", medication.name),
+    )
+    return {**rules, **errors}
+
+
 def medication_update(*, medication: Medication, actor: User, data: dict[str, Any]) -> Medication:
     """Staff change a medication (dose, end date ...); the patient only their reminder."""
     enrollment = medication.enrollment
-    _require_active(enrollment)
-    allowed = MEDICATION_STAFF_FIELDS if actor.is_clinician else ("reminder_time",)
-    refused = sorted(set(data) - set(allowed))
-    if refused:
-        raise ServiceError({key: ["Your care team changes this."] for key in refused})
-    name = data.get("name", medication.name)
-    end_date = data.get("end_date", medication.end_date)
-    _validate_medication(enrollment, start_date=medication.start_date, end_date=end_date, name=name)
+    errors = medication_update_problems(medication=medication, actor=actor, data=data)
+    if errors:
+        raise ServiceError(errors)
     now = timezone.now()
     with transaction.atomic():
         for key, value in data.items():

@@ -26,9 +26,17 @@ from recovery.models import (
 )
 
 
-def _require_active(enrollment: Enrollment) -> None:
+def in_care_problems(enrollment: Enrollment) -> dict[str, list[str]]:
+    """Records are written only for a patient in care, by field (`patient`)."""
     if enrollment.status != EnrollmentStatus.ACTIVE:
-        raise ServiceError({"patient": ["The patient is discharged."]})
+        return {"patient": ["The patient is discharged."]}
+    return {}
+
+
+def _require_active(enrollment: Enrollment) -> None:
+    errors = in_care_problems(enrollment)
+    if errors:
+        raise ServiceError(errors)
 
 
 # --- program settings -------------------------------------------------------------------
@@ -57,6 +65,29 @@ def monitoring_settings_update(
 # --- mutual-help meetings ---------------------------------------------------------------
 
 
+def meeting_problems(
+    *,
+    enrollment: Enrollment,
+    fellowship: str | None = None,
+    attended_on: date | None = None,
+    fellowship_other: str | None = None,
+) -> dict[str, list[str]]:
+    """The rules of a logged meeting on whichever fields are given, by field: the API
+    checks them together with its own field errors."""
+    errors = in_care_problems(enrollment)
+    if attended_on is not None:
+        if attended_on > enrollment_today(enrollment):
+            errors["attended_on"] = ["Cannot be in the future."]
+        elif attended_on < enrollment.start_date - timedelta(days=7):
+            errors["attended_on"] = ["Log meetings from your program's start on."]
+    if fellowship is not None and fellowship_other is not None:
+        if fellowship == Fellowship.OTHER and not fellowship_other.strip():
+            errors["fellowship_other"] = ["Name the fellowship."]
+        if fellowship != Fellowship.OTHER and fellowship_other:
+            errors["fellowship_other"] = ["Only for the fellowship 'other'."]
+    return errors
+
+
 def meeting_log(
     *,
     enrollment: Enrollment,
@@ -66,17 +97,12 @@ def meeting_log(
     fellowship_other: str = "",
     note: str = "",
 ) -> MutualHelpMeeting:
-    _require_active(enrollment)
-    errors: dict[str, list[str]] = {}
-    today = enrollment_today(enrollment)
-    if attended_on > today:
-        errors["attended_on"] = ["Cannot be in the future."]
-    elif attended_on < enrollment.start_date - timedelta(days=7):
-        errors["attended_on"] = ["Log meetings from your program's start on."]
-    if fellowship == Fellowship.OTHER and not fellowship_other.strip():
-        errors["fellowship_other"] = ["Name the fellowship."]
-    if fellowship != Fellowship.OTHER and fellowship_other:
-        errors["fellowship_other"] = ["Only for the fellowship 'other'."]
+    errors = meeting_problems(
+        enrollment=enrollment,
+        fellowship=fellowship,
+        attended_on=attended_on,
+        fellowship_other=fellowship_other,
+    )
     if errors:
         raise ServiceError(errors)
     return MutualHelpMeeting.objects.create(

@@ -197,8 +197,9 @@ def goal_add(*, plan: TreatmentPlan, actor: User, goal: GoalInput) -> PlanGoal:
     _validate_goal(plan.enrollment, goal)
     now = timezone.now()
     with transaction.atomic():
-        if PlanGoal.objects.filter(plan=plan).count() >= MAX_GOALS_PER_PLAN:
-            raise ServiceError({"goals": [f"At most {MAX_GOALS_PER_PLAN} goals."]})
+        errors = plan_problems(goal_count=PlanGoal.objects.filter(plan=plan).count() + 1)
+        if errors:
+            raise ServiceError(errors)
         created = _new_goal(plan, goal, actor=actor, now=now)
         _touch(plan, now)
     return created
@@ -206,15 +207,22 @@ def goal_add(*, plan: TreatmentPlan, actor: User, goal: GoalInput) -> PlanGoal:
 
 def goal_status_problems(*, goal: PlanGoal, status: str | None = None) -> dict[str, list[str]]:
     """Whether a goal may move to `status` from where it is, by field."""
-    if status is None:
-        return {}
+    errors = plan_problems(enrollment=goal.plan.enrollment)
     if status == GoalStatus.REVISED:
-        return {"status": ["Revise a goal with its revise action."]}
-    if status == goal.status:
-        return {"status": [f"The goal is already {goal.status}."]}
-    if status not in ALLOWED_STATUS_CHANGES[goal.status]:
-        return {"status": [f"A {goal.status} goal cannot become {status}."]}
-    return {}
+        errors["status"] = ["Revise a goal with its revise action."]
+    elif status == goal.status:
+        errors["status"] = [f"The goal is already {goal.status}."]
+    elif status is not None and status not in ALLOWED_STATUS_CHANGES[goal.status]:
+        errors["status"] = [f"A {goal.status} goal cannot become {status}."]
+    return errors
+
+
+def goal_revise_problems(*, goal: PlanGoal) -> dict[str, list[str]]:
+    """Whether a goal may be revised at all, by field."""
+    errors = plan_problems(enrollment=goal.plan.enrollment)
+    if goal.status == GoalStatus.REVISED:
+        errors["status"] = ["This goal was already revised."]
+    return errors
 
 
 @transaction.atomic
@@ -255,9 +263,9 @@ def goal_revise(
     The old goal and its history stay as they were, so the record shows what was agreed
     and when it changed."""
     enrollment = goal.plan.enrollment
-    _require_active(enrollment)
-    if goal.status == GoalStatus.REVISED:
-        raise ServiceError({"status": ["This goal was already revised."]})
+    errors = goal_revise_problems(goal=goal)
+    if errors:
+        raise ServiceError(errors)
     successor = GoalInput(
         domain=goal.domain,
         description=description if description is not None else goal.description,
@@ -297,7 +305,7 @@ def goal_progress_problems(
     *, goal: PlanGoal, value: Decimal | None = None, on_date: date | None = None
 ) -> dict[str, list[str]]:
     """The rules of progress entered by hand on whichever fields are given, by field."""
-    errors: dict[str, list[str]] = {}
+    errors = plan_problems(enrollment=goal.plan.enrollment)
     if goal.metric != GoalMetric.MANUAL:
         errors["value"] = ["This goal's progress is computed from the record."]
     elif value is not None and value < 0:
@@ -329,15 +337,26 @@ def goal_progress_record(
     )
 
 
+def plan_comment_problems(
+    *, plan: TreatmentPlan, author: User, body: str | None = None, agrees: bool | None = None
+) -> dict[str, list[str]]:
+    """The rules of a comment on whichever fields are given (None: not given), by field."""
+    errors: dict[str, list[str]] = {}
+    if agrees and author.id != plan.enrollment.patient_id:
+        errors["agrees"] = ["Only the patient agrees to their plan."]
+    if agrees is False and body is not None and not body.strip():
+        errors["body"] = ["Write a comment, or agree to the plan."]
+    return errors
+
+
 @transaction.atomic
 def plan_comment_add(
     *, plan: TreatmentPlan, author: User, body: str = "", agrees: bool = False
 ) -> PlanComment:
     """A comment on the plan. The patient agrees to the plan as it stands with agrees."""
-    if agrees and author.id != plan.enrollment.patient_id:
-        raise ServiceError({"agrees": ["Only the patient agrees to their plan."]})
-    if not agrees and not body.strip():
-        raise ServiceError({"body": ["Write a comment, or agree to the plan."]})
+    errors = plan_comment_problems(plan=plan, author=author, body=body, agrees=agrees)
+    if errors:
+        raise ServiceError(errors)
     now = timezone.now()
     comment = PlanComment.objects.create(
         plan=plan, author=author, body=body, agrees=agrees, created_at=now

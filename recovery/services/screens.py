@@ -24,7 +24,7 @@ from recovery.models import (
     User,
 )
 from recovery.services.flags import FlagCandidate, flags_raise
-from recovery.services.monitoring import _require_active
+from recovery.services.monitoring import _require_active, in_care_problems
 
 MAX_SCREEN_AGE = timedelta(days=366)
 
@@ -77,7 +77,7 @@ def screen_problems(
 ) -> dict[str, list[str]]:
     """The rules of a screen on whichever fields are given (None: not given; `observed`
     counts once `observed_given`), by field: the API checks them with its own errors."""
-    errors: dict[str, list[str]] = {}
+    errors = in_care_problems(enrollment) if enrollment is not None else {}
     if enrollment is not None and collected_on is not None:
         today = enrollment_today(enrollment)
         if collected_on > today:

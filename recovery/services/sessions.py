@@ -99,13 +99,19 @@ def _validate_patients(program_id: int, patients: list[Enrollment]) -> None:
 
 
 def session_problems(
-    *, starts_at: datetime | None = None, ends_at: datetime | None = None
+    *,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    session: TreatmentSession | None = None,
 ) -> dict[str, list[str]]:
-    """The rules of a session's time on whichever fields are given, by field: the API
-    checks them together with its own field errors."""
+    """The rules of a session's time (and of changing `session`) on whichever fields are
+    given, by field: the API checks them together with its own field errors."""
+    errors: dict[str, list[str]] = {}
+    if session is not None and session.status == SessionStatus.CANCELLED:
+        errors["status"] = ["A cancelled session cannot be changed."]
     if starts_at is not None and ends_at is not None and ends_at <= starts_at:
-        return {"ends_at": ["A session ends after it starts."]}
-    return {}
+        errors["ends_at"] = ["A session ends after it starts."]
+    return errors
 
 
 @transaction.atomic
@@ -157,12 +163,10 @@ def session_update(
     **fields: Any,
 ) -> TreatmentSession:
     """Change a session. A new time or new patients re-plan its pending reminders."""
-    if session.status == SessionStatus.CANCELLED:
-        raise ServiceError({"status": ["A cancelled session cannot be changed."]})
     now = timezone.now()
     new_start = starts_at or session.starts_at
     new_end = ends_at or session.ends_at
-    errors = session_problems(starts_at=new_start, ends_at=new_end)
+    errors = session_problems(starts_at=new_start, ends_at=new_end, session=session)
     if errors:
         raise ServiceError(errors)
     moved = new_start != session.starts_at
@@ -215,6 +219,36 @@ def session_cancel(*, session: TreatmentSession, notify: bool = True) -> Treatme
     return session
 
 
+ABSENCES = (AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED)
+
+
+def session_minutes(session: TreatmentSession) -> int:
+    return int((session.ends_at - session.starts_at).total_seconds() // 60)
+
+
+def attendance_problems(
+    *,
+    session: TreatmentSession,
+    enrollment_id: int | None = None,
+    status: str | None = None,
+    minutes_attended: int | None = None,
+) -> dict[str, list[str]]:
+    """The rules of recording attendance on whichever fields are given, by field: the API
+    checks them together with its own field errors."""
+    errors: dict[str, list[str]] = {}
+    if enrollment_id is not None and not session.patients.filter(id=enrollment_id).exists():
+        errors["patient"] = ["This patient is not on the session."]
+    if session.status == SessionStatus.CANCELLED:
+        errors["session"] = ["A cancelled session has no attendance."]
+    if minutes_attended is not None:
+        duration = session_minutes(session)
+        if minutes_attended > duration:
+            errors["minutes_attended"] = [f"At most the session's {duration} minutes."]
+        elif status in ABSENCES and minutes_attended:
+            errors["minutes_attended"] = ["An absence attends no minutes."]
+    return errors
+
+
 @transaction.atomic
 def attendance_record(
     *,
@@ -224,19 +258,16 @@ def attendance_record(
     actor: User,
     minutes_attended: int | None = None,
 ) -> Attendance:
-    if not session.patients.filter(id=enrollment.id).exists():
-        raise ServiceError({"patient": ["This patient is not on the session."]})
-    if session.status == SessionStatus.CANCELLED:
-        raise ServiceError({"session": ["A cancelled session has no attendance."]})
-    duration = int((session.ends_at - session.starts_at).total_seconds() // 60)
+    errors = attendance_problems(
+        session=session,
+        enrollment_id=enrollment.id,
+        status=status,
+        minutes_attended=minutes_attended,
+    )
+    if errors:
+        raise ServiceError(errors)
     if minutes_attended is None:
-        minutes_attended = (
-            0 if status in (AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED) else duration
-        )
-    if minutes_attended > duration:
-        raise ServiceError({"minutes_attended": [f"At most the session's {duration} minutes."]})
-    if status in (AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED) and minutes_attended:
-        raise ServiceError({"minutes_attended": ["An absence attends no minutes."]})
+        minutes_attended = 0 if status in ABSENCES else session_minutes(session)
     attendance, _ = Attendance.objects.update_or_create(
         session=session,
         enrollment=enrollment,

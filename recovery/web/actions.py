@@ -22,7 +22,6 @@ from django.views.decorators.http import require_POST
 
 from backend.errors import ServiceError
 from recovery.models import AttendanceStatus, Flag, FlagStatus, User
-from recovery.selectors.access import roll_patient
 from recovery.services import flags as flag_services
 from recovery.services.sessions import attendance_record
 from recovery.web import present
@@ -113,7 +112,7 @@ def flag_assign(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def flag_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     def act(flag: Flag, user: User) -> Flag | list[str]:
-        form = ResolveForm(request.POST)
+        form = ResolveForm(request.POST, flag=flag)
         if not form.is_valid():
             return _form_errors(form)
         try:
@@ -133,10 +132,10 @@ def attendance_mark(request: HttpRequest, session_id: int) -> HttpResponse:
     user = _user(request)
     session = visible_session(user=user, session_id=session_id)
     calendar_url = reverse("dashboard:calendar")
-    form = AttendanceForm(request.POST)
-    if not form.is_valid():
+    form = AttendanceForm(request.POST, session=session, user=user)
+    if not form.is_valid() or form.enrollment is None:
         return _refused(request, _form_errors(form), calendar_url)
-    enrollment = roll_patient(user, session, form.cleaned_data["patient"])
+    enrollment = form.enrollment
     try:
         attendance = attendance_record(
             session=session,

@@ -10,8 +10,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from backend.bounds import MAX_ID
 from backend.errors import ServiceError
-from recovery.models import AttendanceStatus, User
-from recovery.selectors.access import assignable_staff, requires_second_factor
+from recovery.models import AttendanceStatus, Enrollment, Flag, TreatmentSession, User
+from recovery.selectors.access import assignable_staff, requires_second_factor, roll_patient
+from recovery.services.flags import flag_resolve_problems
+from recovery.services.sessions import attendance_problems
 from recovery.web.selectors import is_dashboard_user
 
 
@@ -51,6 +53,15 @@ def add_service_error(form: forms.Form, exc: ServiceError) -> None:
         form.add_error(name if name in form.fields else None, messages)
 
 
+def add_problems(form: forms.Form, problems: dict[str, list[str]]) -> None:
+    """A service's `*_problems` as form errors beside the fields' own, so one answer names
+    every problem; a field that did not parse already says why."""
+    for name, messages in problems.items():
+        field = name if name in form.fields else None
+        if field is None or field not in form.errors:
+            form.add_error(field, messages)
+
+
 class StaffChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         name = f"{obj.first_name} {obj.last_name}".strip()
@@ -75,8 +86,41 @@ class ResolveForm(forms.Form):
         strip=True,
     )
 
+    def __init__(self, *args: Any, flag: Flag, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.flag = flag
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        add_problems(
+            self,
+            flag_resolve_problems(flag=self.flag, outcome_note=cleaned.get("outcome_note")),
+        )
+        return cleaned
+
 
 class AttendanceForm(forms.Form):
     patient = forms.IntegerField(min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
     status = forms.ChoiceField(choices=AttendanceStatus.choices)
     minutes_attended = forms.IntegerField(min_value=0, max_value=24 * 60, required=False)
+
+    def __init__(self, *args: Any, session: TreatmentSession, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.session, self.user = session, user
+        self.enrollment: Enrollment | None = None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if "patient" in cleaned:
+            # Out of the caller's reach is 404 before any rule reads the roll.
+            self.enrollment = roll_patient(self.user, self.session, cleaned["patient"])
+        add_problems(
+            self,
+            attendance_problems(
+                session=self.session,
+                enrollment_id=cleaned.get("patient"),
+                status=cleaned.get("status"),
+                minutes_attended=cleaned.get("minutes_attended"),
+            ),
+        )
+        return cleaned

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import pytest
 from django.test import RequestFactory
 from rest_framework.exceptions import ValidationError
 
+from backend.api import exception_handler
 from backend.errors import Conflict, NotAllowed, NotFound, ServiceError
 from recovery.services.checkins import IdempotencyConflict
 
@@ -35,10 +38,32 @@ def test_services_do_not_import_rest_framework(path: Path) -> None:
     assert not web, f"{path.name} imports {sorted(web)}: raise backend.errors instead"
 
 
-def _answer(exc: Exception) -> tuple[int, dict[str, Any]]:
-    # Imported late: backend.api is loaded through DRF's settings, as in the running app.
-    from backend.api import exception_handler
+def test_backend_api_imports_first_thing_after_setup() -> None:
+    # DRF's settings import backend.api's parser and handler when DRF's views load; if
+    # backend.api loads those views itself, whoever imports it first gets an ImportError.
+    probe = (
+        "import django; django.setup(); import backend.api; "
+        "from rest_framework.views import APIView; "
+        "print(APIView.parser_classes[0].__name__, APIView().get_exception_handler().__module__)"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "SECRET_KEY": "import-test-only-secret",
+            "DJANGO_SETTINGS_MODULE": "backend.settings",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.split() == ["StrictJSONParser", "backend.api"]
 
+
+def _answer(exc: Exception) -> tuple[int, dict[str, Any]]:
     response = exception_handler(exc, {"request": RequestFactory().get("/api/v1/")})
     assert response is not None
     return response.status_code, response.data["error"]

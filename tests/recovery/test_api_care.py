@@ -308,6 +308,29 @@ def test_at_most_fifty_contacts(patient_client: APIClient, enrollment: Enrollmen
     assert SupportContact.objects.filter(enrollment=enrollment).count() == 50
 
 
+def test_a_contact_over_the_limit_with_a_bad_field_names_both_in_one_answer(
+    patient_client: APIClient, enrollment: Enrollment
+) -> None:
+    ContactFactory.create_batch(50, enrollment=enrollment)
+    refused = patient_client.post(
+        "/api/v1/contacts/", contact(relationship="nemesis"), format="json"
+    )
+    assert refused.status_code == 400
+    # The field's own choices, and the service's limit of fifty.
+    assert set(refused.json()["error"]["fields"]) == {"relationship", "non_field_errors"}
+
+
+def test_an_exercise_with_a_taken_slug_and_a_bad_field_names_both_in_one_answer(
+    counselor_client: APIClient,
+) -> None:
+    counselor_client.post("/api/v1/exercises/", program_exercise_body(), format="json")
+    again = counselor_client.post(
+        "/api/v1/exercises/", program_exercise_body(duration_minutes="long"), format="json"
+    )
+    assert again.status_code == 400
+    assert set(again.json()["error"]["fields"]) == {"slug", "duration_minutes"}
+
+
 # --- the urge button ------------------------------------------------------------------
 
 

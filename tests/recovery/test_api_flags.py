@@ -191,6 +191,28 @@ def test_assigning_to_staff_of_another_program_or_a_patient_is_refused(
     assert actions(counselor_client, flag) == ["raised"]
 
 
+def test_flag_actions_with_several_problems_name_them_all_in_one_answer(
+    counselor_client: APIClient, enrollment: Enrollment
+) -> None:
+    resolved = make_flag(enrollment, FlagKind.URGE, Severity.WARNING, status=FlagStatus.RESOLVED)
+    base = f"/api/v1/flags/{resolved.id}"
+    resolve = counselor_client.post(f"{base}/resolve/", {"outcome_note": ""}, format="json")
+    assert resolve.status_code == 400
+    assert set(resolve.json()["error"]["fields"]) == {"status", "outcome_note"}
+    reopen_open = make_flag(enrollment, FlagKind.URGE, Severity.WARNING, window_key="2026-03-02")
+    reopen = counselor_client.post(
+        f"/api/v1/flags/{reopen_open.id}/reopen/", {"note": "x" * 5000}, format="json"
+    )
+    assert reopen.status_code == 400
+    assert set(reopen.json()["error"]["fields"]) == {"status", "note"}
+    assign = counselor_client.post(
+        f"{base}/assign/", {"assignee": CounselorFactory().id, "why": "busy"}, format="json"
+    )
+    assert assign.status_code == 400
+    assert set(assign.json()["error"]["fields"]) == {"assignee", "why"}
+    assert actions(counselor_client, resolved) == ["raised"]
+
+
 def test_a_supervisor_works_the_programs_queue(enrollment: Enrollment) -> None:
     supervisor = SupervisorFactory(program=enrollment.program)
     flag = make_flag(enrollment, FlagKind.SELF_HARM, Severity.CRISIS)

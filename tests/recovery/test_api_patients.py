@@ -4,7 +4,7 @@ schedules, the timeline and attendance hours."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -195,6 +195,30 @@ def test_an_enrollment_with_several_problems_names_them_all_in_one_answer(
         "expected_end_date",
         "care_team",
     }
+    assert not Enrollment.objects.exists()
+
+
+def test_enrolling_without_a_start_checks_the_end_against_the_patients_today(
+    counselor: User, time_machine: Any
+) -> None:
+    # 22:30 on 9 March in Los Angeles; already 10 March in New York (the program) and UTC.
+    time_machine.move_to(datetime(2026, 3, 10, 5, 30, tzinfo=UTC), tick=False)
+    counselor_client = client_for(counselor)
+
+    def fields(**body: Any) -> set[str]:
+        response = counselor_client.post(
+            "/api/v1/patients/", {"first_name": "", **body}, format="json"
+        )
+        assert response.status_code == 400
+        return set(response.json()["error"]["fields"])
+
+    la = "America/Los_Angeles"
+    assert fields(timezone=la, expected_end_date="2026-03-09") == {
+        "first_name",
+        "expected_end_date",
+    }
+    assert fields(timezone=la, expected_end_date="2026-03-10") == {"first_name"}
+    assert fields(expected_end_date="2026-03-10") == {"first_name", "expected_end_date"}
     assert not Enrollment.objects.exists()
 
 

@@ -189,6 +189,16 @@ def test_the_patient_comments_and_agrees_and_a_change_asks_again(people, clock):
     assert len(again["goals"]) == 2
 
 
+def test_a_comment_with_several_problems_names_them_all_in_one_answer(people):
+    plan = write_plan(people)
+    url = f"/api/v1/plans/{plan['id']}/comments/"
+    staff = people["care_team"].post(url, {"body": "x" * 3000, "agrees": True}, format="json")
+    # The field's own limit, and the service's rule: only the patient agrees.
+    assert set(fields_of(staff)) == {"body", "agrees"}
+    patient = people["owner"].post(url, {"body": " ", "tone": "warm"}, format="json")
+    assert set(fields_of(patient)) == {"body", "tone"}
+
+
 def test_patients_do_not_write_the_plan(people):
     plan = write_plan(people)
     goal_id = plan["goals"][0]["id"]
@@ -274,6 +284,41 @@ def test_goal_writes_with_several_problems_name_them_all_in_one_answer(people):
         {"value": "-1", "on_date": "2026-07-01", "note": "x" * 2000},
     )
     assert set(fields_of(progress)) == {"value", "on_date", "note"}
+
+
+def test_revising_a_revised_goal_with_a_bad_field_names_both_in_one_answer(people):
+    plan = write_plan(people)
+    goal_id = plan["goals"][0]["id"]
+    staff = people["care_team"]
+    assert staff.post(f"/api/v1/goals/{goal_id}/revise/", {"target_value": "3"}).status_code == 201
+    again = staff.post(
+        f"/api/v1/goals/{goal_id}/revise/", {"target_value": "4", "metric": "vibes"}, format="json"
+    )
+    assert set(fields_of(again)) == {"status", "metric"}
+
+
+def test_goal_writes_for_a_discharged_patient_name_it_with_the_rest(people):
+    plan = write_plan(people, goals=[goal_body(), goal_body(domain="work_school", metric="manual")])
+    goal_id, manual_id = (g["id"] for g in plan["goals"])
+    discharged = people["care_team"].post(
+        f"/api/v1/patients/{people['a'].id}/discharge/", {"reason": "completed"}, format="json"
+    )
+    assert discharged.status_code == 200, discharged.content
+    staff = people["care_team"]
+    status_set = staff.post(f"/api/v1/goals/{goal_id}/status/", {"status": "met", "x": 1})
+    assert set(fields_of(status_set)) == {"patient", "x"}
+    progress = staff.post(f"/api/v1/goals/{manual_id}/progress/", {"value": "abc"})
+    assert set(fields_of(progress)) == {"patient", "value"}
+
+
+def test_a_goal_past_the_plans_limit_with_a_bad_field_names_both_in_one_answer(people):
+    plan = write_plan(people, goals=[goal_body()] * 60)
+    added = people["care_team"].post(
+        f"/api/v1/plans/{plan['id']}/goals/", goal_body(domain="astrology"), format="json"
+    )
+    # The field's own choices, and the service's rule: at most 60 goals.
+    assert set(fields_of(added)) == {"domain", "goals"}
+    assert PlanGoal.objects.count() == 60
 
 
 def test_manual_progress_is_recorded_by_the_patient(people):
@@ -391,6 +436,21 @@ def test_a_bad_meeting_is_a_400(people, body, field):
     assert not MutualHelpMeeting.objects.exists()
 
 
+def test_a_meeting_with_several_problems_names_them_all_in_one_answer(people):
+    response = people["owner"].post(
+        "/api/v1/meetings/",
+        {
+            "fellowship": "aa",
+            "fellowship_other": "Cocaine Anonymous",  # the service's rule: only for 'other'
+            "format": "zoom",  # the field's own choices
+            "attended_on": "2026-06-09",  # the service's rule: not in the future
+        },
+        format="json",
+    )
+    assert set(fields_of(response)) == {"fellowship_other", "format", "attended_on"}
+    assert not MutualHelpMeeting.objects.exists()
+
+
 # --- screens ----------------------------------------------------------------------------
 
 
@@ -469,6 +529,18 @@ def test_a_screen_with_several_problems_names_them_all_in_one_answer(people):
     )
     response = people["care_team"].post("/api/v1/screens/", body, format="json")
     assert set(fields_of(response)) == {"method", "collected_on", "observed", "results"}
+    assert not DrugScreen.objects.exists()
+
+
+def test_a_screen_for_a_discharged_patient_names_it_with_the_rest(people):
+    discharged = people["care_team"].post(
+        f"/api/v1/patients/{people['a'].id}/discharge/", {"reason": "completed"}, format="json"
+    )
+    assert discharged.status_code == 200, discharged.content
+    response = people["care_team"].post(
+        "/api/v1/screens/", screen_body(people, method="telepathy"), format="json"
+    )
+    assert set(fields_of(response)) == {"patient", "method"}
     assert not DrugScreen.objects.exists()
 
 
@@ -553,6 +625,24 @@ def test_a_medication_with_several_problems_names_them_all_in_one_answer(people)
     )
     assert response.status_code == 400
     assert set(fields_of(response)) == {"dose", "start_date", "end_date", "category"}
+
+
+def test_a_medication_change_with_several_problems_names_them_all_in_one_answer(people):
+    added = people["care_team"].post(
+        "/api/v1/medications/",
+        {"patient": people["a"].id, "name": "naltrexone", "start_date": "2026-05-20"},
+        format="json",
+    )
+    url = f"/api/v1/medications/{added.json()['id']}/"
+    staff = people["care_team"].patch(
+        url, {"end_date": "2026-05-01", "category": "vitamin", "name": " "}, format="json"
+    )
+    # The field's own choices; the service's rules: end on or after the start, a name.
+    assert set(fields_of(staff)) == {"end_date", "category", "name"}
+    patient = people["owner"].patch(url, {"dose": "16 mg", "reminder_time": "25:00"})
+    # The service's rule: the patient sets only the reminder; the field's own format.
+    assert set(fields_of(patient)) == {"dose", "reminder_time"}
+    assert Medication.objects.get().end_date is None
 
 
 def test_program_settings_are_read_by_staff_and_set_by_supervisors(people):

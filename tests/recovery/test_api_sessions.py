@@ -367,6 +367,49 @@ def test_attendance_only_for_patients_on_the_session(
     assert counselor_client.get(url).json() == []
 
 
+def test_attendance_with_several_problems_names_them_all_in_one_answer(
+    counselor_client: APIClient, counselor: User, past_session: TreatmentSession
+) -> None:
+    stranger = EnrollmentFactory(program=counselor.program, primary_counselor=counselor)
+    refused = counselor_client.post(
+        f"/api/v1/sessions/{past_session.id}/attendance/",
+        {
+            "patient": stranger.id,  # the service's rule: on the session
+            "status": "teleported",  # the field's own choices
+            "minutes_attended": 500,  # the service's rule: at most the session's 180
+        },
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert set(refused.json()["error"]["fields"]) == {"patient", "status", "minutes_attended"}
+
+
+def test_an_absence_with_minutes_on_a_cancelled_session_names_both(
+    counselor_client: APIClient, enrollment: Enrollment, past_session: TreatmentSession
+) -> None:
+    counselor_client.post(f"/api/v1/sessions/{past_session.id}/cancel/")
+    refused = counselor_client.post(
+        f"/api/v1/sessions/{past_session.id}/attendance/",
+        {"patient": enrollment.id, "status": "absent", "minutes_attended": 30},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert set(refused.json()["error"]["fields"]) == {"session", "minutes_attended"}
+
+
+def test_a_change_to_a_cancelled_session_names_every_problem_in_one_answer(
+    counselor_client: APIClient, enrollment: Enrollment, past_session: TreatmentSession
+) -> None:
+    counselor_client.post(f"/api/v1/sessions/{past_session.id}/cancel/")
+    refused = counselor_client.patch(
+        f"/api/v1/sessions/{past_session.id}/",
+        {"kind": "teleportation", "title": "Moved"},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert set(refused.json()["error"]["fields"]) == {"kind", "status"}
+
+
 def test_no_attendance_on_a_cancelled_session(
     counselor_client: APIClient, enrollment: Enrollment, past_session: TreatmentSession
 ) -> None:
@@ -476,6 +519,15 @@ def test_the_schema_documents_local_times_and_the_patients_session_shape(
     seen = client_for(enrollment.patient).get(f"/api/v1/sessions/{session.id}/").json()
     required = set(components["Session"]["required"])
     assert required <= set(seen)
+
+
+def test_the_schema_documents_the_session_lists_since_and_until() -> None:
+    # Documented, so clients know them and the schema-wide extreme-value test reaches them.
+    schema = yaml.safe_load(APIClient().get("/api/schema/").content)
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/sessions/"]["get"]["parameters"]}
+    for name in ("since", "until"):
+        assert parameters[name]["in"] == "query"
+        assert parameters[name]["schema"] == {"type": "string", "format": "date-time"}
 
 
 @pytest.mark.parametrize(("days_back", "status"), [(366, 201), (367, 400)])

@@ -666,6 +666,32 @@ def test_attendance_refusals(team: dict[str, Any]) -> None:
     assert not Attendance.objects.exists()
 
 
+def test_dashboard_actions_name_every_problem_in_one_answer(team: dict[str, Any]) -> None:
+    mine = team["mine"]
+    client = browser(team["counselor"])
+    session = _session_this_week(mine.program, [mine])
+    attendance = post(
+        client,
+        f"/dashboard/sessions/{session.id}/attendance/",
+        {"patient": mine.id, "status": "asleep", "minutes_attended": 999},
+        **JSON,
+    )
+    assert attendance.status_code == 400
+    errors = attendance.json()["errors"]
+    # The form's own choices, and the service's rule: at most the session's minutes.
+    assert len(errors) == 2, errors
+    assert any("180 minutes" in e for e in errors), errors
+    flag = raise_flag(mine)
+    post(client, f"/dashboard/flags/{flag.id}/resolve/", {"outcome_note": "Called."}, **JSON)
+    again = post(client, f"/dashboard/flags/{flag.id}/resolve/", {"outcome_note": " "}, **JSON)
+    assert again.status_code == 400
+    errors = again.json()["errors"]
+    # The note is required, and the flag is already resolved.
+    assert len(errors) == 2, errors
+    assert any("already resolved" in e for e in errors), errors
+    assert not Attendance.objects.exists()
+
+
 # --- assets --------------------------------------------------------------------------------
 
 
