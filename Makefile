@@ -34,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	SECRET_KEY=$${SECRET_KEY:-lint-only-not-a-secret} $(BIN)/mypy .
+	$(BIN)/lint-imports
 
 e2e: $(STAMP)
 	$(BIN)/pytest -q -m e2e tests/e2e
