@@ -299,7 +299,12 @@ def build_messages(messages: Sequence[PushMessage], *, now: float) -> list[messa
 
 def _build_message(message: PushMessage, *, now: float) -> messaging.Message:
     ttl = message.ttl_seconds
-    apns_headers: dict[str, str] = {}
+    # Push is at least once (a worker killed after FCM accepted a message and before the
+    # result was written sends it again). The notification's id as the collapse key makes a
+    # repeat replace the first on the phone: the Android tag replaces a shown notification,
+    # the collapse key one still waiting for the device, apns-collapse-id both on iOS.
+    collapse_id = str(message.notification_id)
+    apns_headers: dict[str, str] = {"apns-collapse-id": collapse_id}
     webpush_headers: dict[str, str] = {}
     if ttl is not None:
         apns_headers["apns-expiration"] = str(int(now) + ttl)
@@ -313,8 +318,13 @@ def _build_message(message: PushMessage, *, now: float) -> messaging.Message:
     return messaging.Message(
         data=message.data(),
         notification=messaging.Notification(title=message.title, body=message.body),
-        android=messaging.AndroidConfig(ttl=ttl, priority="high" if message.urgent else None),
-        apns=messaging.APNSConfig(headers=apns_headers or None),
+        android=messaging.AndroidConfig(
+            ttl=ttl,
+            priority="high" if message.urgent else None,
+            collapse_key=collapse_id,
+            notification=messaging.AndroidNotification(tag=collapse_id),
+        ),
+        apns=messaging.APNSConfig(headers=apns_headers),
         webpush=messaging.WebpushConfig(headers=webpush_headers or None),
         **target,
     )

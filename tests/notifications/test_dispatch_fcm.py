@@ -181,13 +181,16 @@ def test_ttl_follows_expires_at(fcm: FakeFCMServer) -> None:
     now = timezone.now().replace(microsecond=0)
     patient = PatientUserFactory()
     DeviceFactory(user=patient, address="ok-1")
-    notify(patient, key="n1", now=now, expires_at=now + timedelta(hours=2), urgent=True)
+    row = notify(patient, key="n1", now=now, expires_at=now + timedelta(hours=2), urgent=True)
 
     with time_machine.travel(now, tick=False):
         dispatch_due()
 
     [message] = fcm.received
-    assert message["android"] == {"ttl": "7200s", "priority": "high"}
+    assert (message["android"]["ttl"], message["android"]["priority"]) == ("7200s", "high")
+    # A repeat of this row (push is at least once) replaces it on the phone.
+    assert message["android"]["collapse_key"] == str(row.id)
+    assert message["apns"]["headers"]["apns-collapse-id"] == str(row.id)
     assert message["apns"]["headers"]["apns-expiration"] == str(int(now.timestamp()) + 7200)
 
 

@@ -177,7 +177,12 @@ def test_ttl_priority_and_generic_content(settings: Any, fcm: FakeFCMServer) -> 
         "title": "Reminder",
         "body": "You have something coming up. Open the app.",
     }
-    assert urgent["android"] == {"ttl": "3600s", "priority": "high"}
+    assert urgent["android"] == {
+        "ttl": "3600s",
+        "priority": "high",
+        "collapse_key": "41",
+        "notification": {"tag": "41"},
+    }
     expiration = int(urgent["apns"]["headers"]["apns-expiration"])
     assert before + 3600 <= expiration <= int(time.time()) + 3600
     assert urgent["apns"]["headers"]["apns-priority"] == "10"
@@ -185,6 +190,26 @@ def test_ttl_priority_and_generic_content(settings: Any, fcm: FakeFCMServer) -> 
     assert plain["data"] == {"notification_id": "42"}
     assert "ttl" not in plain.get("android", {})
     assert "apns-expiration" not in plain.get("apns", {}).get("headers", {})
+
+
+def test_a_repeated_push_carries_the_notification_id_as_its_collapse_key(
+    settings: Any, fcm: FakeFCMServer
+) -> None:
+    # Push is at least once: a worker killed after FCM accepted the message sends it again.
+    # With the same collapse key and tag on Android and apns-collapse-id on iOS, the
+    # repeat replaces the first on the phone instead of showing twice.
+    use_fcm(settings, fcm.url)
+    backend = get_push_backend()
+
+    backend.send_many([push("phone-1", device_id=1, notification_id=77)])
+    backend.send_many([push("phone-1", device_id=1, notification_id=77)])
+    backend.send_many([push("phone-1", device_id=1, notification_id=78)])
+
+    first, repeat, other = fcm.received
+    for message, expected in ((first, "77"), (repeat, "77"), (other, "78")):
+        assert message["android"]["collapse_key"] == expected
+        assert message["android"]["notification"]["tag"] == expected
+        assert message["apns"]["headers"]["apns-collapse-id"] == expected
 
 
 def test_an_unreachable_service_means_retry(settings: Any) -> None:
