@@ -15,6 +15,10 @@ Why it is built this way:
   Whatever it gives up on comes back here as RETRY, and the dispatcher reschedules the row
   with exponential backoff, jitter and at least the Retry-After we report. The dispatcher
   never re-sends to a device whose push already succeeded.
+- A 429 means the project's quota for the minute is spent, and every further request in
+  the window would be refused too: the first one pauses pushing for its Retry-After, in
+  every worker (push/quota.py). What the batch had not sent yet is not sent, and all of it
+  comes back THROTTLED: no attempt is counted, the row waits for the end of the pause.
 - Nothing about a patient goes out: the data payload is the opaque notification id, the
   title and body are the generic text of PushMessage, and results and logs carry error
   codes only, never a token or a message text.
@@ -44,6 +48,7 @@ from django.conf import settings
 from firebase_admin import credentials, exceptions, messaging
 
 from notifications.push.base import Outcome, PushMessage, PushResult
+from notifications.push.quota import push_pause, push_paused_for
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +253,9 @@ class FCMPushBackend:
     def send_many(self, messages: Sequence[PushMessage]) -> list[PushResult]:
         if not messages:
             return []
+        paused = push_paused_for()
+        if paused > 0:  # another batch or worker ran into the quota: spend no request on it
+            return [_throttled(m.device_id, paused) for m in messages]
         runtime = _runtime_for(self.config)
         now = time.time()
         fcm_messages = build_messages(messages, now=now)
@@ -255,6 +263,14 @@ class FCMPushBackend:
         results = [
             _result_for(message, error) for message, error in zip(messages, outcomes, strict=True)
         ]
+        throttled = [r for r in results if r.outcome == Outcome.THROTTLED]
+        if throttled:
+            asked = [r.retry_after for r in throttled if r.retry_after is not None]
+            pause = push_pause(seconds=max(asked) if asked else None)
+            results = [
+                _throttled(r.device_id, pause, r.error) if r.outcome == Outcome.THROTTLED else r
+                for r in results
+            ]
         counts = Counter(str(r.outcome) for r in results)
         logger.info("fcm push: %s", " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
         return results
@@ -263,11 +279,17 @@ class FCMPushBackend:
 async def _send_all(
     runtime: _Runtime, fcm_messages: list[messaging.Message]
 ) -> list[BaseException | None]:
-    """Send every message with at most max_concurrency requests in flight; None is success."""
+    """Send every message with at most max_concurrency requests in flight; None is success.
+    After the first 429 nothing more is sent: the rest would only be refused too."""
     slots = runtime.slots()
+    throttled = False
 
     async def send_one(message: messaging.Message) -> BaseException | None:
+        nonlocal throttled
         shard = await slots.get()
+        if throttled:
+            slots.put_nowait(shard)
+            return PushPaused()
         try:
             batch = await messaging.send_each_async(
                 [message],
@@ -280,7 +302,9 @@ async def _send_all(
             return exc
         finally:
             slots.put_nowait(shard)
-        return batch.responses[0].exception
+        error = batch.responses[0].exception
+        throttled = throttled or (error is not None and _is_throttle(error))
+        return error
 
     # A sliding window rather than fixed chunks: one slow answer (or the SDK sleeping
     # before its own 503 retry) holds one slot, not a whole chunk.
@@ -333,7 +357,6 @@ def _build_message(message: PushMessage, *, now: float) -> messaging.Message:
 # Failures that say nothing about the device: the service, our quota or our credentials.
 # Retrying gives operators time to fix a credential before the row gives up.
 _RETRYABLE = (
-    exceptions.ResourceExhaustedError,  # includes QuotaExceededError
     exceptions.UnavailableError,
     exceptions.InternalError,
     exceptions.DeadlineExceededError,
@@ -342,17 +365,42 @@ _RETRYABLE = (
 )
 
 
+class PushPaused(Exception):
+    """Not sent: an earlier answer in the batch was a 429."""
+
+
+def _is_throttle(error: BaseException) -> bool:
+    # Also a device's own message rate (rare for us): pausing everyone briefly is cheaper
+    # than telling the two apart from the answer.
+    return isinstance(error, exceptions.ResourceExhaustedError) or _status_of(error) == 429
+
+
+def _throttled(device_id: int, pause: float, error: str = "PUSH_PAUSED") -> PushResult:
+    return PushResult(
+        device_id=device_id, outcome=Outcome.THROTTLED, error=error, retry_after=pause
+    )
+
+
 def _result_for(message: PushMessage, error: BaseException | None) -> PushResult:
     device_id = message.device_id
     if error is None:
         return PushResult(device_id=device_id, outcome=Outcome.SENT)
+    if isinstance(error, PushPaused):
+        return PushResult(device_id=device_id, outcome=Outcome.THROTTLED, error="PUSH_PAUSED")
     code = _error_code(error)
+    if _is_throttle(error):
+        return PushResult(
+            device_id=device_id,
+            outcome=Outcome.THROTTLED,
+            error=code,
+            retry_after=_retry_after(error),
+        )
     if isinstance(error, messaging.UnregisteredError | messaging.SenderIdMismatchError):
         return PushResult(device_id=device_id, outcome=Outcome.DEAD, error=code)
     if isinstance(error, exceptions.InvalidArgumentError) and _names_bad_address(error):
         return PushResult(device_id=device_id, outcome=Outcome.DEAD, error="INVALID_ADDRESS")
     status = _status_of(error)
-    if isinstance(error, _RETRYABLE) or status == 429 or (status or 0) >= 500:
+    if isinstance(error, _RETRYABLE) or (status or 0) >= 500:
         return PushResult(
             device_id=device_id,
             outcome=Outcome.RETRY,
