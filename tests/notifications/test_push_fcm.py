@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from firebase_admin import credentials, exceptions, messaging
 
 from notifications.push import Outcome, PushMessage, get_push_backend, reset_push_backends
-from notifications.push.fcm import FCMConfig, FCMPushBackend, _retry_after, _runtime_for, close_fcm
+from notifications.push.fcm import FCMConfig, FCMPushBackend, _runtime_for, close_fcm
+from notifications.push.fcm_errors import retry_after_of
 from tests.fakes.fcm_server import FakeFCMServer
 
 
@@ -260,7 +261,7 @@ def test_retry_after_as_an_http_date() -> None:
     response = httpx.Response(429, headers={"Retry-After": header})
     error = exceptions.ResourceExhaustedError("quota", http_response=response)
 
-    delay = _retry_after(error)
+    delay = retry_after_of(error)
 
     assert delay is not None
     assert 100 <= delay <= 121
