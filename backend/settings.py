@@ -13,6 +13,9 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from redis.asyncio.retry import Retry as RedisRetry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -211,16 +214,28 @@ SPECTACULAR_SETTINGS = {
 # --- Redis, Celery, channels -------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 
+# redis-py options of every channel-layer connection pool (channels_redis passes them on).
+CHANNEL_LAYER_REDIS_OPTIONS = {
+    # redis-py 8 reads with a 5 s socket timeout by default, which is exactly the 5 s
+    # blocking pop a consumer waits on: an idle socket's consumer died.
+    "socket_timeout": 15,
+    # Closing a thousand sockets at once needs more than redis-py's default pool of 100,
+    # which fails instead of waiting.
+    "max_connections": 2000,
+    # A pooled connection dies with the server, and the pool hands it out again: without a
+    # retry the first command on it after a Redis restart or failover fails (the first
+    # websocket to connect closed before `ready`, and every reconnecting app hit it at
+    # once). One immediate retry on a connection error reconnects. Timeouts are not
+    # retried: the command may have run.
+    "retry": RedisRetry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+}
+
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # redis-py 8 reads with a 5 s socket timeout by default, which is exactly
-                # the 5 s blocking pop a consumer waits on: an idle socket's consumer died.
-                # Closing a thousand sockets at once needs more than redis-py's default
-                # pool of 100, which fails instead of waiting.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 2000}],
+                "hosts": [{"address": REDIS_URL, **CHANNEL_LAYER_REDIS_OPTIONS}],
                 "capacity": 1000,
                 "expiry": 60,
             },

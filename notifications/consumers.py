@@ -13,6 +13,7 @@ for everything after the last id seen.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -58,14 +59,34 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         self.auth_timeout = asyncio.create_task(self._close_if_silent())
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # A send to a client that is gone raises out of the consumer without a
+            # websocket.disconnect ever being read, so disconnect() may never run: the
+            # timers must not outlive the consumer and fail on the dead connection later.
+            self._cancel_timers()
+
+    def _cancel_timers(self) -> None:
+        for task in (getattr(self, "expiry_task", None), getattr(self, "auth_timeout", None)):
+            if task is not None:
+                task.cancel()
+
+    async def _close_quietly(self, code: int) -> None:
+        """Close from a timer, which nobody awaits: a client that left meanwhile makes
+        uvicorn raise ClientDisconnected (an OSError), and there is nothing left to close."""
+        with contextlib.suppress(OSError):
+            await self.close(code=code)
+
     async def _close_if_silent(self) -> None:
         await asyncio.sleep(settings.WEBSOCKET_AUTH_TIMEOUT_SECONDS)
         if self.user_id is None:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self._close_quietly(CLOSE_UNAUTHENTICATED)
 
     async def _close_at_expiry(self, expires_at: float) -> None:
         await asyncio.sleep(max(0.0, expires_at - time.time()))
-        await self.close(code=CLOSE_UNAUTHENTICATED)
+        await self._close_quietly(CLOSE_UNAUTHENTICATED)
 
     async def _authenticated(self, user: Any, expires_at: float) -> None:
         self.user_id = user.id
@@ -142,8 +163,6 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=CLOSE_LOGGED_OUT)
 
     async def disconnect(self, code: int) -> None:
-        for task in (self.expiry_task, self.auth_timeout):
-            if task is not None:
-                task.cancel()
+        self._cancel_timers()
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)

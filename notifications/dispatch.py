@@ -315,10 +315,14 @@ def _record(
     push_results = dict(channel_results.get("push", {}))
     retry_after: float | None = None
     needs_retry = False
+    paused_for: float | None = None
     last_error = ""
     for result in results:
         push_results[str(result.device_id)] = str(result.outcome)
-        if result.outcome == Outcome.RETRY:
+        if result.outcome == Outcome.THROTTLED:
+            paused_for = max(paused_for or 0.0, result.retry_after or 0.0)
+            last_error = result.error
+        elif result.outcome == Outcome.RETRY:
             needs_retry = True
             retry_after = max(retry_after or 0.0, result.retry_after or 0.0)
             last_error = result.error
@@ -330,6 +334,15 @@ def _record(
     notification.lease_token = None
     notification.leased_until = None
     notification.last_error = last_error[:500]
+    if paused_for is not None and not needs_retry:
+        # Our push quota was spent, not this notification's chances: no attempt is counted,
+        # and it waits for the end of the pause (push/quota.py).
+        notification.state = NotificationState.PENDING
+        notification.due_at = after + timedelta(seconds=paused_for)
+        report.deferred += 1
+        return
+    if paused_for is not None:
+        retry_after = max(retry_after or 0.0, paused_for)
     if needs_retry and notification.attempts + 1 < settings.NOTIFICATION_MAX_ATTEMPTS:
         notification.state = NotificationState.PENDING
         notification.due_at = after + _backoff(notification.attempts, retry_after)

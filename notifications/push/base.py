@@ -27,7 +27,10 @@ class PushMessage:
 class Outcome(StrEnum):
     SENT = "sent"
     DEAD = "dead"  # the address will never work again: deactivate, never retry
-    RETRY = "retry"  # throttled or a server error: try again later
+    RETRY = "retry"  # a server error: try again later
+    # Our quota is spent (FCM 429), nothing is wrong with this message: send it again once
+    # the pause of retry_after seconds is over, without counting an attempt.
+    THROTTLED = "throttled"
     FAILED = "failed"  # refused for a reason retrying will not fix
 
 

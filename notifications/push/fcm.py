@@ -15,6 +15,10 @@ Why it is built this way:
   Whatever it gives up on comes back here as RETRY, and the dispatcher reschedules the row
   with exponential backoff, jitter and at least the Retry-After we report. The dispatcher
   never re-sends to a device whose push already succeeded.
+- A 429 means the project's quota for the minute is spent, and every further request in
+  the window would be refused too: the first one pauses pushing for its Retry-After, in
+  every worker (push/quota.py). What the batch had not sent yet is not sent, and all of it
+  comes back THROTTLED: no attempt is counted, the row waits for the end of the pause.
 - Nothing about a patient goes out: the data payload is the opaque notification id, the
   title and body are the generic text of PushMessage, and results and logs carry error
   codes only, never a token or a message text.
@@ -23,11 +27,9 @@ Why it is built this way:
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import math
 import os
-import re
 import threading
 import time
 import warnings
@@ -35,15 +37,21 @@ from collections import Counter
 from collections.abc import Coroutine, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import firebase_admin
 import google.auth.credentials
 from django.conf import settings
-from firebase_admin import credentials, exceptions, messaging
+from firebase_admin import credentials, messaging
 
 from notifications.push.base import Outcome, PushMessage, PushResult
+from notifications.push.fcm_errors import (
+    PushPaused,
+    is_throttle,
+    result_for,
+    throttled_result,
+)
+from notifications.push.quota import push_pause, push_paused_for
 
 logger = logging.getLogger(__name__)
 
@@ -248,13 +256,27 @@ class FCMPushBackend:
     def send_many(self, messages: Sequence[PushMessage]) -> list[PushResult]:
         if not messages:
             return []
+        paused = push_paused_for()
+        if paused > 0:  # another batch or worker ran into the quota: spend no request on it
+            return [throttled_result(m.device_id, paused) for m in messages]
         runtime = _runtime_for(self.config)
         now = time.time()
         fcm_messages = build_messages(messages, now=now)
         outcomes = runtime.run(_send_all(runtime, fcm_messages))
         results = [
-            _result_for(message, error) for message, error in zip(messages, outcomes, strict=True)
+            result_for(message, error) for message, error in zip(messages, outcomes, strict=True)
         ]
+        throttled = [r for r in results if r.outcome == Outcome.THROTTLED]
+        if throttled:
+            asked = [r.retry_after for r in throttled if r.retry_after is not None]
+            pause = push_pause(seconds=max(asked) if asked else None)
+            # Every throttled result waits for the whole pause, however the 429s differed.
+            results = [
+                throttled_result(r.device_id, pause, r.error)
+                if r.outcome == Outcome.THROTTLED
+                else r
+                for r in results
+            ]
         counts = Counter(str(r.outcome) for r in results)
         logger.info("fcm push: %s", " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
         return results
@@ -263,11 +285,17 @@ class FCMPushBackend:
 async def _send_all(
     runtime: _Runtime, fcm_messages: list[messaging.Message]
 ) -> list[BaseException | None]:
-    """Send every message with at most max_concurrency requests in flight; None is success."""
+    """Send every message with at most max_concurrency requests in flight; None is success.
+    After the first 429 nothing more is sent: the rest would only be refused too."""
     slots = runtime.slots()
+    throttled = False
 
     async def send_one(message: messaging.Message) -> BaseException | None:
+        nonlocal throttled
         shard = await slots.get()
+        if throttled:
+            slots.put_nowait(shard)
+            return PushPaused()
         try:
             batch = await messaging.send_each_async(
                 [message],
@@ -280,7 +308,9 @@ async def _send_all(
             return exc
         finally:
             slots.put_nowait(shard)
-        return batch.responses[0].exception
+        error = batch.responses[0].exception
+        throttled = throttled or (error is not None and is_throttle(error))
+        return error
 
     # A sliding window rather than fixed chunks: one slow answer (or the SDK sleeping
     # before its own 503 retry) holds one slot, not a whole chunk.
@@ -299,7 +329,12 @@ def build_messages(messages: Sequence[PushMessage], *, now: float) -> list[messa
 
 def _build_message(message: PushMessage, *, now: float) -> messaging.Message:
     ttl = message.ttl_seconds
-    apns_headers: dict[str, str] = {}
+    # Push is at least once (a worker killed after FCM accepted a message and before the
+    # result was written sends it again). The notification's id as the collapse key makes a
+    # repeat replace the first on the phone: the Android tag replaces a shown notification,
+    # the collapse key one still waiting for the device, apns-collapse-id both on iOS.
+    collapse_id = str(message.notification_id)
+    apns_headers: dict[str, str] = {"apns-collapse-id": collapse_id}
     webpush_headers: dict[str, str] = {}
     if ttl is not None:
         apns_headers["apns-expiration"] = str(int(now) + ttl)
@@ -313,126 +348,13 @@ def _build_message(message: PushMessage, *, now: float) -> messaging.Message:
     return messaging.Message(
         data=message.data(),
         notification=messaging.Notification(title=message.title, body=message.body),
-        android=messaging.AndroidConfig(ttl=ttl, priority="high" if message.urgent else None),
-        apns=messaging.APNSConfig(headers=apns_headers or None),
+        android=messaging.AndroidConfig(
+            ttl=ttl,
+            priority="high" if message.urgent else None,
+            collapse_key=collapse_id,
+            notification=messaging.AndroidNotification(tag=collapse_id),
+        ),
+        apns=messaging.APNSConfig(headers=apns_headers),
         webpush=messaging.WebpushConfig(headers=webpush_headers or None),
         **target,
     )
-
-
-# Failures that say nothing about the device: the service, our quota or our credentials.
-# Retrying gives operators time to fix a credential before the row gives up.
-_RETRYABLE = (
-    exceptions.ResourceExhaustedError,  # includes QuotaExceededError
-    exceptions.UnavailableError,
-    exceptions.InternalError,
-    exceptions.DeadlineExceededError,
-    exceptions.UnauthenticatedError,  # includes ThirdPartyAuthError (APNs credentials)
-    exceptions.AbortedError,
-)
-
-
-def _result_for(message: PushMessage, error: BaseException | None) -> PushResult:
-    device_id = message.device_id
-    if error is None:
-        return PushResult(device_id=device_id, outcome=Outcome.SENT)
-    code = _error_code(error)
-    if isinstance(error, messaging.UnregisteredError | messaging.SenderIdMismatchError):
-        return PushResult(device_id=device_id, outcome=Outcome.DEAD, error=code)
-    if isinstance(error, exceptions.InvalidArgumentError) and _names_bad_address(error):
-        return PushResult(device_id=device_id, outcome=Outcome.DEAD, error="INVALID_ADDRESS")
-    status = _status_of(error)
-    if isinstance(error, _RETRYABLE) or status == 429 or (status or 0) >= 500:
-        return PushResult(
-            device_id=device_id,
-            outcome=Outcome.RETRY,
-            error=code,
-            retry_after=_retry_after(error),
-        )
-    if isinstance(error, exceptions.FirebaseError) and status is None:
-        # No HTTP answer at all (connection reset, protocol error): the service may never
-        # have seen the request.
-        return PushResult(device_id=device_id, outcome=Outcome.RETRY, error=code)
-    # A refusal of this very message (or a message the SDK would not encode): sending it
-    # again would be refused again.
-    return PushResult(device_id=device_id, outcome=Outcome.FAILED, error=code)
-
-
-def _error_code(error: BaseException) -> str:
-    """A code fit for the row and the logs: FCM's errorCode or the platform code, never the
-    message text, which could quote the request."""
-    detail = _fcm_error_code(error)
-    if detail:
-        return detail
-    if isinstance(error, exceptions.FirebaseError):
-        return str(error.code)
-    return type(error).__name__
-
-
-def _error_body(error: BaseException) -> dict[str, Any]:
-    response = getattr(error, "http_response", None)
-    if response is None:
-        return {}
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    inner = body.get("error") if isinstance(body, dict) else None
-    return inner if isinstance(inner, dict) else {}
-
-
-def _fcm_error_code(error: BaseException) -> str:
-    for detail in _error_body(error).get("details") or []:
-        if isinstance(detail, dict) and detail.get("errorCode"):
-            return str(detail["errorCode"])
-    return ""
-
-
-_ADDRESS_WORDS = re.compile(r"registration token|installation id|\bfid\b", re.IGNORECASE)
-_INVALID_WORDS = re.compile(r"not a valid|\binvalid\b", re.IGNORECASE)
-
-
-def _names_bad_address(error: exceptions.InvalidArgumentError) -> bool:
-    """INVALID_ARGUMENT is about the token only when FCM says so: in the message ("The
-    registration token is not a valid FCM registration token") or in a field violation on
-    message.token / message.fid. Any other invalid argument is our payload's fault, and the
-    device must stay active."""
-    body = _error_body(error)
-    text = f"{body.get('message') or ''} {error}"
-    if _ADDRESS_WORDS.search(text) and _INVALID_WORDS.search(text):
-        return True
-    for detail in body.get("details") or []:
-        if not isinstance(detail, dict):
-            continue
-        for violation in detail.get("fieldViolations") or []:
-            if isinstance(violation, dict) and violation.get("field") in (
-                "message.token",
-                "message.fid",
-            ):
-                return True
-    return False
-
-
-def _status_of(error: BaseException) -> int | None:
-    response = getattr(error, "http_response", None)
-    status = getattr(response, "status_code", None)
-    return int(status) if status is not None else None
-
-
-def _retry_after(error: BaseException) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
-    response = getattr(error, "http_response", None)
-    headers = getattr(response, "headers", None)
-    value = headers.get("retry-after") if headers is not None else None
-    if not value:
-        return None
-    value = str(value).strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(tz=UTC)).total_seconds())

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -30,11 +31,16 @@ from tests.integration.processes import (
     start_worker,
     wait_until,
 )
+from tests.integration.sockets import EventSocket
 
 pytestmark = pytest.mark.integration
 
 LEASE_SECONDS = 3
 PUSH_LATENCY_MS = 1000  # a batch stays in flight for about a second
+
+
+def _is_ready(event: dict[str, Any]) -> bool:
+    return event.get("type") == "ready"
 
 
 def test_a_worker_killed_mid_batch_loses_no_reminder(
@@ -113,6 +119,11 @@ def test_with_redis_down_checkins_are_stored_and_reminders_go_out_when_it_return
         enrollment_id, code = staff.enroll("Sam")
         patient = api.as_user(api.redeem(code))
         patient.device("redis-outage-phone")
+        # A socket before the outage leaves pooled Redis connections in the web process,
+        # which the restart kills.
+        ws_base = base.replace("http", "ws", 1)
+        before = EventSocket(ws_base, staff.token)
+        before.wait_for(_is_ready, timeout=10, what="ready before the outage")
 
         private_redis.stop()
         readiness = api.client.get(f"{base}/readyz")
@@ -160,6 +171,12 @@ def test_with_redis_down_checkins_are_stored_and_reminders_go_out_when_it_return
         assert not fcm.received
 
         private_redis.start()
+        # The first websocket after the restart works: it does not meet the dead pooled
+        # connection (after a failover every reconnecting app would).
+        first = EventSocket(ws_base, patient.token)
+        first.wait_for(_is_ready, timeout=10, what="ready on the first socket after the restart")
+        first.close()
+        before.close()
         wait_until(
             lambda: (
                 Notification.objects.filter(

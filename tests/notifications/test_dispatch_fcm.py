@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -147,9 +147,9 @@ def test_throttled_and_unavailable_devices_are_retried_later_exactly_once(
         notification.refresh_from_db()
         assert notification.state == NotificationState.PENDING
         assert notification.due_at >= start + timedelta(seconds=1)  # the 429's Retry-After
+        outcomes = {"ok-1": "sent", "throttle-1": "throttled", "flaky-1": "retry"}
         assert notification.channel_results["push"] == {
-            str(d.id): "sent" if d.address == "ok-1" else "retry"
-            for d in Device.objects.filter(user=patient)
+            str(d.id): outcomes[d.address] for d in Device.objects.filter(user=patient)
         }
         assert dispatch_due().claimed == 0  # the backoff is not over yet
 
@@ -167,6 +167,51 @@ def test_throttled_and_unavailable_devices_are_retried_later_exactly_once(
         assert Device.objects.filter(user=patient, is_active=True).count() == 3
 
 
+def test_a_429_costs_no_attempt_and_pauses_pushing_to_the_end_of_the_quota_window(
+    settings: Any,
+) -> None:
+    half_past = datetime(2026, 1, 5, 9, 0, 30, tzinfo=UTC)
+    with (
+        FakeFCMServer(quota_per_minute=3) as fcm,
+        time_machine.travel(half_past, tick=False) as clock,
+    ):
+        use_fcm(settings, fcm.url)
+        settings.FCM_MAX_CONCURRENCY = 1
+        rows = []
+        for i in range(5):
+            patient = PatientUserFactory()
+            DeviceFactory(user=patient, address=f"ok-{i}")
+            rows.append(notify(patient, key=f"n{i}", now=half_past))
+
+        first = dispatch_due()
+
+        # Three accepted, one 429, and the rest of the batch not spent on more 429s.
+        assert fcm.requests == 4
+        assert (first.pushes, first.sent, first.retried, first.failed) == (3, 3, 0, 0)
+        window_end = datetime(2026, 1, 5, 9, 1, 0, tzinfo=UTC)
+        waiting = Notification.objects.filter(state=NotificationState.PENDING)
+        assert waiting.count() == 2
+        for row in waiting:
+            assert (row.attempts, row.due_at) == (0, window_end)
+
+        # Something due during the pause waits for its end without a request.
+        clock.shift(timedelta(seconds=10))
+        late = PatientUserFactory()
+        DeviceFactory(user=late, address="ok-late")
+        late_row = notify(late, key="late", now=timezone.now(), urgent=True)
+        assert dispatch_due().claimed == 1
+        assert fcm.requests == 4
+        late_row.refresh_from_db()
+        assert (late_row.state, late_row.attempts, late_row.due_at) == ("pending", 0, window_end)
+
+        clock.shift(timedelta(seconds=21))
+        second = dispatch_due()
+
+    assert (second.claimed, second.sent) == (3, 3)
+    assert sorted(fcm.targets()) == sorted([f"ok-{i}" for i in range(5)] + ["ok-late"])
+    assert set(Notification.objects.values_list("state", "attempts")) == {("sent", 1)}
+
+
 def test_a_single_503_is_recovered_within_the_same_dispatch(fcm: FakeFCMServer) -> None:
     patient = PatientUserFactory()
     DeviceFactory(user=patient, address="flaky-1")
@@ -182,13 +227,16 @@ def test_ttl_follows_expires_at(fcm: FakeFCMServer) -> None:
     now = timezone.now().replace(microsecond=0)
     patient = PatientUserFactory()
     DeviceFactory(user=patient, address="ok-1")
-    notify(patient, key="n1", now=now, expires_at=now + timedelta(hours=2), urgent=True)
+    row = notify(patient, key="n1", now=now, expires_at=now + timedelta(hours=2), urgent=True)
 
     with time_machine.travel(now, tick=False):
         dispatch_due()
 
     [message] = fcm.received
-    assert message["android"] == {"ttl": "7200s", "priority": "high"}
+    assert (message["android"]["ttl"], message["android"]["priority"]) == ("7200s", "high")
+    # A repeat of this row (push is at least once) replaces it on the phone.
+    assert message["android"]["collapse_key"] == str(row.id)
+    assert message["apns"]["headers"]["apns-collapse-id"] == str(row.id)
     assert message["apns"]["headers"]["apns-expiration"] == str(int(now.timestamp()) + 7200)
 
 

@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from firebase_admin import credentials, exceptions, messaging
 
 from notifications.push import Outcome, PushMessage, get_push_backend, reset_push_backends
-from notifications.push.fcm import FCMConfig, FCMPushBackend, _retry_after, _runtime_for, close_fcm
+from notifications.push.fcm import FCMConfig, FCMPushBackend, _runtime_for, close_fcm
+from notifications.push.fcm_errors import retry_after_of
 from tests.fakes.fcm_server import FakeFCMServer
 
 
@@ -94,7 +95,7 @@ def test_results_keep_the_order_of_messages_and_concurrency_stays_bounded(
     with FakeFCMServer(latency_ms=20) as fcm:
         use_fcm(settings, fcm.url, concurrency=3)
         addresses = [
-            "dead-a" if i % 5 == 0 else "throttle-b" if i == 7 else f"ok-{i}" for i in range(1, 21)
+            "dead-a" if i % 5 == 0 else "badarg-b" if i == 7 else f"ok-{i}" for i in range(1, 21)
         ]
         messages = [push(a, device_id=i) for i, a in enumerate(addresses, start=1)]
 
@@ -105,8 +106,8 @@ def test_results_keep_the_order_of_messages_and_concurrency_stays_bounded(
     expected = [
         Outcome.DEAD
         if a.startswith("dead-")
-        else Outcome.RETRY
-        if a == "throttle-b"
+        else Outcome.FAILED
+        if a == "badarg-b"
         else Outcome.SENT
         for a in addresses
     ]
@@ -120,7 +121,7 @@ def test_results_keep_the_order_of_messages_and_concurrency_stays_bounded(
         ("invalid-1", Outcome.DEAD, "INVALID_ADDRESS"),
         ("mismatch-1", Outcome.DEAD, "SENDER_ID_MISMATCH"),
         ("badarg-1", Outcome.FAILED, "INVALID_ARGUMENT"),
-        ("throttle-1", Outcome.RETRY, "QUOTA_EXCEEDED"),
+        ("throttle-1", Outcome.THROTTLED, "QUOTA_EXCEEDED"),
         ("ok-1", Outcome.SENT, ""),
     ],
 )
@@ -143,10 +144,30 @@ def test_429_reports_retry_after_and_the_sdk_does_not_retry_it(
 
     [result] = get_push_backend().send_many([push("throttle-1")])
 
-    assert result.outcome == Outcome.RETRY
+    assert result.outcome == Outcome.THROTTLED
     assert result.retry_after == 1.0
     assert fcm.attempts("throttle-1") == 1
     assert fcm.targets() == []
+
+
+def test_after_a_429_nothing_is_sent_until_its_retry_after_has_passed(
+    settings: Any, fcm: FakeFCMServer
+) -> None:
+    use_fcm(settings, fcm.url)
+    start = datetime.now(UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        get_push_backend().send_many([push("throttle-1")])
+
+        # A later batch (the pause lives in the cache every worker reads) sends nothing.
+        [result] = get_push_backend().send_many([push("ok-1")])
+        assert (result.outcome, result.retry_after) == (Outcome.THROTTLED, 1.0)
+        assert fcm.requests == 1
+
+        clock.shift(1.5)
+        [result] = get_push_backend().send_many([push("ok-1")])
+
+    assert result.outcome == Outcome.SENT
+    assert fcm.targets() == ["ok-1"]
 
 
 def test_a_single_503_is_absorbed_by_the_sdk_retry(settings: Any, fcm: FakeFCMServer) -> None:
@@ -177,7 +198,12 @@ def test_ttl_priority_and_generic_content(settings: Any, fcm: FakeFCMServer) -> 
         "title": "Reminder",
         "body": "You have something coming up. Open the app.",
     }
-    assert urgent["android"] == {"ttl": "3600s", "priority": "high"}
+    assert urgent["android"] == {
+        "ttl": "3600s",
+        "priority": "high",
+        "collapse_key": "41",
+        "notification": {"tag": "41"},
+    }
     expiration = int(urgent["apns"]["headers"]["apns-expiration"])
     assert before + 3600 <= expiration <= int(time.time()) + 3600
     assert urgent["apns"]["headers"]["apns-priority"] == "10"
@@ -185,6 +211,26 @@ def test_ttl_priority_and_generic_content(settings: Any, fcm: FakeFCMServer) -> 
     assert plain["data"] == {"notification_id": "42"}
     assert "ttl" not in plain.get("android", {})
     assert "apns-expiration" not in plain.get("apns", {}).get("headers", {})
+
+
+def test_a_repeated_push_carries_the_notification_id_as_its_collapse_key(
+    settings: Any, fcm: FakeFCMServer
+) -> None:
+    # Push is at least once: a worker killed after FCM accepted the message sends it again.
+    # With the same collapse key and tag on Android and apns-collapse-id on iOS, the
+    # repeat replaces the first on the phone instead of showing twice.
+    use_fcm(settings, fcm.url)
+    backend = get_push_backend()
+
+    backend.send_many([push("phone-1", device_id=1, notification_id=77)])
+    backend.send_many([push("phone-1", device_id=1, notification_id=77)])
+    backend.send_many([push("phone-1", device_id=1, notification_id=78)])
+
+    first, repeat, other = fcm.received
+    for message, expected in ((first, "77"), (repeat, "77"), (other, "78")):
+        assert message["android"]["collapse_key"] == expected
+        assert message["android"]["notification"]["tag"] == expected
+        assert message["apns"]["headers"]["apns-collapse-id"] == expected
 
 
 def test_an_unreachable_service_means_retry(settings: Any) -> None:
@@ -215,7 +261,7 @@ def test_retry_after_as_an_http_date() -> None:
     response = httpx.Response(429, headers={"Retry-After": header})
     error = exceptions.ResourceExhaustedError("quota", http_response=response)
 
-    delay = _retry_after(error)
+    delay = retry_after_of(error)
 
     assert delay is not None
     assert 100 <= delay <= 121
@@ -292,10 +338,12 @@ def test_a_spent_per_minute_quota_answers_429_until_the_next_minute(settings: An
     with FakeFCMServer(quota_per_minute=2) as fcm, time_machine.travel(half_past, tick=False):
         use_fcm(settings, fcm.url, concurrency=1)
 
-        results = get_push_backend().send_many([push(f"ok-{i}", device_id=i) for i in range(3)])
+        results = get_push_backend().send_many([push(f"ok-{i}", device_id=i) for i in range(6)])
 
-    assert [r.outcome for r in results] == [Outcome.SENT, Outcome.SENT, Outcome.RETRY]
-    assert results[2].retry_after == 30.0
+        # The first 429 ends the batch: the rest is not spent on more 429s.
+        assert fcm.requests == 3
+    assert [r.outcome for r in results] == [Outcome.SENT] * 2 + [Outcome.THROTTLED] * 4
+    assert {r.retry_after for r in results[2:]} == {30.0}
 
 
 def test_the_fake_runs_as_a_process_and_prints_its_url() -> None:
