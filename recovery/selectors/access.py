@@ -31,6 +31,7 @@ from recovery.models import (
     Enrollment,
     Flag,
     Role,
+    SessionKind,
     SessionSeries,
     TreatmentSession,
     User,
@@ -141,21 +142,37 @@ def series_visible_to(user: User) -> QuerySet[SessionSeries]:
     return SessionSeries.objects.filter(program_id=user.program_id)
 
 
+# The kinds that are about one patient (with their family, at most): the sessions a
+# counselor books for, and may change or cancel for, the patients on their care teams.
+# Group kinds belong to their facilitator and the program's supervisors.
+INDIVIDUAL_KINDS = (
+    SessionKind.INDIVIDUAL_THERAPY,
+    SessionKind.FAMILY_COUNSELING,
+    SessionKind.DRUG_SCREEN,
+    SessionKind.MEDICATION_APPOINTMENT,
+)
+
+
 def _within_reach(
     user: User, qs: QuerySet[M], through: type[models.Model], owner: str
 ) -> QuerySet[M]:
-    """Of `qs` (sessions or series), those a counselor facilitates or whose patients are
-    all in their reach; a supervisor's program, all of them."""
-    if user.role == Role.SUPERVISOR:
+    """Of `qs` (sessions or series), those a counselor facilitates, or the individual ones
+    with at least one patient and every patient in their reach (a session with nobody on
+    it is nobody's to take over); a supervisor's program, all of them."""
+    if is_program_supervisor(user):
         return qs
-    outside = through._default_manager.filter(**{owner: OuterRef("pk")}).exclude(
-        enrollment_id__in=_reach(user).values("id")
+    on_it = through._default_manager.filter(**{owner: OuterRef("pk")})
+    reach = _reach(user).values("id")
+    inside = on_it.filter(enrollment_id__in=reach)
+    outside = on_it.exclude(enrollment_id__in=reach)
+    return qs.filter(
+        Q(facilitator_id=user.id)
+        | (Q(kind__in=INDIVIDUAL_KINDS) & Exists(inside) & ~Exists(outside))
     )
-    return qs.filter(Q(facilitator_id=user.id) | ~Exists(outside))
 
 
 def sessions_writable_by(user: User) -> QuerySet[TreatmentSession]:
-    """Sessions this staff member may change, cancel or take attendance on."""
+    """Sessions this staff member may change or cancel."""
     if not is_program_staff(user):
         return TreatmentSession.objects.none()
     return _within_reach(
@@ -164,11 +181,45 @@ def sessions_writable_by(user: User) -> QuerySet[TreatmentSession]:
 
 
 def series_writable_by(user: User) -> QuerySet[SessionSeries]:
+    """Series this staff member may cancel or move the rest of (as for sessions)."""
     if not is_program_staff(user):
         return SessionSeries.objects.none()
     return _within_reach(
         user, series_visible_to(user), SessionSeries.patients.through, "sessionseries_id"
     )
+
+
+def may_change_facilitator(user: User, item: TreatmentSession | SessionSeries | None) -> bool:
+    """Who facilitates is the supervisors' to decide, or the current facilitator's to hand
+    on; anyone may name one for a session or series they create (`item` None)."""
+    if item is None:
+        return is_program_staff(user)
+    return is_program_supervisor(user, item.program_id) or (
+        is_program_staff(user, item.program_id) and item.facilitator_id == user.id
+    )
+
+
+def roll_change_problems(
+    user: User, item: TreatmentSession | SessionSeries, new_ids: Iterable[int]
+) -> dict[str, list[str]]:
+    """A change of the patients on a session (or series) is a change to the set: patients
+    already on it may stay whoever sends them back, patients added must be bookable by the
+    caller (`PatientsField` checks that), and a patient out of the caller's reach is taken
+    off only by the facilitator or a supervisor, who own the whole roll."""
+    if _takes_whole_roll(user, item.program_id, item.facilitator_id):
+        return {}
+    current = set(item.patients.values_list("id", flat=True))
+    removed = current - set(new_ids)
+    if not removed:
+        return {}
+    beyond = removed - set(_reach(user).filter(id__in=removed).values_list("id", flat=True))
+    if beyond:
+        return {
+            "patients": [
+                "Only the facilitator or a supervisor takes off patients you do not care for."
+            ]
+        }
+    return {}
 
 
 def _takes_whole_roll(user: User, program_id: int, facilitator_id: int | None) -> bool:
@@ -202,11 +253,19 @@ def session_attendance(user: User, session: TreatmentSession) -> QuerySet[Attend
     return audited(records, user, via="enrollment_id")
 
 
-def bookable_enrollments(user: User) -> QuerySet[Enrollment]:
-    """Patients a staff member may put on a session or series: those in their reach."""
+def bookable_enrollments(
+    user: User, item: TreatmentSession | SessionSeries | None = None
+) -> QuerySet[Enrollment]:
+    """Patients a staff member may name on a session or series: those in their reach, and
+    those already on `item` (sending back the roll one just read changes nothing)."""
     if not is_program_staff(user):
         return Enrollment.objects.none()
-    return enrollments_visible_to(user)
+    if item is None or item.pk is None:
+        return enrollments_visible_to(user)
+    mine = Q(id__in=_reach(user).values("id")) | Q(id__in=item.patients.values("id"))
+    return audited(
+        Enrollment.objects.filter(mine).select_related("program", "patient"), user, via="id"
+    )
 
 
 def patients_shown(
