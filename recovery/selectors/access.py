@@ -124,6 +124,12 @@ def flags_visible_to(user: User) -> QuerySet[Flag]:
     return records_visible_to(user, Flag.objects.all())
 
 
+def may_act_on_flag(user: Any, flag: Flag) -> bool:
+    """Acknowledge, assign, resolve or reopen: whoever sees the flag (`flags_visible_to`),
+    that is active staff of its program with its patient in reach."""
+    return is_program_staff(user) and _reach(user).filter(id=flag.enrollment_id).exists()
+
+
 # --- sessions and series -----------------------------------------------------------------
 
 
