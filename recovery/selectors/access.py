@@ -61,6 +61,37 @@ def is_program_supervisor(user: Any, program_id: int | None = None) -> bool:
     return is_program_staff(user, program_id) and user.role == Role.SUPERVISOR
 
 
+def has_staff_role(user: Any) -> bool:
+    """A counselor or supervisor account, active or not: whose reads of patient records
+    the audit trail records (a deactivated one reads nothing, so records nothing)."""
+    return getattr(user, "role", None) in STAFF_ROLES
+
+
+def may_read_audit_trail(user: Any) -> bool:
+    """A supervisor reads their own program's trail (`audit_trail_for_supervisor`)."""
+    return is_program_supervisor(user)
+
+
+def may_change_program_settings(user: Any, program_id: int | None = None) -> bool:
+    """A program's thresholds and settings: its supervisors change them, its staff read."""
+    return is_program_supervisor(user, program_id)
+
+
+def may_set_up_second_factor(user: Any) -> bool:
+    """Two-factor sign-in is for program staff (patients sign in with their own codes)."""
+    return is_program_staff(user)
+
+
+# What of a medication each may change: its staff everything but the start (which
+# anchors the adherence history), the patient only their own reminder.
+MEDICATION_STAFF_FIELDS = ("name", "category", "dose", "prescriber", "end_date", "reminder_time")
+MEDICATION_PATIENT_FIELDS = ("reminder_time",)
+
+
+def medication_fields_for(user: Any) -> tuple[str, ...]:
+    return MEDICATION_STAFF_FIELDS if is_program_staff(user) else MEDICATION_PATIENT_FIELDS
+
+
 def assignable_staff(*, program_id: int | None) -> QuerySet[User]:
     """Program staff as rows: who a flag may be assigned to, who may sit on a care team or
     facilitate a session."""
@@ -72,7 +103,7 @@ def assignable_staff(*, program_id: int | None) -> QuerySet[User]:
 
 def requires_second_factor(user: User) -> bool:
     """Staff of a program that requires two-factor sign-in."""
-    return bool(user.is_clinician and user.program and user.program.require_staff_2fa)
+    return bool(is_program_staff(user) and user.program and user.program.require_staff_2fa)
 
 
 # --- which patients ----------------------------------------------------------------------
@@ -302,7 +333,8 @@ def patients_shown(
         ]
         for item in items
     }
-    audit_note(actor=user, enrollment_ids={e for ids in shown.values() for e in ids})
+    if has_staff_role(user):
+        audit_note(actor=user, enrollment_ids={e for ids in shown.values() for e in ids})
     return shown
 
 
@@ -348,7 +380,7 @@ def audited(qs: QuerySet[M], user: Any, *, via: str) -> QuerySet[M]:
     """`qs`, noting for the audit trail the patients (`via`: the path from a row to its
     enrollment id) of the rows it yields to a staff member. Patients' own reads are not
     noted, and neither are subqueries (they yield no rows)."""
-    if getattr(user, "role", None) not in STAFF_ROLES:
+    if not has_staff_role(user):
         return qs
     cls = type(qs)
     if not issubclass(cls, _NotesPatients):

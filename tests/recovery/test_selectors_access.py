@@ -15,8 +15,20 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from recovery.models import Attendance, Enrollment, SessionSeries, TreatmentSession, User
-from recovery.selectors.access import is_program_staff
+from backend.errors import NotAllowed
+from backend.timezones import local_today
+from recovery.models import Attendance, Enrollment, Flag, SessionSeries, TreatmentSession, User
+from recovery.selectors.access import (
+    enrollments_visible_to,
+    is_program_staff,
+    may_read_audit_trail,
+    sessions_writable_by,
+)
+from recovery.selectors.audit import audit_trail_for_supervisor
+from recovery.services.audit import RequestMeta, audit_record
+from recovery.services.flags import flag_resolve
+from recovery.services.medications import medication_add, medication_update_problems
+from recovery.services.monitoring import monitoring_settings_update
 from tests.conftest import client_for
 from tests.factories import CounselorFactory, EnrollmentFactory, SessionFactory, SupervisorFactory
 
@@ -210,3 +222,37 @@ def test_a_deactivated_staff_member_reaches_nothing(cast: dict[str, Any], progra
     assert enrolled.status_code == 400
     assert "care_team" in enrolled.json()["error"]["fields"]
     assert not Enrollment.objects.filter(patient__first_name="Robin").exists()
+
+
+def test_a_deactivated_supervisor_reaches_nothing(
+    cast: dict[str, Any], program: Any, supervisor: User
+) -> None:
+    """Every "who may" rule goes through `is_program_staff`: a deactivated supervisor
+    reads no audit trail, changes no program setting or medication and acts on no flag,
+    whoever calls the rule."""
+    a: Enrollment = cast["a"]
+    medication = medication_add(
+        enrollment=a, actor=supervisor, name="Naltrexone", start_date=local_today(program.timezone)
+    )
+    flag = Flag.objects.create(
+        enrollment=a, kind="high_craving", severity=2, window_key="k", created_at=timezone.now()
+    )
+    audit_record(
+        actor=cast["C"], action="read", resource="x", enrollment_ids=[a.id], meta=RequestMeta()
+    )
+    assert audit_trail_for_supervisor(user=supervisor).exists()
+    supervisor.is_active = False
+    supervisor.save(update_fields=["is_active"])
+
+    assert not audit_trail_for_supervisor(user=supervisor).exists()
+    assert not may_read_audit_trail(supervisor)
+    with pytest.raises(NotAllowed):
+        monitoring_settings_update(program=program, actor=supervisor, data={"missed_dose_days": 5})
+    problems = medication_update_problems(
+        medication=medication, actor=supervisor, data={"dose": "100 mg"}
+    )
+    assert "dose" in problems
+    with pytest.raises(NotAllowed):
+        flag_resolve(flag=flag, actor=supervisor, outcome_note="Called.")
+    assert not enrollments_visible_to(supervisor).exists()
+    assert not sessions_writable_by(supervisor).exists()

@@ -188,7 +188,7 @@ def test_only_staff_who_see_the_flag_act_on_it(team):
     """Every action on a flag checks its actor itself, as the flag queue decides who sees
     the flag: a counselor off the care team, a supervisor of another program, a
     deactivated counselor of the team and the patient change nothing."""
-    enrollment, counselor, other, supervisor = team
+    enrollment, counselor, _, supervisor = team
     _submit(enrollment, craving=9)
     flag = Flag.objects.get()
     off_team = CounselorFactory(program=enrollment.program)
