@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -36,6 +36,7 @@ from recovery.models import (
     TreatmentSession,
     User,
 )
+from recovery.selectors.audited import noting_reads
 from recovery.services.audit import audit_note
 
 STAFF_ROLES = (Role.COUNSELOR, Role.SUPERVISOR)
@@ -341,53 +342,10 @@ def patients_shown(
 # --- noting staff reads --------------------------------------------------------------------
 
 
-class _NotesPatients:
-    """Mixed into a queryset of patient records: when it is evaluated, the patients of the
-    rows it yields are noted as read by `_audit_actor` (see `audited`)."""
-
-    _audit_actor: Any = None
-    _audit_via: str = "enrollment_id"
-    model: type[models.Model]
-    query: Any
-    db: str
-
-    def _clone(self) -> Any:
-        clone = super()._clone()  # type: ignore[misc]
-        clone._audit_actor = self._audit_actor
-        clone._audit_via = self._audit_via
-        return clone
-
-    def _fetch_all(self) -> None:
-        fresh = getattr(self, "_result_cache", None) is None
-        super()._fetch_all()  # type: ignore[misc]
-        rows = cast(list[Any], getattr(self, "_result_cache", None))
-        if fresh and rows and self._audit_actor is not None:
-            audit_note(actor=self._audit_actor, enrollment_ids=self._patients_of(rows))
-
-    def _patients_of(self, rows: list[Any]) -> Iterable[int]:
-        via = self._audit_via
-        if "__" not in via and all(isinstance(row, self.model) for row in rows):
-            return {getattr(row, via) for row in rows if getattr(row, via) is not None}
-        # Values rows, or a patient further away: ask the same query for the patient ids.
-        again: QuerySet[Any] = QuerySet(model=self.model, query=self.query.chain(), using=self.db)
-        return {i for i in again.values_list(via, flat=True) if i is not None}
-
-
-_AUDITED: dict[type, type] = {}
-
-
 def audited(qs: QuerySet[M], user: Any, *, via: str) -> QuerySet[M]:
     """`qs`, noting for the audit trail the patients (`via`: the path from a row to its
-    enrollment id) of the rows it yields to a staff member. Patients' own reads are not
-    noted, and neither are subqueries (they yield no rows)."""
+    enrollment id) of the rows it yields to a staff member (`recovery.selectors.audited`).
+    Patients' own reads are not noted, and neither are subqueries (they yield no rows)."""
     if not has_staff_role(user):
         return qs
-    cls = type(qs)
-    if not issubclass(cls, _NotesPatients):
-        if cls not in _AUDITED:
-            _AUDITED[cls] = type(f"Audited{cls.__name__}", (_NotesPatients, cls), {})
-        qs = qs.all()
-        qs.__class__ = _AUDITED[cls]
-    marked = cast(Any, qs)
-    marked._audit_actor, marked._audit_via = user, via
-    return qs
+    return noting_reads(qs, user, via=via)
