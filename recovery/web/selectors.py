@@ -216,7 +216,7 @@ def week_calendar(*, user: User, week_of: date | None = None) -> CalendarWeek:
             patients=[SessionPatient(e, attendance.get((session.id, e.id))) for e in mine],
             other_patients=len(ids) - len(mine),
         )
-        days[(card.starts_local.date() - start).days].sessions.append(card)
+        days[(local_date(session.starts_at, zone) - start).days].sessions.append(card)
     return CalendarWeek(
         start=start,
         end=start + timedelta(days=6),

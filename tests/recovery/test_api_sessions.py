@@ -275,7 +275,7 @@ def test_a_series_with_several_problems_names_them_all_in_one_answer(
     body = series_body(
         enrollment,
         rrule="FREQ=WEEKLY;BYDAY=MO",  # the service's rule: COUNT or UNTIL
-        start_date=timezone.now().date().isoformat(),
+        start_date=local_today("America/New_York").isoformat(),
         duration_minutes=2,  # the service's rule: at least 5 minutes
         timezone="Mars/Olympus",  # the field's own rule
     )

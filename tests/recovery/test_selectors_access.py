@@ -16,7 +16,7 @@ from django.test import Client
 from django.utils import timezone
 
 from backend.errors import NotAllowed
-from backend.timezones import local_today
+from backend.timezones import local_date, local_today
 from recovery.models import Attendance, Enrollment, Flag, SessionSeries, TreatmentSession, User
 from recovery.selectors.access import (
     enrollments_visible_to,
@@ -104,7 +104,7 @@ def test_a_counselor_off_the_care_team_cannot_reach_that_patient_through_session
             "kind": "individual_therapy",
             "title": "Weekly one to one",
             "rrule": "FREQ=WEEKLY;COUNT=2",
-            "start_date": timezone.now().date().isoformat(),
+            "start_date": local_today("America/New_York").isoformat(),
             "start_time": "09:00",
             "duration_minutes": 60,
             "timezone": "America/New_York",
@@ -181,7 +181,8 @@ def test_the_dashboard_keeps_the_same_roll(cast: dict[str, Any]) -> None:
     assert refused.status_code == 404
     assert not Attendance.objects.filter(session=individual).exists()
     calendar = facilitator.get(
-        "/dashboard/calendar/", {"week": group.starts_at.date().isoformat()}
+        "/dashboard/calendar/",
+        {"week": local_date(group.starts_at, "America/New_York").isoformat()},
     ).content.decode()
     name_of_b = b.patient.last_name
     assert name_of_b in calendar
