@@ -14,19 +14,23 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
+from rest_framework_simplejwt.tokens import RefreshToken
 
-from backend.errors import NotAllowed
+from backend.errors import NotAllowed, ServiceError
 from backend.timezones import local_date, local_today
+from notifications.tokens import user_for_access_token
 from recovery.models import Attendance, Enrollment, Flag, SessionSeries, TreatmentSession, User
 from recovery.selectors.access import (
+    bookable_enrollments,
     enrollments_visible_to,
     is_program_staff,
     may_read_audit_trail,
+    session_roll,
     sessions_writable_by,
 )
 from recovery.selectors.audit import audit_trail_for_supervisor
 from recovery.services.audit import RequestMeta, audit_record
-from recovery.services.flags import flag_resolve
+from recovery.services.flags import flag_acknowledge, flag_assign, flag_resolve
 from recovery.services.medications import medication_add, medication_update_problems
 from recovery.services.monitoring import monitoring_settings_update
 from tests.conftest import client_for
@@ -200,29 +204,64 @@ def test_program_staff_is_one_rule(program: Any, counselor: User, supervisor: Us
 
 
 def test_a_deactivated_staff_member_reaches_nothing(cast: dict[str, Any], program: Any) -> None:
-    """API (with a token issued before deactivation), dashboard session and care teams."""
+    """C is still on A's care team and still facilitates A's individual session when the
+    account is deactivated: the rows stay, the reach goes. The API and the dashboard
+    refuse the account itself (a token issued before, a signed-in browser); what this
+    project decides on top is checked too: care teams, flags, facilitating, the websocket."""
     c: User = cast["C"]
+    a: Enrollment = cast["a"]
+    individual: TreatmentSession = cast["individual"]
     api = client_for(c)
+    token = str(RefreshToken.for_user(c).access_token)
     browser = Client()
     browser.force_login(c)
+    flag = Flag.objects.create(
+        enrollment=a, kind="high_craving", severity=2, window_key="k", created_at=timezone.now()
+    )
+    assert user_for_access_token(token) is not None
     c.is_active = False
     c.save(update_fields=["is_active"])
+
     for url in (
         "/api/v1/patients/",
-        f"/api/v1/patients/{cast['a'].id}/",
+        f"/api/v1/patients/{a.id}/",
         "/api/v1/sessions/",
         "/api/v1/flags/",
         "/api/v1/dashboard/caseload/",
     ):
         response = api.get(url)
         assert response.status_code in (401, 403), url
-    assert browser.get(f"/dashboard/patients/{cast['a'].id}/").status_code in (302, 404)
-    enrolled = client_for(cast["S"]).post(
+    assert browser.get(f"/dashboard/patients/{a.id}/").status_code in (302, 404)
+    assert user_for_access_token(token) is None  # no websocket, so no events group
+
+    # Care teams: on A's team still, but nobody is in reach.
+    assert a.members.filter(counselor=c).exists()
+    assert not enrollments_visible_to(c).exists()
+    assert not bookable_enrollments(c).exists()
+    # Facilitating: C's own session is no longer C's to change or to take the roll of.
+    assert individual.facilitator_id == c.id
+    assert not sessions_writable_by(c).exists()
+    assert not session_roll(c, individual).exists()
+    # Flags: C acts on none, and none goes to C.
+    with pytest.raises(NotAllowed):
+        flag_acknowledge(flag=flag, actor=c)
+    with pytest.raises(ServiceError):
+        flag_assign(flag=flag, actor=cast["S"], assignee_id=c.id)
+    # Nobody hands C a session or a patient.
+    supervisor = client_for(cast["S"])
+    handed = supervisor.patch(
+        f"/api/v1/sessions/{cast['group'].id}/", {"facilitator": c.id}, format="json"
+    )
+    assert handed.status_code == 400
+    assert "facilitator" in handed.json()["error"]["fields"]
+    before = Enrollment.objects.count()
+    enrolled = supervisor.post(
         "/api/v1/patients/", {"first_name": "Robin", "care_team": [c.id]}, format="json"
     )
     assert enrolled.status_code == 400
     assert "care_team" in enrolled.json()["error"]["fields"]
-    assert not Enrollment.objects.filter(patient__first_name="Robin").exists()
+    # Counted, not looked up by first name: the factories' random names include "Robin".
+    assert Enrollment.objects.count() == before
 
 
 def test_a_deactivated_supervisor_reaches_nothing(
