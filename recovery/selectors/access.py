@@ -7,9 +7,11 @@ dashboard and the websocket consumer alike.
   they sit; a supervisor their program. Nobody crosses programs.
 * Sessions and series are the program's schedule: program staff see them, but the
   patients on them only as far as their reach goes, except that a counselor takes the
-  whole roll of a session they facilitate. A counselor books patients, and changes or
-  cancels a session, only within their reach (or as its facilitator); a supervisor does
-  all of it for the program.
+  whole roll of a session they facilitate. A counselor books only patients in their
+  reach; changes or cancels only sessions and series they facilitate, or individual ones
+  with at least one patient and every patient in their reach; hands on the facilitator
+  only of what they facilitate; takes off the roll patients out of their reach only as
+  its facilitator. A supervisor does all of it for the program.
 
 The selectors that hand patient records to a staff member also note, for the audit
 trail, which patients those records belong to (`recovery.services.audit.audit_note`):
@@ -227,11 +229,9 @@ def series_writable_by(user: User) -> QuerySet[SessionSeries]:
     )
 
 
-def may_change_facilitator(user: User, item: TreatmentSession | SessionSeries | None) -> bool:
+def may_change_facilitator(user: User, item: TreatmentSession | SessionSeries) -> bool:
     """Who facilitates is the supervisors' to decide, or the current facilitator's to hand
-    on; anyone may name one for a session or series they create (`item` None)."""
-    if item is None:
-        return is_program_staff(user)
+    on (whoever creates a session or series names its first facilitator)."""
     return is_program_supervisor(user, item.program_id) or (
         is_program_staff(user, item.program_id) and item.facilitator_id == user.id
     )
