@@ -40,7 +40,7 @@ def _iterable_noting(base: type[Any]) -> type[Any]:
     of each row it yields; rows are noted one by one, so a loop that stops early notes
     only what it read."""
 
-    class Noting(base):  # type: ignore[misc, valid-type]
+    class Noting(base):
         def __iter__(self) -> Iterator[Any]:
             qs = self.queryset
             actor, via = qs._audit_actor, qs._audit_via
@@ -135,7 +135,7 @@ class _NotesPatients:
     # run with the noting one in its place.
     def _fetch_all(self) -> None:
         if self._audit_actor is None:
-            return super()._fetch_all()  # type: ignore[misc, no-any-return]
+            return super()._fetch_all()  # type: ignore[misc]
         base = self._iterable_class
         self._iterable_class = self._noting()
         try:
@@ -148,9 +148,10 @@ class _NotesPatients:
         if self._audit_actor is None:
             yield from super()._iterator(use_chunked_fetch, chunk_size)  # type: ignore[misc]
             return
-        marked = cast(Any, self._chain())  # `self` is not changed while the loop runs
+        marked = cast(Any, self)._chain()  # `self` is not changed while the loop runs
         marked._iterable_class = self._noting()
-        yield from super(_NotesPatients, marked)._iterator(use_chunked_fetch, chunk_size)
+        parent: Any = super(_NotesPatients, marked)
+        yield from parent._iterator(use_chunked_fetch, chunk_size)
 
 
 _NOTING: dict[type, type] = {}
