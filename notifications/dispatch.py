@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from backend.timezones import local_date
 from notifications.claim import claim_due
 from notifications.kinds import kind_named, push_text, unmutable_kinds
 from notifications.models import (
@@ -91,12 +92,12 @@ def _quiet_until(pref: NotificationPreference | None, now: datetime) -> datetime
     if pref is None or pref.quiet_start is None or pref.quiet_end is None:
         return None
     zone = zoneinfo.ZoneInfo(pref.timezone)
-    local = now.astimezone(zone)
-    start, end, at = pref.quiet_start, pref.quiet_end, local.time()
+    today = local_date(now, zone)
+    start, end, at = pref.quiet_start, pref.quiet_end, now.astimezone(zone).time()
     inside = (start <= at < end) if start < end else (at >= start or at < end)
     if not inside:
         return None
-    end_date = local.date() if at < end else local.date() + timedelta(days=1)
+    end_date = today if at < end else today + timedelta(days=1)
     return _local_instant(end_date, end, zone)
 
 

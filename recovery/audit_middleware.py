@@ -14,8 +14,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from recovery.models import AuditEntry
+from recovery.selectors.access import has_staff_role
 from recovery.services.audit import (
-    STAFF_ROLES,
     PendingAccess,
     RequestMeta,
     audit_record,
@@ -48,7 +48,7 @@ class PatientAccessAuditMiddleware:
 
     def _record(self, request: HttpRequest, response: HttpResponse, pending: PendingAccess) -> None:
         user = getattr(request, "user", None)  # DRF copies its authenticated user here
-        if user is None or not user.is_authenticated or user.role not in STAFF_ROLES:
+        if user is None or not user.is_authenticated or not has_staff_role(user):
             return
         ids = pending.patients_of(user.pk)
         if not ids:

@@ -10,16 +10,16 @@ from rest_framework.views import APIView
 
 from backend.api import request_user
 from recovery.api.common import BoundedDateTimeFilter, IdFilter, IsPatient
-from recovery.models import AuditEntry, Role
-from recovery.selectors.access import enrollment_for_patient_user
+from recovery.models import AuditEntry
+from recovery.selectors.access import enrollment_for_patient_user, may_read_audit_trail
 from recovery.selectors.audit import access_log_for_patient, audit_trail_for_supervisor
 
 
-class IsSupervisor(permissions.BasePermission):
+class MayReadAuditTrail(permissions.BasePermission):
     message = "Only supervisors read the program's audit trail."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user.is_authenticated and request.user.role == Role.SUPERVISOR)
+        return may_read_audit_trail(request.user)
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
@@ -77,7 +77,7 @@ class AuditTrail(generics.ListAPIView):
     """The program's audit trail, newest first (supervisors)."""
 
     serializer_class = AuditEntrySerializer
-    permission_classes = [IsSupervisor]
+    permission_classes = [MayReadAuditTrail]
     filterset_class = AuditFilter
     queryset = AuditEntry.objects.none()
 

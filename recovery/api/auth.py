@@ -20,7 +20,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from backend.api import StrictSerializer, request_user
 from recovery.models import User
-from recovery.selectors.access import requires_second_factor
+from recovery.selectors.access import may_set_up_second_factor, requires_second_factor
 from recovery.services.tokens import refresh_reuse_revoke_family, tokens_issue
 
 TokenPair = inline_serializer(
@@ -128,7 +128,7 @@ class TotpSetup(APIView):
     )
     def post(self, request: Request) -> Response:
         user = request_user(request)
-        if not user.is_clinician:
+        if not may_set_up_second_factor(user):
             raise exceptions.PermissionDenied("Two-factor sign-in is for staff accounts.")
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)

@@ -22,7 +22,7 @@ from recovery.api.common import (
     refuse_body_if_any,
 )
 from recovery.models import Flag, FlagEvent, FlagKind, FlagStatus, Severity, User
-from recovery.selectors.access import flags_visible_to as _flags_in_reach
+from recovery.selectors.access import flags_visible_to
 from recovery.selectors.dashboard import caseload
 from recovery.services import flags as flag_services
 
@@ -75,8 +75,8 @@ class FlagFilter(filters.FilterSet):
         fields = ["status", "severity", "kind", "patient", "assigned_to"]
 
 
-def flags_visible_to(user: User) -> QuerySet[Flag]:
-    return _flags_in_reach(user).prefetch_related("events")
+def _flags_with_events(user: User) -> QuerySet[Flag]:
+    return flags_visible_to(user).prefetch_related("events")
 
 
 class FlagList(generics.ListAPIView):
@@ -87,7 +87,8 @@ class FlagList(generics.ListAPIView):
     filterset_class = FlagFilter
 
     def get_queryset(self) -> QuerySet[Flag]:
-        return flags_visible_to(acting_user(self.request)).order_by("-severity", "created_at", "id")
+        flags = _flags_with_events(acting_user(self.request))
+        return flags.order_by("-severity", "created_at", "id")
 
 
 class FlagDetail(generics.RetrieveAPIView):
@@ -95,7 +96,7 @@ class FlagDetail(generics.RetrieveAPIView):
     permission_classes = [IsClinician]
 
     def get_queryset(self) -> QuerySet[Flag]:
-        return flags_visible_to(acting_user(self.request))
+        return _flags_with_events(acting_user(self.request))
 
 
 class ResolveSerializer(StrictSerializer):
@@ -132,7 +133,7 @@ class FlagAction(APIView):
 
     def _flag(self, request: Request, pk: int) -> Flag:
         return generics.get_object_or_404(
-            flags_visible_to(request_user(request)).select_related("enrollment__program"), pk=pk
+            _flags_with_events(request_user(request)).select_related("enrollment__program"), pk=pk
         )
 
     def act(self, request: Request, flag: Flag, data: dict[str, Any]) -> Flag:
@@ -151,7 +152,7 @@ class FlagAction(APIView):
             data = dict(serializer.validated_data)
         flag = self.act(request, flag, data)
         return Response(
-            FlagSerializer(flags_visible_to(request_user(request)).get(pk=flag.pk)).data
+            FlagSerializer(_flags_with_events(request_user(request)).get(pk=flag.pk)).data
         )
 
 

@@ -31,7 +31,11 @@ from recovery.api.common import (
     parse_id_param,
 )
 from recovery.models import Enrollment, MutualHelpMeeting, ProgramMonitoringSettings, Role
-from recovery.selectors.access import enrollment_for_patient_user, visible_enrollment
+from recovery.selectors.access import (
+    enrollment_for_patient_user,
+    may_change_program_settings,
+    visible_enrollment,
+)
 from recovery.selectors.monitoring import meetings_weekly, monitoring_caseload
 from recovery.selectors.plan import meetings_visible_to, monitoring_settings_of
 from recovery.services import monitoring as monitoring_services
@@ -164,15 +168,13 @@ class MeetingWeekly(APIView):
 # --- program thresholds -----------------------------------------------------------------
 
 
-class IsSupervisorToWrite(IsClinician):
+class StaffReadSupervisorsChange(IsClinician):
     message = "Only supervisors change the program's settings."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         if not super().has_permission(request, view):
             return False
-        return (
-            request.method in SAFE_METHODS or getattr(request.user, "role", "") == Role.SUPERVISOR
-        )
+        return request.method in SAFE_METHODS or may_change_program_settings(request.user)
 
 
 class MonitoringSettingsSerializer(StrictModelSerializer):
@@ -197,7 +199,7 @@ class MonitoringSettingsView(APIView):
     """The program's thresholds: missed doses in a row before a flag; what a stage or
     level-of-care suggestion needs. Staff read; supervisors change."""
 
-    permission_classes = [IsSupervisorToWrite]
+    permission_classes = [StaffReadSupervisorsChange]
 
     @extend_schema(responses={200: MonitoringSettingsSerializer})
     def get(self, request: Request) -> Response:

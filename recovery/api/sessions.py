@@ -32,13 +32,16 @@ from recovery.models import (
     Attendance,
     Enrollment,
     Role,
+    SessionSeries,
     TreatmentSession,
     User,
 )
 from recovery.selectors.access import (
     assignable_staff,
     bookable_enrollments,
+    may_change_facilitator,
     patients_shown,
+    roll_change_problems,
     roll_patient,
     session_attendance,
     sessions_visible_to,
@@ -50,19 +53,39 @@ MAX_PATIENTS = 200
 
 
 class PatientsField(BoundedPrimaryKeyRelatedField):
-    """Patients the caller may book (`bookable_enrollments`), at most MAX_PATIENTS,
-    resolved in one query."""
+    """Patients the caller may book, or already on the session or series being changed
+    (`bookable_enrollments`), at most MAX_PATIENTS, resolved in one query."""
 
     max_items = MAX_PATIENTS
 
     def get_queryset(self) -> QuerySet[Enrollment]:
-        return bookable_enrollments(acting_user(self.context["request"]))
+        return bookable_enrollments(acting_user(self.context["request"]), self.root.instance)
 
 
 class FacilitatorField(serializers.PrimaryKeyRelatedField):
+    """Active staff of the caller's program; who may change it is `facilitator_problems`'."""
+
     def get_queryset(self) -> QuerySet[User]:
         user = acting_user(self.context["request"])
         return assignable_staff(program_id=program_of(user))
+
+
+def roll_problems(
+    user: User, item: TreatmentSession | SessionSeries | None, attrs: dict[str, Any]
+) -> dict[str, list[str]]:
+    """Who may hand on the facilitator, and take patients off the roll (`access`)."""
+    errors: dict[str, list[str]] = {}
+    if item is None:
+        return errors
+    if (
+        "facilitator" in attrs
+        and attrs["facilitator"] != item.facilitator
+        and not may_change_facilitator(user, item)
+    ):
+        errors["facilitator"] = ["Only the facilitator or a supervisor changes who facilitates."]
+    if "patients" in attrs:
+        errors |= roll_change_problems(user, item, [p.id for p in attrs["patients"]])
+    return errors
 
 
 class ShownPatientsList(serializers.ListSerializer):
@@ -121,7 +144,7 @@ class SessionSerializer(ShowsOnlyPatientsInReach, StrictModelSerializer):
             starts_at=attrs.get("starts_at", session.starts_at if session else None),
             ends_at=attrs.get("ends_at", session.ends_at if session else None),
             session=session,
-        )
+        ) | roll_problems(acting_user(self.context["request"]), session, attrs)
 
 
 class PatientSessionSerializer(serializers.ModelSerializer):

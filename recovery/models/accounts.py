@@ -87,11 +87,3 @@ class User(AbstractUser):
     @property
     def is_patient(self) -> bool:
         return self.role == Role.PATIENT
-
-    @property
-    def is_clinician(self) -> bool:
-        return self.role in (Role.COUNSELOR, Role.SUPERVISOR)
-
-    @property
-    def is_supervisor(self) -> bool:
-        return self.role == Role.SUPERVISOR

@@ -7,9 +7,11 @@ dashboard and the websocket consumer alike.
   they sit; a supervisor their program. Nobody crosses programs.
 * Sessions and series are the program's schedule: program staff see them, but the
   patients on them only as far as their reach goes, except that a counselor takes the
-  whole roll of a session they facilitate. A counselor books patients, and changes or
-  cancels a session, only within their reach (or as its facilitator); a supervisor does
-  all of it for the program.
+  whole roll of a session they facilitate. A counselor books only patients in their
+  reach; changes or cancels only sessions and series they facilitate, or individual ones
+  with at least one patient and every patient in their reach; hands on the facilitator
+  only of what they facilitate; takes off the roll patients out of their reach only as
+  its facilitator. A supervisor does all of it for the program.
 
 The selectors that hand patient records to a staff member also note, for the audit
 trail, which patients those records belong to (`recovery.services.audit.audit_note`):
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -31,10 +33,12 @@ from recovery.models import (
     Enrollment,
     Flag,
     Role,
+    SessionKind,
     SessionSeries,
     TreatmentSession,
     User,
 )
+from recovery.selectors.audited import noting_reads
 from recovery.services.audit import audit_note
 
 STAFF_ROLES = (Role.COUNSELOR, Role.SUPERVISOR)
@@ -60,6 +64,37 @@ def is_program_supervisor(user: Any, program_id: int | None = None) -> bool:
     return is_program_staff(user, program_id) and user.role == Role.SUPERVISOR
 
 
+def has_staff_role(user: Any) -> bool:
+    """A counselor or supervisor account, active or not: whose reads of patient records
+    the audit trail records (a deactivated one reads nothing, so records nothing)."""
+    return getattr(user, "role", None) in STAFF_ROLES
+
+
+def may_read_audit_trail(user: Any) -> bool:
+    """A supervisor reads their own program's trail (`audit_trail_for_supervisor`)."""
+    return is_program_supervisor(user)
+
+
+def may_change_program_settings(user: Any, program_id: int | None = None) -> bool:
+    """A program's thresholds and settings: its supervisors change them, its staff read."""
+    return is_program_supervisor(user, program_id)
+
+
+def may_set_up_second_factor(user: Any) -> bool:
+    """Two-factor sign-in is for program staff (patients sign in with their own codes)."""
+    return is_program_staff(user)
+
+
+# What of a medication each may change: its staff everything but the start (which
+# anchors the adherence history), the patient only their own reminder.
+MEDICATION_STAFF_FIELDS = ("name", "category", "dose", "prescriber", "end_date", "reminder_time")
+MEDICATION_PATIENT_FIELDS = ("reminder_time",)
+
+
+def medication_fields_for(user: Any) -> tuple[str, ...]:
+    return MEDICATION_STAFF_FIELDS if is_program_staff(user) else MEDICATION_PATIENT_FIELDS
+
+
 def assignable_staff(*, program_id: int | None) -> QuerySet[User]:
     """Program staff as rows: who a flag may be assigned to, who may sit on a care team or
     facilitate a session."""
@@ -71,7 +106,7 @@ def assignable_staff(*, program_id: int | None) -> QuerySet[User]:
 
 def requires_second_factor(user: User) -> bool:
     """Staff of a program that requires two-factor sign-in."""
-    return bool(user.is_clinician and user.program and user.program.require_staff_2fa)
+    return bool(is_program_staff(user) and user.program and user.program.require_staff_2fa)
 
 
 # --- which patients ----------------------------------------------------------------------
@@ -123,6 +158,12 @@ def flags_visible_to(user: User) -> QuerySet[Flag]:
     return records_visible_to(user, Flag.objects.all())
 
 
+def may_act_on_flag(user: Any, flag: Flag) -> bool:
+    """Acknowledge, assign, resolve or reopen: whoever sees the flag (`flags_visible_to`),
+    that is active staff of its program with its patient in reach."""
+    return is_program_staff(user) and _reach(user).filter(id=flag.enrollment_id).exists()
+
+
 # --- sessions and series -----------------------------------------------------------------
 
 
@@ -141,21 +182,37 @@ def series_visible_to(user: User) -> QuerySet[SessionSeries]:
     return SessionSeries.objects.filter(program_id=user.program_id)
 
 
+# The kinds that are about one patient (with their family, at most): the sessions a
+# counselor books for, and may change or cancel for, the patients on their care teams.
+# Group kinds belong to their facilitator and the program's supervisors.
+INDIVIDUAL_KINDS = (
+    SessionKind.INDIVIDUAL_THERAPY,
+    SessionKind.FAMILY_COUNSELING,
+    SessionKind.DRUG_SCREEN,
+    SessionKind.MEDICATION_APPOINTMENT,
+)
+
+
 def _within_reach(
     user: User, qs: QuerySet[M], through: type[models.Model], owner: str
 ) -> QuerySet[M]:
-    """Of `qs` (sessions or series), those a counselor facilitates or whose patients are
-    all in their reach; a supervisor's program, all of them."""
-    if user.role == Role.SUPERVISOR:
+    """Of `qs` (sessions or series), those a counselor facilitates, or the individual ones
+    with at least one patient and every patient in their reach (a session with nobody on
+    it is nobody's to take over); a supervisor's program, all of them."""
+    if is_program_supervisor(user):
         return qs
-    outside = through._default_manager.filter(**{owner: OuterRef("pk")}).exclude(
-        enrollment_id__in=_reach(user).values("id")
+    on_it = through._default_manager.filter(**{owner: OuterRef("pk")})
+    reach = _reach(user).values("id")
+    inside = on_it.filter(enrollment_id__in=reach)
+    outside = on_it.exclude(enrollment_id__in=reach)
+    return qs.filter(
+        Q(facilitator_id=user.id)
+        | (Q(kind__in=INDIVIDUAL_KINDS) & Exists(inside) & ~Exists(outside))
     )
-    return qs.filter(Q(facilitator_id=user.id) | ~Exists(outside))
 
 
 def sessions_writable_by(user: User) -> QuerySet[TreatmentSession]:
-    """Sessions this staff member may change, cancel or take attendance on."""
+    """Sessions this staff member may change or cancel."""
     if not is_program_staff(user):
         return TreatmentSession.objects.none()
     return _within_reach(
@@ -164,11 +221,43 @@ def sessions_writable_by(user: User) -> QuerySet[TreatmentSession]:
 
 
 def series_writable_by(user: User) -> QuerySet[SessionSeries]:
+    """Series this staff member may cancel or move the rest of (as for sessions)."""
     if not is_program_staff(user):
         return SessionSeries.objects.none()
     return _within_reach(
         user, series_visible_to(user), SessionSeries.patients.through, "sessionseries_id"
     )
+
+
+def may_change_facilitator(user: User, item: TreatmentSession | SessionSeries) -> bool:
+    """Who facilitates is the supervisors' to decide, or the current facilitator's to hand
+    on (whoever creates a session or series names its first facilitator)."""
+    return is_program_supervisor(user, item.program_id) or (
+        is_program_staff(user, item.program_id) and item.facilitator_id == user.id
+    )
+
+
+def roll_change_problems(
+    user: User, item: TreatmentSession | SessionSeries, new_ids: Iterable[int]
+) -> dict[str, list[str]]:
+    """A change of the patients on a session (or series) is a change to the set: patients
+    already on it may stay whoever sends them back, patients added must be bookable by the
+    caller (`PatientsField` checks that), and a patient out of the caller's reach is taken
+    off only by the facilitator or a supervisor, who own the whole roll."""
+    if _takes_whole_roll(user, item.program_id, item.facilitator_id):
+        return {}
+    current = set(item.patients.values_list("id", flat=True))
+    removed = current - set(new_ids)
+    if not removed:
+        return {}
+    beyond = removed - set(_reach(user).filter(id__in=removed).values_list("id", flat=True))
+    if beyond:
+        return {
+            "patients": [
+                "Only the facilitator or a supervisor takes off patients you do not care for."
+            ]
+        }
+    return {}
 
 
 def _takes_whole_roll(user: User, program_id: int, facilitator_id: int | None) -> bool:
@@ -202,11 +291,19 @@ def session_attendance(user: User, session: TreatmentSession) -> QuerySet[Attend
     return audited(records, user, via="enrollment_id")
 
 
-def bookable_enrollments(user: User) -> QuerySet[Enrollment]:
-    """Patients a staff member may put on a session or series: those in their reach."""
+def bookable_enrollments(
+    user: User, item: TreatmentSession | SessionSeries | None = None
+) -> QuerySet[Enrollment]:
+    """Patients a staff member may name on a session or series: those in their reach, and
+    those already on `item` (sending back the roll one just read changes nothing)."""
     if not is_program_staff(user):
         return Enrollment.objects.none()
-    return enrollments_visible_to(user)
+    if item is None or item.pk is None:
+        return enrollments_visible_to(user)
+    mine = Q(id__in=_reach(user).values("id")) | Q(id__in=item.patients.values("id"))
+    return audited(
+        Enrollment.objects.filter(mine).select_related("program", "patient"), user, via="id"
+    )
 
 
 def patients_shown(
@@ -237,60 +334,18 @@ def patients_shown(
         ]
         for item in items
     }
-    audit_note(actor=user, enrollment_ids={e for ids in shown.values() for e in ids})
+    if has_staff_role(user):
+        audit_note(actor=user, enrollment_ids={e for ids in shown.values() for e in ids})
     return shown
 
 
 # --- noting staff reads --------------------------------------------------------------------
 
 
-class _NotesPatients:
-    """Mixed into a queryset of patient records: when it is evaluated, the patients of the
-    rows it yields are noted as read by `_audit_actor` (see `audited`)."""
-
-    _audit_actor: Any = None
-    _audit_via: str = "enrollment_id"
-    model: type[models.Model]
-    query: Any
-    db: str
-
-    def _clone(self) -> Any:
-        clone = super()._clone()  # type: ignore[misc]
-        clone._audit_actor = self._audit_actor
-        clone._audit_via = self._audit_via
-        return clone
-
-    def _fetch_all(self) -> None:
-        fresh = getattr(self, "_result_cache", None) is None
-        super()._fetch_all()  # type: ignore[misc]
-        rows = cast(list[Any], getattr(self, "_result_cache", None))
-        if fresh and rows and self._audit_actor is not None:
-            audit_note(actor=self._audit_actor, enrollment_ids=self._patients_of(rows))
-
-    def _patients_of(self, rows: list[Any]) -> Iterable[int]:
-        via = self._audit_via
-        if "__" not in via and all(isinstance(row, self.model) for row in rows):
-            return {getattr(row, via) for row in rows if getattr(row, via) is not None}
-        # Values rows, or a patient further away: ask the same query for the patient ids.
-        again: QuerySet[Any] = QuerySet(model=self.model, query=self.query.chain(), using=self.db)
-        return {i for i in again.values_list(via, flat=True) if i is not None}
-
-
-_AUDITED: dict[type, type] = {}
-
-
 def audited(qs: QuerySet[M], user: Any, *, via: str) -> QuerySet[M]:
     """`qs`, noting for the audit trail the patients (`via`: the path from a row to its
-    enrollment id) of the rows it yields to a staff member. Patients' own reads are not
-    noted, and neither are subqueries (they yield no rows)."""
-    if getattr(user, "role", None) not in STAFF_ROLES:
+    enrollment id) of the rows it yields to a staff member (`recovery.selectors.audited`).
+    Patients' own reads are not noted, and neither are subqueries (they yield no rows)."""
+    if not has_staff_role(user):
         return qs
-    cls = type(qs)
-    if not issubclass(cls, _NotesPatients):
-        if cls not in _AUDITED:
-            _AUDITED[cls] = type(f"Audited{cls.__name__}", (_NotesPatients, cls), {})
-        qs = qs.all()
-        qs.__class__ = _AUDITED[cls]
-    marked = cast(Any, qs)
-    marked._audit_actor, marked._audit_via = user, via
-    return qs
+    return noting_reads(qs, user, via=via)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from recovery.models import AuditEntry, Enrollment, Role, User
+from recovery.models import AuditEntry, Enrollment, User
+from recovery.selectors.access import may_read_audit_trail
 
 
 def audit_trail_for_supervisor(*, user: User) -> QuerySet[AuditEntry]:
-    if user.role != Role.SUPERVISOR or user.program_id is None:
+    if not may_read_audit_trail(user):
         return AuditEntry.objects.none()
     return AuditEntry.objects.filter(program_id=user.program_id).select_related("actor")
 

@@ -117,7 +117,7 @@ class Record:
     @classmethod
     def load(cls, enrollment: Enrollment, *, since: date, now: datetime) -> Record:
         zone = _zone(enrollment)
-        record = cls(enrollment=enrollment, today=local_date(now, zone), since=since)
+        record = cls(enrollment=enrollment, today=enrollment_today(enrollment, now), since=since)
         start = _day_start(enrollment, since)
         for at, used in CheckIn.objects.filter(
             enrollment=enrollment, device_time__gte=start

@@ -12,9 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from backend.client_ip import client_ip
-from recovery.models import AuditEntry, Enrollment, Role, User
-
-STAFF_ROLES = (Role.COUNSELOR, Role.SUPERVISOR)
+from recovery.models import AuditEntry, Enrollment, User
 
 
 @dataclass(frozen=True)
@@ -111,8 +109,10 @@ def audit_scope() -> Iterator[PendingAccess]:
 
 
 def audit_note(*, actor: Any, enrollment_ids: Iterable[int]) -> None:
-    """A staff member was handed these patients' records in the current request."""
+    """A staff member was handed these patients' records in the current request. Whose
+    reads are noted is decided by the callers, the selectors of `recovery.selectors.access`
+    (`has_staff_role`)."""
     pending = _pending.get()
-    if pending is None or getattr(actor, "role", None) not in STAFF_ROLES or actor.pk is None:
+    if pending is None or actor.pk is None:
         return
     pending.by_actor.setdefault(int(actor.pk), set()).update(int(i) for i in enrollment_ids)

@@ -22,7 +22,7 @@ from recovery.models import (
     User,
 )
 from recovery.notification_kinds import CARE_TEAM, PROGRAM_SUPERVISORS, NotificationKind
-from recovery.selectors.access import assignable_staff, is_program_staff
+from recovery.selectors.access import assignable_staff, may_act_on_flag
 
 SEVERITY_OF: dict[str, int] = {
     FlagKind.MISSED_CHECKIN: Severity.WARNING,
@@ -186,8 +186,16 @@ def _transition(flag: Flag, *, action: str, actor: User, note: str = "") -> Flag
     return flag
 
 
+def _refuse_unless_in_reach(flag: Flag, actor: User) -> None:
+    """The service checks who acts itself, whatever its caller checked: the staff who see
+    the flag (its patient in their reach) and nobody else."""
+    if not may_act_on_flag(actor, flag):
+        raise NotAllowed(message="Only staff caring for the patient can act on this flag.")
+
+
 @transaction.atomic
 def flag_acknowledge(*, flag: Flag, actor: User) -> Flag:
+    _refuse_unless_in_reach(flag, actor)
     if flag.status != FlagStatus.OPEN:
         raise ServiceError({"status": [f"A {flag.status} flag cannot be acknowledged."]})
     flag.status = FlagStatus.ACKNOWLEDGED
@@ -212,9 +220,8 @@ def flag_assign_problems(*, flag: Flag, assignee_id: int | None = None) -> dict[
 @transaction.atomic
 def flag_assign(*, flag: Flag, actor: User, assignee_id: int) -> Flag:
     """Assign to a staff member of the flag's own program (whoever the caller is)."""
+    _refuse_unless_in_reach(flag, actor)
     program_id = flag.enrollment.program_id
-    if not is_program_staff(actor, program_id):
-        raise NotAllowed(message="Only staff of the patient's program can assign this flag.")
     errors = flag_assign_problems(flag=flag, assignee_id=assignee_id)
     if errors:
         raise ServiceError(errors)
@@ -238,6 +245,7 @@ def flag_resolve_problems(*, flag: Flag, outcome_note: str | None = None) -> dic
 
 @transaction.atomic
 def flag_resolve(*, flag: Flag, actor: User, outcome_note: str) -> Flag:
+    _refuse_unless_in_reach(flag, actor)
     errors = flag_resolve_problems(flag=flag, outcome_note=outcome_note)
     if errors:
         raise ServiceError(errors)
@@ -261,6 +269,7 @@ def flag_reopen_problems(*, flag: Flag) -> dict[str, list[str]]:
 
 @transaction.atomic
 def flag_reopen(*, flag: Flag, actor: User, note: str = "") -> Flag:
+    _refuse_unless_in_reach(flag, actor)
     errors = flag_reopen_problems(flag=flag)
     if errors:
         raise ServiceError(errors)

@@ -32,6 +32,7 @@ from recovery.models import (
     User,
 )
 from recovery.notification_kinds import NotificationKind
+from recovery.selectors.access import medication_fields_for
 from recovery.services.flags import FlagCandidate, flags_raise
 from recovery.services.monitoring import _require_active, in_care_problems
 
@@ -138,16 +139,13 @@ def medication_add(
     return medication
 
 
-MEDICATION_STAFF_FIELDS = ("name", "category", "dose", "prescriber", "end_date", "reminder_time")
-
-
 def medication_update_problems(
     *, medication: Medication, actor: User, data: Mapping[str, Any]
 ) -> dict[str, list[str]]:
     """The rules of changing a medication with `data` (the fields given), by field: staff
     change any field but the start, the patient only their reminder; the API checks them
     together with its own field errors."""
-    allowed = MEDICATION_STAFF_FIELDS if actor.is_clinician else ("reminder_time",)
+    allowed = medication_fields_for(actor)
     errors = {key: ["Your care team changes this."] for key in sorted(set(data) - set(allowed))}
     errors.update(in_care_problems(medication.enrollment))
     rules = medication_problems(

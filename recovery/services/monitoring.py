@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from backend.errors import ServiceError
+from backend.errors import NotAllowed, ServiceError
 from recovery.dates import enrollment_today
 from recovery.models import (
     Enrollment,
@@ -24,6 +24,7 @@ from recovery.models import (
     ProgramMonitoringSettings,
     User,
 )
+from recovery.selectors.access import may_change_program_settings
 
 
 def in_care_problems(enrollment: Enrollment) -> dict[str, list[str]]:
@@ -51,6 +52,8 @@ def monitoring_settings_for(program: Program) -> ProgramMonitoringSettings:
 def monitoring_settings_update(
     *, program: Program, actor: User, data: dict[str, Any]
 ) -> ProgramMonitoringSettings:
+    if not may_change_program_settings(actor, program.id):
+        raise NotAllowed(message="Only supervisors change the program's settings.")
     with transaction.atomic():
         current = ProgramMonitoringSettings.objects.select_for_update().filter(program=program)
         found = current.first() or monitoring_settings_for(program)

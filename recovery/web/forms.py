@@ -11,10 +11,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from backend.bounds import MAX_ID
 from backend.errors import ServiceError
 from recovery.models import AttendanceStatus, Enrollment, Flag, TreatmentSession, User
-from recovery.selectors.access import assignable_staff, requires_second_factor, roll_patient
+from recovery.selectors.access import (
+    assignable_staff,
+    is_program_staff,
+    requires_second_factor,
+    roll_patient,
+)
 from recovery.services.flags import flag_resolve_problems
 from recovery.services.sessions import attendance_problems
-from recovery.web.selectors import is_dashboard_user
 
 
 class StaffAuthenticationForm(AuthenticationForm):
@@ -25,7 +29,7 @@ class StaffAuthenticationForm(AuthenticationForm):
 
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)
-        if not is_dashboard_user(user):
+        if not is_program_staff(user):
             raise self.get_invalid_login_error()
         # The program's two-factor rule holds here as in the API (recovery/api/auth.py).
         if not requires_second_factor(user):

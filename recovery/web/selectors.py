@@ -42,11 +42,6 @@ OPEN_STATUSES = (FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED)
 FLAG_QUEUE_LIMIT = 500
 
 
-def is_dashboard_user(user: object) -> bool:
-    """Program staff (the API's IsClinician): the one rule of `is_program_staff`."""
-    return is_program_staff(user)
-
-
 def _flags_visible_to(user: User) -> QuerySet[Flag]:
     return flags_visible_to(user).select_related(
         "enrollment__patient", "assigned_to", "acknowledged_by"
@@ -221,7 +216,7 @@ def week_calendar(*, user: User, week_of: date | None = None) -> CalendarWeek:
             patients=[SessionPatient(e, attendance.get((session.id, e.id))) for e in mine],
             other_patients=len(ids) - len(mine),
         )
-        days[(card.starts_local.date() - start).days].sessions.append(card)
+        days[(local_date(session.starts_at, zone) - start).days].sessions.append(card)
     return CalendarWeek(
         start=start,
         end=start + timedelta(days=6),

@@ -39,7 +39,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from backend.bounds import date_in_range
 from backend.revocation import FAMILY_CLAIM
 from recovery.models import AttendanceStatus, Flag, LevelOfCare, Stage, User
-from recovery.selectors.access import assignable_staff, visible_enrollment
+from recovery.selectors.access import assignable_staff, is_program_staff, visible_enrollment
 from recovery.selectors.dashboard import attendance_counts, caseload, weekly_hours
 from recovery.selectors.timeline import TimelineCursor, timeline
 from recovery.services.tokens import new_family, tokens_revoke_family
@@ -50,7 +50,6 @@ from recovery.web.selectors import (
     daily_checkins,
     exercise_assignments,
     flag_queue,
-    is_dashboard_user,
     visible_flag,
     week_calendar,
 )
@@ -80,7 +79,7 @@ def staff_required(view: View) -> View:
             if _wants_json(request):
                 return JsonResponse({"ok": False, "error": "signed_out"}, status=401)
             return redirect_to_login(request.get_full_path(), reverse("dashboard:login"))
-        if not is_dashboard_user(request.user):
+        if not is_program_staff(request.user):
             raise Http404
         return view(request, *args, **kwargs)
 
@@ -112,7 +111,7 @@ class DashboardLoginView(LoginView):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         # Staff already signed in go on; anyone else signed in sees the form (to switch
         # to a staff account) rather than a redirect to a page that answers 404.
-        if is_dashboard_user(request.user):
+        if is_program_staff(request.user):
             return redirect(self.get_success_url())
         return super().dispatch(request, *args, **kwargs)
 

@@ -24,6 +24,7 @@ from django.test import Client
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
+from backend.timezones import local_today
 from tests.fuzz.conftest import World, build_world
 
 pytestmark = pytest.mark.django_db
@@ -60,8 +61,12 @@ def _later(days: int) -> str:
     return (timezone.now() + timedelta(days=days)).isoformat()
 
 
+ZONE = "America/New_York"
+
+
 def _today(days: int = 0) -> str:
-    return (timezone.localdate() + timedelta(days=days)).isoformat()
+    # The programs' and patients' zone (tests/factories.py), not the server's.
+    return (local_today(ZONE) + timedelta(days=days)).isoformat()
 
 
 SCHEDULE = {"opens_at": "17:00", "due_by": "21:00", "days_of_week": [1, 3, 5], "grace_minutes": 30}

@@ -27,11 +27,13 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
+from backend.timezones import local_today
 from notifications.models import (
     Notification,
     NotificationPreference,
     NotificationState,
 )
+from recovery.dates import enrollment_today
 from recovery.exercise_library import LIBRARY
 from recovery.models import (
     Attendance,
@@ -129,6 +131,7 @@ def _populate(
         ids.setdefault(segment, []).append(value)
 
     program = enrollment.program
+    today = enrollment_today(enrollment, now)  # the patient's date, not the UTC one
     ScheduleFactory(enrollment=enrollment)
     for hours_ago in (30, 6):
         checkin = CheckIn.objects.create(
@@ -208,7 +211,7 @@ def _populate(
         kind="group_therapy",
         title="Evening group",
         rrule="FREQ=WEEKLY;BYDAY=MO,WE;COUNT=6",
-        start_date=now.date(),
+        start_date=today,
         start_time=time(18, 0),
         duration_minutes=180,
         timezone=program.timezone,
@@ -255,7 +258,7 @@ def _populate(
             description=f"Goal measured by {metric}",
             metric=metric,
             target_value=Decimal("2"),
-            due_date=now.date() + timedelta(days=60),
+            due_date=today + timedelta(days=60),
             created_by=counselor,
             created_at=now,
             status_changed_at=now,
@@ -265,7 +268,7 @@ def _populate(
             GoalProgressEntry.objects.create(
                 goal=goal,
                 value=Decimal("1"),
-                on_date=now.date() - timedelta(days=1),
+                on_date=today - timedelta(days=1),
                 recorded_by=counselor,
                 recorded_at=now,
             )
@@ -275,7 +278,7 @@ def _populate(
 
     screen = DrugScreen.objects.create(
         enrollment=enrollment,
-        collected_on=now.date() - timedelta(days=2),
+        collected_on=today - timedelta(days=2),
         method="urine",
         status="completed",
         outcome="negative",
@@ -292,7 +295,7 @@ def _populate(
         name="Buprenorphine",
         category="moud",
         dose="8 mg",
-        start_date=now.date() - timedelta(days=10),
+        start_date=today - timedelta(days=10),
         reminder_time=time(9, 0),
         created_by=counselor,
         created_at=now,
@@ -303,7 +306,7 @@ def _populate(
         enrollment=enrollment,
         fellowship="na",
         format="in_person",
-        attended_on=now.date() - timedelta(days=1),
+        attended_on=today - timedelta(days=1),
         logged_at=now,
     )
     add("meetings", meeting.id)
@@ -345,7 +348,7 @@ def build_world() -> World:
     other_counselor = cast(User, CounselorFactory(program=program))
     supervisor = cast(User, SupervisorFactory(program=program))
     foreign_counselor = cast(User, CounselorFactory(program=elsewhere))
-    start = timezone.localdate() - timedelta(days=20)
+    start = local_today(program.timezone) - timedelta(days=20)
     own = cast(
         Enrollment,
         EnrollmentFactory(program=program, primary_counselor=counselor, start_date=start),

@@ -9,8 +9,9 @@ The rules the table encodes:
 * a patient reads and writes only their own data; staff-only endpoints refuse patients;
 * a counselor sees the patients on whose care team they sit, a supervisor the program;
   sessions and series are the program's schedule, which all its staff see, but a
-  counselor reads and records attendance, books, changes and cancels only for patients
-  on their care teams (the facilitator of a session takes its whole roll);
+  counselor reads and records attendance and books only for patients on their care
+  teams, and changes and cancels only individual sessions whose patients all are (the
+  facilitator of a session takes its whole roll and writes it);
 * nobody crosses programs;
 * an object out of reach answers 404, never 403, so its existence does not leak; a
   403 only ever comes from a role check that runs before any lookup (it says nothing
@@ -190,7 +191,7 @@ def world() -> World:
         enrollment=a, exercise=library[1], assigned_by=care_team
     )
     contact = ContactFactory(enrollment=a)
-    session = SessionFactory(program=program)
+    session = SessionFactory(program=program, kind="individual_therapy")
     session.patients.set([a])
     past = SessionFactory(
         program=program, starts_at=now - timedelta(days=1), ends_at=now - timedelta(hours=21)
@@ -206,10 +207,10 @@ def world() -> World:
     )
     series = SessionSeries.objects.create(
         program=program,
-        kind="group_therapy",
+        kind="individual_therapy",
         title="Evening group",
         rrule="FREQ=WEEKLY;BYDAY=MO;COUNT=4",
-        start_date=now.date(),
+        start_date=local_today("America/New_York"),
         start_time=time(18, 0),
         duration_minutes=180,
         timezone="America/New_York",

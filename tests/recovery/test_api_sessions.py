@@ -24,8 +24,9 @@ NY = zoneinfo.ZoneInfo("America/New_York")
 
 def session_body(enrollment: Enrollment, *, days: float = 3, hours: float = 3) -> dict[str, Any]:
     start = (timezone.now() + timedelta(days=days)).replace(microsecond=0)
+    # An individual session: the counselor of its patient may change and cancel it.
     return {
-        "kind": "group_therapy",
+        "kind": "individual_therapy",
         "title": "Relapse prevention",
         "starts_at": start.isoformat(),
         "ends_at": (start + timedelta(hours=hours)).isoformat(),
@@ -170,8 +171,9 @@ def test_cancel_a_session(counselor_client: APIClient, enrollment: Enrollment) -
 
 
 def series_body(enrollment: Enrollment, **overrides: Any) -> dict[str, Any]:
+    # Individual, so that the counselor of its patient may cancel and move it.
     return {
-        "kind": "group_therapy",
+        "kind": "individual_therapy",
         "title": "Evening group",
         "rrule": "FREQ=WEEKLY;BYDAY=MO,WE,TH;COUNT=36",
         "start_date": "2026-03-02",  # a Monday; DST starts on the 8th
@@ -273,7 +275,7 @@ def test_a_series_with_several_problems_names_them_all_in_one_answer(
     body = series_body(
         enrollment,
         rrule="FREQ=WEEKLY;BYDAY=MO",  # the service's rule: COUNT or UNTIL
-        start_date=timezone.now().date().isoformat(),
+        start_date=local_today("America/New_York").isoformat(),
         duration_minutes=2,  # the service's rule: at least 5 minutes
         timezone="Mars/Olympus",  # the field's own rule
     )
@@ -309,6 +311,7 @@ def past_session(enrollment: Enrollment) -> TreatmentSession:
     now = timezone.now()
     session = SessionFactory(
         program=enrollment.program,
+        kind="individual_therapy",
         starts_at=now - timedelta(hours=4),
         ends_at=now - timedelta(hours=1),
     )

@@ -14,9 +14,25 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
+from rest_framework_simplejwt.tokens import RefreshToken
 
-from recovery.models import Attendance, Enrollment, SessionSeries, TreatmentSession, User
-from recovery.selectors.access import is_program_staff
+from backend.errors import NotAllowed, ServiceError
+from backend.timezones import local_date, local_today
+from notifications.tokens import user_for_access_token
+from recovery.models import Attendance, Enrollment, Flag, SessionSeries, TreatmentSession, User
+from recovery.selectors.access import (
+    bookable_enrollments,
+    enrollments_visible_to,
+    is_program_staff,
+    may_read_audit_trail,
+    session_roll,
+    sessions_writable_by,
+)
+from recovery.selectors.audit import audit_trail_for_supervisor
+from recovery.services.audit import RequestMeta, audit_record
+from recovery.services.flags import flag_acknowledge, flag_assign, flag_resolve
+from recovery.services.medications import medication_add, medication_update_problems
+from recovery.services.monitoring import monitoring_settings_update
 from tests.conftest import client_for
 from tests.factories import CounselorFactory, EnrollmentFactory, SessionFactory, SupervisorFactory
 
@@ -92,7 +108,7 @@ def test_a_counselor_off_the_care_team_cannot_reach_that_patient_through_session
             "kind": "individual_therapy",
             "title": "Weekly one to one",
             "rrule": "FREQ=WEEKLY;COUNT=2",
-            "start_date": timezone.now().date().isoformat(),
+            "start_date": local_today("America/New_York").isoformat(),
             "start_time": "09:00",
             "duration_minutes": 60,
             "timezone": "America/New_York",
@@ -169,7 +185,8 @@ def test_the_dashboard_keeps_the_same_roll(cast: dict[str, Any]) -> None:
     assert refused.status_code == 404
     assert not Attendance.objects.filter(session=individual).exists()
     calendar = facilitator.get(
-        "/dashboard/calendar/", {"week": group.starts_at.date().isoformat()}
+        "/dashboard/calendar/",
+        {"week": local_date(group.starts_at, "America/New_York").isoformat()},
     ).content.decode()
     name_of_b = b.patient.last_name
     assert name_of_b in calendar
@@ -187,26 +204,95 @@ def test_program_staff_is_one_rule(program: Any, counselor: User, supervisor: Us
 
 
 def test_a_deactivated_staff_member_reaches_nothing(cast: dict[str, Any], program: Any) -> None:
-    """API (with a token issued before deactivation), dashboard session and care teams."""
+    """C is still on A's care team and still facilitates A's individual session when the
+    account is deactivated: the rows stay, the reach goes. The API and the dashboard
+    refuse the account itself (a token issued before, a signed-in browser); what this
+    project decides on top is checked too: care teams, flags, facilitating, the websocket."""
     c: User = cast["C"]
+    a: Enrollment = cast["a"]
+    individual: TreatmentSession = cast["individual"]
     api = client_for(c)
+    token = str(RefreshToken.for_user(c).access_token)
     browser = Client()
     browser.force_login(c)
+    flag = Flag.objects.create(
+        enrollment=a, kind="high_craving", severity=2, window_key="k", created_at=timezone.now()
+    )
+    assert user_for_access_token(token) is not None
     c.is_active = False
     c.save(update_fields=["is_active"])
+
     for url in (
         "/api/v1/patients/",
-        f"/api/v1/patients/{cast['a'].id}/",
+        f"/api/v1/patients/{a.id}/",
         "/api/v1/sessions/",
         "/api/v1/flags/",
         "/api/v1/dashboard/caseload/",
     ):
         response = api.get(url)
         assert response.status_code in (401, 403), url
-    assert browser.get(f"/dashboard/patients/{cast['a'].id}/").status_code in (302, 404)
-    enrolled = client_for(cast["S"]).post(
+    assert browser.get(f"/dashboard/patients/{a.id}/").status_code in (302, 404)
+    assert user_for_access_token(token) is None  # no websocket, so no events group
+
+    # Care teams: on A's team still, but nobody is in reach.
+    assert a.members.filter(counselor=c).exists()
+    assert not enrollments_visible_to(c).exists()
+    assert not bookable_enrollments(c).exists()
+    # Facilitating: C's own session is no longer C's to change or to take the roll of.
+    assert individual.facilitator_id == c.id
+    assert not sessions_writable_by(c).exists()
+    assert not session_roll(c, individual).exists()
+    # Flags: C acts on none, and none goes to C.
+    with pytest.raises(NotAllowed):
+        flag_acknowledge(flag=flag, actor=c)
+    with pytest.raises(ServiceError):
+        flag_assign(flag=flag, actor=cast["S"], assignee_id=c.id)
+    # Nobody hands C a session or a patient.
+    supervisor = client_for(cast["S"])
+    handed = supervisor.patch(
+        f"/api/v1/sessions/{cast['group'].id}/", {"facilitator": c.id}, format="json"
+    )
+    assert handed.status_code == 400
+    assert "facilitator" in handed.json()["error"]["fields"]
+    before = Enrollment.objects.count()
+    enrolled = supervisor.post(
         "/api/v1/patients/", {"first_name": "Robin", "care_team": [c.id]}, format="json"
     )
     assert enrolled.status_code == 400
     assert "care_team" in enrolled.json()["error"]["fields"]
-    assert not Enrollment.objects.filter(patient__first_name="Robin").exists()
+    # Counted, not looked up by first name: the factories' random names include "Robin".
+    assert Enrollment.objects.count() == before
+
+
+def test_a_deactivated_supervisor_reaches_nothing(
+    cast: dict[str, Any], program: Any, supervisor: User
+) -> None:
+    """Every "who may" rule goes through `is_program_staff`: a deactivated supervisor
+    reads no audit trail, changes no program setting or medication and acts on no flag,
+    whoever calls the rule."""
+    a: Enrollment = cast["a"]
+    medication = medication_add(
+        enrollment=a, actor=supervisor, name="Naltrexone", start_date=local_today(program.timezone)
+    )
+    flag = Flag.objects.create(
+        enrollment=a, kind="high_craving", severity=2, window_key="k", created_at=timezone.now()
+    )
+    audit_record(
+        actor=cast["C"], action="read", resource="x", enrollment_ids=[a.id], meta=RequestMeta()
+    )
+    assert audit_trail_for_supervisor(user=supervisor).exists()
+    supervisor.is_active = False
+    supervisor.save(update_fields=["is_active"])
+
+    assert not audit_trail_for_supervisor(user=supervisor).exists()
+    assert not may_read_audit_trail(supervisor)
+    with pytest.raises(NotAllowed):
+        monitoring_settings_update(program=program, actor=supervisor, data={"missed_dose_days": 5})
+    problems = medication_update_problems(
+        medication=medication, actor=supervisor, data={"dose": "100 mg"}
+    )
+    assert "dose" in problems
+    with pytest.raises(NotAllowed):
+        flag_resolve(flag=flag, actor=supervisor, outcome_note="Called.")
+    assert not enrollments_visible_to(supervisor).exists()
+    assert not sessions_writable_by(supervisor).exists()

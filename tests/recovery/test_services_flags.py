@@ -182,3 +182,31 @@ def test_a_flag_is_assigned_only_within_its_own_program(team):
     flag_assign(flag=flag, actor=supervisor, assignee_id=other.id)
     flag.refresh_from_db()
     assert flag.assigned_to == other
+
+
+def test_only_staff_who_see_the_flag_act_on_it(team):
+    """Every action on a flag checks its actor itself, as the flag queue decides who sees
+    the flag: a counselor off the care team, a supervisor of another program, a
+    deactivated counselor of the team and the patient change nothing."""
+    enrollment, counselor, _, supervisor = team
+    _submit(enrollment, craving=9)
+    flag = Flag.objects.get()
+    off_team = CounselorFactory(program=enrollment.program)
+    gone = CounselorFactory(program=enrollment.program, is_active=False)
+    enrollment.members.create(counselor=gone)
+    actions = (
+        lambda actor: flag_acknowledge(flag=flag, actor=actor),
+        lambda actor: flag_assign(flag=flag, actor=actor, assignee_id=counselor.id),
+        lambda actor: flag_resolve(flag=flag, actor=actor, outcome_note="Called."),
+    )
+    for actor in (off_team, SupervisorFactory(), gone, enrollment.patient):
+        for act in actions:
+            with pytest.raises(NotAllowed):
+                act(actor)
+    flag_resolve(flag=flag, actor=supervisor, outcome_note="Called.")
+    for actor in (off_team, SupervisorFactory(), gone, enrollment.patient):
+        with pytest.raises(NotAllowed):
+            flag_reopen(flag=flag, actor=actor)
+    flag.refresh_from_db()
+    assert flag.status == FlagStatus.RESOLVED
+    assert list(flag.events.values_list("action", flat=True)) == ["raised", "resolved"]
