@@ -9,7 +9,6 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import Token
 
@@ -41,7 +40,6 @@ class RedeemEnrollmentCode(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
-    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "enrollment_code"
 
     @extend_schema(request=RedeemSerializer, responses={201: TokensSerializer})
