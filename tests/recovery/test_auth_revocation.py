@@ -180,7 +180,37 @@ def test_the_dashboards_socket_tokens_end_with_its_session(counselor, settings):
     assert user_for_access_token(other.post("/dashboard/token/").json()["token"]) is not None
 
 
-def test_a_cache_outage_does_not_lock_everyone_out(counselor):
-    access = _login(counselor.username)["access"]
-    with mock.patch.object(cache, "get", side_effect=ConnectionError("redis down")):
+def _redeemed_patient_tokens(counselor: Any) -> dict[str, str]:
+    _enrollment, code, _expires = patient_enroll(counselor=counselor, first_name="Sam")
+    redeemed = APIClient().post("/api/v1/auth/enrollment-code/", {"code": code}, format="json")
+    assert redeemed.status_code == 201
+    return dict(redeemed.json())
+
+
+def _cache_down() -> Any:
+    return mock.patch.object(cache, "get", side_effect=ConnectionError("redis down"))
+
+
+def test_a_cache_outage_does_not_lock_patients_out(counselor):
+    """The crisis path must work during a Redis outage: patients' tokens fail open."""
+    from notifications.tokens import user_for_access_token
+
+    access = _redeemed_patient_tokens(counselor)["access"]
+    with _cache_down():
         assert _me(access).status_code == 200
+        assert user_for_access_token(access) is not None
+
+
+def test_a_cache_outage_refuses_staff_tokens_until_it_answers(counselor):
+    """A logged-out or stolen staff token reaches a whole program: while revocation
+    cannot be checked it is refused, with a status that makes the client retry."""
+    from notifications.tokens import user_for_access_token
+
+    access = _login(counselor.username)["access"]
+    with _cache_down():
+        refused = _me(access)
+        assert user_for_access_token(access) is None
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "revocation_unavailable"
+    assert int(refused["Retry-After"]) > 0
+    assert _me(access).status_code == 200  # the cache is back: the sign-in goes on
