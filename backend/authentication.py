@@ -8,11 +8,21 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from backend.revocation import access_token_revoked
+from backend.revocation import RevocationUnavailable, access_token_revoked
 
 # While two-factor setup is pending a token reaches only these.
 OTP_SETUP_PREFIX = "/api/v1/auth/totp/"
 OTP_SETUP_EXACT = frozenset({"/api/v1/auth/logout/", "/api/v1/me/"})
+
+
+class SignInUncertain(exceptions.APIException):
+    """A staff token while the revocation cache is down (backend/revocation.py). 503 with
+    Retry-After, so clients keep the token and try again; a 401 would end the sign-in."""
+
+    status_code = 503
+    default_detail = "Sign-in cannot be checked right now. Try again shortly."
+    default_code = "revocation_unavailable"
+    wait = 5  # seconds: DRF's handler sends it as Retry-After
 
 
 class JWTWithSecondFactorAuthentication(JWTAuthentication):
@@ -21,7 +31,11 @@ class JWTWithSecondFactorAuthentication(JWTAuthentication):
         if result is None:
             return None
         user, token = result
-        if access_token_revoked(token.payload):
+        try:
+            revoked = access_token_revoked(token.payload, user=user)
+        except RevocationUnavailable:
+            raise SignInUncertain() from None
+        if revoked:
             raise exceptions.AuthenticationFailed(
                 "This sign-in has ended. Sign in again.", code="token_revoked"
             )

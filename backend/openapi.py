@@ -32,6 +32,10 @@ ERRORS = {
     "404": "Not found, or not yours to see.",
     "413": "The request body is too large.",
     "429": "Too many requests; retry later.",
+    "503": (
+        "A staff sign-in cannot be checked while the revocation cache is down "
+        "(code `revocation_unavailable`): keep the tokens, retry after `Retry-After` seconds."
+    ),
 }
 
 

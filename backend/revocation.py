@@ -10,6 +10,15 @@ The key is the token's family (the `fam` claim every sign-in starts, which refre
 access tokens carry on). A token without a family (issued before families existed)
 is checked against its user's key instead: revoked if issued at or before that moment.
 Keys live as long as an access token can, then expire with the tokens they refuse.
+
+When the cache cannot answer, whether a sign-in ended is unknown. Patients' tokens are
+let through (a Redis outage must not lock a patient out of the crisis path; the token
+still expires on time); every other token is refused until the cache answers again
+(RevocationUnavailable): a logged-out or stolen staff token reaches every patient of a
+program, and staff can wait out an outage. The API answers that with 503 and
+Retry-After (backend/authentication.py), not 401: the sign-in is not known to be over,
+so a client keeps its tokens and retries, rather than sending its user to a sign-in
+that would meet the same outage.
 """
 
 from __future__ import annotations
@@ -62,18 +71,31 @@ def _write(operation: Callable[[], object]) -> None:
         logger.warning("revocation not cached, cache unavailable: %s", type(exc).__name__)
 
 
-def access_token_revoked(claims: Mapping[str, Any]) -> bool:
-    """Whether the sign-in of a valid access token has ended. One cache read.
+class RevocationUnavailable(Exception):
+    """The cache could not say whether this (non-patient) sign-in has ended."""
 
-    A cache that cannot answer lets the token through (it still expires on time): a
-    Redis outage must not lock every patient out of the crisis path."""
+
+def _fails_open(user: Any) -> bool:
+    from recovery.models import Role
+
+    return getattr(user, "role", None) == Role.PATIENT
+
+
+def access_token_revoked(claims: Mapping[str, Any], *, user: Any) -> bool:
+    """Whether the sign-in of a valid access token of `user` has ended. One cache read.
+
+    A cache that cannot answer lets a patient's token through and raises
+    RevocationUnavailable for anyone else's (see the module's docstring)."""
     family = claims.get(FAMILY_CLAIM)
     key = _family_key(str(family)) if family else _user_key(claims.get(api_settings.USER_ID_CLAIM))
     try:
         value = cache.get(key)
     except Exception as exc:
-        logger.warning("revocation check skipped, cache unavailable: %s", type(exc).__name__)
-        return False
+        if _fails_open(user):
+            logger.warning("revocation check skipped, cache unavailable: %s", type(exc).__name__)
+            return False
+        logger.warning("staff token refused, cache unavailable: %s", type(exc).__name__)
+        raise RevocationUnavailable from exc
     if family:
         return value is not None
     revoked_at = value

@@ -163,7 +163,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backend.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": ["backend.api.StrictJSONParser"],
-    # Without it DRF keys throttles on the whole X-Forwarded-For, which any client writes.
+    # Every throttle keys on backend.client_ip (TRUSTED_PROXY_COUNT); a view names its
+    # scope. NUM_PROXIES too, for any DRF code that still asks DRF's own rule.
+    "DEFAULT_THROTTLE_CLASSES": ["backend.throttling.ScopedRateThrottle"],
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),

@@ -34,7 +34,7 @@ from bench.common import (
 
 BENCH_DIR = Path(__file__).resolve().parent
 # In this order; the ones with their own command line, the others through bench.common.
-MODULES = ("sweep", "dispatch", "checkin_post", "dashboard", "websocket", "herd")
+MODULES = ("sweep", "dispatch", "checkin_post", "dashboard", "websocket", "herd", "revocation")
 OWN_CLI = {"sweep", "checkin_post", "dashboard", "websocket", "herd"}
 NOT_BENCHMARKS = {"__init__", "__main__", "common"}
 TIMEOUT_S = {"sweep": 3600.0, "herd": 1500.0}

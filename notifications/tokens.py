@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
-from backend.revocation import access_token_revoked
+from backend.revocation import RevocationUnavailable, access_token_revoked
 
 
 def user_for_access_token(raw: str) -> tuple[Any, float] | None:
@@ -19,9 +19,12 @@ def user_for_access_token(raw: str) -> tuple[Any, float] | None:
         return None
     if token.get("otp_pending"):
         return None  # two-factor setup first: such a token reaches only auth/totp/
-    if access_token_revoked(token.payload):
-        return None  # logged out, family revoked on reuse, or user deactivated
     user = get_user_model().objects.filter(id=token.get("user_id"), is_active=True).first()
     if user is None:
         return None
+    try:
+        if access_token_revoked(token.payload, user=user):
+            return None  # logged out, family revoked on reuse, or user deactivated
+    except RevocationUnavailable:
+        return None  # staff, and the cache cannot say whether the sign-in ended
     return user, float(token["exp"])

@@ -13,7 +13,6 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
@@ -56,7 +55,6 @@ class Login(BearerChallenge, APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
-    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
 
     @extend_schema(request=LoginSerializer, responses={200: TokenPair})
@@ -119,7 +117,6 @@ class TotpSetup(APIView):
 
     permission_classes = [IsAuthenticated]
     # Per user: a new setup resets django-otp's own back-off on the new device.
-    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "totp"
 
     @extend_schema(
@@ -144,7 +141,6 @@ class TotpConfirm(APIView):
 
     permission_classes = [IsAuthenticated]
     # Per user: a new setup resets django-otp's own back-off on the new device.
-    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "totp"
 
     @extend_schema(request=TotpConfirmSerializer, responses={200: TokenPair})

@@ -11,7 +11,7 @@ closes the user's open sockets; both happen after the transaction commits.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import jwt
@@ -65,19 +65,21 @@ def _end_sign_ins(*, user_id: int, families: Iterable[str | None]) -> None:
     transaction.on_commit(effects)
 
 
-def _blacklist_outstanding(*, user_id: int, family: str | None) -> list[str | None]:
-    """Blacklist the user's live refresh tokens of `family` (None: of every family);
-    returns the family of each."""
-    families: list[str | None] = []
+def _blacklist_outstanding(
+    *, user_id: int, families: Collection[str | None] | None
+) -> list[str | None]:
+    """Blacklist the user's live refresh tokens of these families (None in it: those
+    without a family; `families` None: of every family); returns the family of each."""
+    revoked: list[str | None] = []
     outstanding = OutstandingToken.objects.filter(
         user_id=user_id, blacklistedtoken__isnull=True, expires_at__gt=timezone.now()
     )
     for token in outstanding:
         token_family = _unverified_claims(token.token).get(FAMILY_CLAIM)
-        if family is None or token_family == family:
+        if families is None or token_family in families:
             BlacklistedToken.objects.get_or_create(token=token)
-            families.append(token_family)
-    return families
+            revoked.append(token_family)
+    return revoked
 
 
 def refresh_reuse_revoke_family(*, raw_refresh: str) -> int:
@@ -98,7 +100,7 @@ def refresh_reuse_revoke_family(*, raw_refresh: str) -> int:
     except jwt.PyJWTError:
         return 0
     owner = int(user_id)
-    families = _blacklist_outstanding(user_id=owner, family=family)
+    families = _blacklist_outstanding(user_id=owner, families={family})
     _end_sign_ins(user_id=owner, families={family, *families})
     return len(families)  # tokens revoked
 
@@ -106,23 +108,33 @@ def refresh_reuse_revoke_family(*, raw_refresh: str) -> int:
 def tokens_logout(
     *, user_id: int, raw_refresh: str, access_claims: Mapping[str, Any] | None
 ) -> None:
-    """End this sign-in: its refresh token is blacklisted and its access tokens (and the
-    one that asked, if it belongs to another family) are refused from now on.
-    Raises TokenError when the refresh token is not a valid one of this user."""
-    token = RefreshToken(raw_refresh)  # type: ignore[arg-type]
-    if str(token.get("user_id")) != str(user_id):
-        raise TokenError("not yours")
-    token.blacklist()
-    families = {token.get(FAMILY_CLAIM)}
+    """End this sign-in, whatever refresh token came with the request: the family of the
+    access token that asked ends (its refresh tokens blacklisted, its access tokens
+    refused), and so does the refresh token's family if that token is a live one of this
+    user. A refresh token already used is a reuse, as at refresh: its whole family ends.
+    An expired, forged or foreign refresh token changes nothing more: a client holding a
+    stale one must still be able to sign out."""
+    families: set[str | None] = set()
     if access_claims is not None:
         families.add(access_claims.get(FAMILY_CLAIM))
+    try:
+        token = RefreshToken(raw_refresh)  # type: ignore[arg-type]
+    except TokenError:
+        refresh_reuse_revoke_family(raw_refresh=raw_refresh)
+    else:
+        if str(token.get("user_id")) == str(user_id):
+            token.blacklist()
+            families.add(token.get(FAMILY_CLAIM))
+    if not families:
+        return  # a session sign-in with no valid refresh token: nothing of JWT to end
+    _blacklist_outstanding(user_id=user_id, families=families)
     _end_sign_ins(user_id=user_id, families=families)
 
 
 def tokens_revoke_user(*, user_id: int) -> None:
     """Every sign-in of this user ends (deactivation): refresh tokens blacklisted, access
     tokens refused, sockets closed."""
-    families = _blacklist_outstanding(user_id=user_id, family=None)
+    families = _blacklist_outstanding(user_id=user_id, families=None)
     _end_sign_ins(user_id=user_id, families={None, *families})
 
 

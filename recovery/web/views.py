@@ -33,11 +33,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.tokens import AccessToken
 
 from backend.bounds import date_in_range
 from backend.revocation import FAMILY_CLAIM
+from backend.throttling import ScopedRateThrottle
 from recovery.models import AttendanceStatus, Flag, LevelOfCare, Stage, User
 from recovery.selectors.access import assignable_staff, is_program_staff, visible_enrollment
 from recovery.selectors.dashboard import attendance_counts, caseload, weekly_hours

@@ -8,10 +8,18 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from axes.helpers import get_client_ip_address
 from django.conf import settings as django_settings
+from django.test import RequestFactory
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
 
+from backend.client_ip import client_ip
+from backend.throttling import ClientIpThrottleMixin
+from backend.throttling import ScopedRateThrottle as ProjectScopedRateThrottle
 from recovery.models import AuditEntry
 from tests.conftest import client_for
 
@@ -126,3 +134,60 @@ def test_serve_keeps_uvicorn_from_rewriting_the_address(settings: Any) -> None:
     with mock.patch("uvicorn.run") as run:
         call_command("serve")
     assert run.call_args.kwargs["proxy_headers"] is False
+
+
+def _api_views(patterns: list[Any]) -> list[type[APIView]]:
+    views: list[type[APIView]] = []
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            views += _api_views(pattern.url_patterns)
+        elif isinstance(pattern, URLPattern):
+            view = getattr(pattern.callback, "cls", None)
+            if isinstance(view, type) and issubclass(view, APIView):
+                views.append(view)
+    return views
+
+
+def test_every_throttle_keys_on_the_one_client_address() -> None:
+    """A throttle that asks DRF's own rule would key on a string the client writes."""
+    throttles = {*api_settings.DEFAULT_THROTTLE_CLASSES}
+    views = _api_views(get_resolver().url_patterns)
+    assert views
+    for view in views:
+        throttles.update(view.throttle_classes)
+    assert throttles
+    odd = {t.__name__ for t in throttles if not issubclass(t, ClientIpThrottleMixin)}
+    assert odd == set()
+
+
+def test_too_high_a_proxy_count_does_not_let_a_client_escape_the_throttle(settings):
+    """Two proxies trusted, one in front: the entry read is the client's own, and not an
+    address; the throttle then counts the peer, as the lockout does."""
+    _proxies(settings, 2)
+    statuses = []
+    for n in range(8):
+        response = APIClient().post(
+            "/api/v1/auth/token/",
+            {"username": f"staff-{n}", "password": "no"},
+            format="json",
+            REMOTE_ADDR=PROXY,
+            HTTP_X_FORWARDED_FOR=f"client-{n}",
+        )
+        statuses.append(response.status_code)
+    assert statuses[-1] == 429, statuses
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3])
+@pytest.mark.parametrize(
+    "forwarded",
+    [None, "", "198.51.100.1", "not-an-address", "198.51.100.1, 203.0.113.7", " , 203.0.113.7"],
+)
+def test_throttles_and_lockouts_count_the_same_address(settings, count, forwarded):
+    _proxies(settings, count)
+    meta = {"REMOTE_ADDR": PROXY}
+    if forwarded is not None:
+        meta["HTTP_X_FORWARDED_FOR"] = forwarded
+    request = RequestFactory().post("/api/v1/auth/token/", **meta)
+    ident = ProjectScopedRateThrottle().get_ident(request)
+    assert ident == get_client_ip_address(request) == client_ip(request)
+    assert ident  # always an address: the peer's at worst

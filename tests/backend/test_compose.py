@@ -171,3 +171,18 @@ def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
         if line.strip() and not line.startswith("#")
     }
     assert {".env", ".git", ".venv/", "secrets/"} <= ignored
+
+
+def test_web_is_reachable_only_through_the_proxy_the_example_trusts(
+    services: dict[str, Any],
+) -> None:
+    """With TRUSTED_PROXY_COUNT above 0 a client that reaches web directly writes the
+    X-Forwarded-For entry that is trusted, and picks its own address: web may then be
+    published on loopback only, where the proxy on the host is the only way in."""
+    if int(env_example()["TRUSTED_PROXY_COUNT"]) == 0:
+        return
+    for published in services["web"].get("ports", []):
+        if isinstance(published, dict):  # the long syntax
+            assert published.get("host_ip") == "127.0.0.1", published
+        else:
+            assert str(published).startswith("127.0.0.1:"), published

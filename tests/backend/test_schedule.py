@@ -3,17 +3,21 @@ restarted scheduler runs every job soon, or catches up from its last recorded ru
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 import time_machine
 from apscheduler.schedulers.background import BackgroundScheduler
+from django.db import connection
 from django.utils.module_loading import import_string
 
+import backend.schedule
 import backend.scheduler
-from backend.schedule import periodic_jobs, run_job
+from backend.schedule import last_successful_runs, periodic_jobs, run_job
 from backend.scheduler import JOB_DEFAULTS, START_STAGGER, add_jobs
 from notifications.models import PeriodicJobRun
 
@@ -134,11 +138,69 @@ def _run_scheduler_until_every_job_ran(
     return ran
 
 
-def test_a_restarted_scheduler_runs_every_job(monkeypatch):
+def _no_op() -> None:
+    """Every job's function while the scheduler itself is under test."""
+
+
+def _start_real_scheduler(until: set[str]) -> tuple[set[str], dict[str, datetime]]:
+    """Start a scheduler whose jobs go through the real run_job (so each run is recorded
+    as in production); stop it once every job of `until` ran. Returns the jobs that ran
+    and each job's first run time as the start planned it."""
+    ran: set[str] = set()
+    done = threading.Event()
+
+    def run_and_note(name: str) -> None:
+        try:
+            backend.schedule.run_job(name)
+        finally:
+            connection.close()  # this scheduler thread's own connection
+        ran.add(name)
+        if ran >= until:
+            done.set()
+
+    scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
+    with mock.patch.object(backend.scheduler, "run_job", run_and_note):
+        add_jobs(scheduler, mode="inprocess")
+        scheduler.start(paused=True)
+        planned = {job.id: job.next_run_time for job in scheduler.get_jobs()}
+        scheduler.resume()
+        try:
+            done.wait(timeout=10)
+        finally:
+            scheduler.shutdown(wait=True)
+    return set(ran), planned
+
+
+@pytest.mark.django_db(transaction=True)  # the scheduler's thread writes the run history
+def test_a_restarted_scheduler_runs_every_job_and_honours_the_runs_it_recorded(monkeypatch):
     monkeypatch.setattr(backend.scheduler, "START_STAGGER", timedelta(0))
-    everyone = {job.name for job in periodic_jobs()}
-    assert _run_scheduler_until_every_job_ran(monkeypatch) == everyone
-    assert _run_scheduler_until_every_job_ran(monkeypatch) == everyone  # and again
+    stubbed = tuple(
+        dataclasses.replace(job, function=f"{__name__}._no_op") for job in periodic_jobs()
+    )
+    monkeypatch.setattr(backend.schedule, "periodic_jobs", lambda: stubbed)
+    monkeypatch.setattr(backend.scheduler, "periodic_jobs", lambda: stubbed)
+    everyone = {job.name for job in stubbed}
+    hourly = {job.name for job in stubbed if job.every_seconds >= 3600}
+    frequent = everyone - hourly  # every few seconds up to a minute
+    assert hourly
+    assert frequent
+
+    with time_machine.travel(NOW, tick=True):
+        first, _ = _start_real_scheduler(until=everyone)
+    assert first == everyone
+    recorded = last_successful_runs()
+    assert set(recorded) == everyone
+
+    # Restarted two minutes later: the frequent jobs are due again and run; the hourly
+    # ones just ran, so they wait out their hour instead of running again at start.
+    with time_machine.travel(NOW + timedelta(minutes=2), tick=True):
+        second, planned = _start_real_scheduler(until=frequent)
+    assert second == frequent
+    for name in hourly:
+        assert planned[name] == recorded[name] + timedelta(hours=1), name
+    assert last_successful_runs().keys() == recorded.keys()
+    for name in hourly:
+        assert last_successful_runs()[name] == recorded[name]
 
 
 def test_a_job_that_wakes_up_late_still_runs(monkeypatch):

@@ -87,20 +87,52 @@ def test_a_reused_refresh_token_ends_the_familys_access_tokens(counselor):
     assert _me(rotated["access"]).status_code == 401
 
 
+def _refresh(raw: str) -> Any:
+    return APIClient().post("/api/v1/auth/token/refresh/", {"refresh": raw}, format="json")
+
+
+def _logout_with(access: str, refresh: str) -> Any:
+    return _bearer(access).post("/api/v1/auth/logout/", {"refresh": refresh}, format="json")
+
+
 def test_a_deactivated_account_is_signed_out_for_good(counselor):
+    """While deactivated simplejwt refuses the user anyway; what revocation adds is that
+    undoing the deactivation does not bring the old sign-in back."""
     tokens = _login(counselor.username)
     counselor.is_active = False
     counselor.save()
-    assert _me(tokens["access"]).status_code == 401
-    # Reactivated (a mistake undone): the old sign-in stays ended, a new one works.
-    counselor.is_active = True
+    counselor.is_active = True  # a mistake undone
     counselor.save()
-    assert _me(tokens["access"]).status_code == 401
-    refreshed = APIClient().post(
-        "/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}, format="json"
-    )
-    assert refreshed.status_code == 401
+    refused = _me(tokens["access"])
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "token_revoked"
+    assert _refresh(tokens["refresh"]).status_code == 401
+    # A new sign-in works at once.
     assert _me(_login(counselor.username)["access"]).status_code == 200
+
+
+@pytest.mark.parametrize("stale", ["used", "garbage"])
+def test_logout_with_a_stale_refresh_token_still_ends_the_sign_in(counselor, stale):
+    """An app that lost a refresh answer still holds the used refresh token; one that
+    kept a corrupted one holds garbage. Logging out must end the sign-in either way."""
+    first = _login(counselor.username)
+    rotated = _refresh(first["refresh"]).json()
+    presented = first["refresh"] if stale == "used" else "not-a-token"
+    assert _logout_with(rotated["access"], presented).status_code == 204
+    assert _me(rotated["access"]).status_code == 401
+    assert _refresh(rotated["refresh"]).status_code == 401
+
+
+def test_logout_with_a_used_refresh_token_ends_its_whole_family(counselor):
+    """A used refresh token shown at logout is a reuse, as at refresh: someone holds a
+    copy, so its family ends even when the caller signed in elsewhere."""
+    stolen = _login(counselor.username)
+    rotated = _refresh(stolen["refresh"]).json()
+    other = _login(counselor.username)
+    assert _logout_with(other["access"], stolen["refresh"]).status_code == 204
+    assert _me(rotated["access"]).status_code == 401
+    assert _refresh(rotated["refresh"]).status_code == 401
+    assert _me(other["access"]).status_code == 401
 
 
 def test_a_token_without_a_family_ends_at_its_users_logout(counselor):
@@ -148,7 +180,37 @@ def test_the_dashboards_socket_tokens_end_with_its_session(counselor, settings):
     assert user_for_access_token(other.post("/dashboard/token/").json()["token"]) is not None
 
 
-def test_a_cache_outage_does_not_lock_everyone_out(counselor):
-    access = _login(counselor.username)["access"]
-    with mock.patch.object(cache, "get", side_effect=ConnectionError("redis down")):
+def _redeemed_patient_tokens(counselor: Any) -> dict[str, str]:
+    _enrollment, code, _expires = patient_enroll(counselor=counselor, first_name="Sam")
+    redeemed = APIClient().post("/api/v1/auth/enrollment-code/", {"code": code}, format="json")
+    assert redeemed.status_code == 201
+    return dict(redeemed.json())
+
+
+def _cache_down() -> Any:
+    return mock.patch.object(cache, "get", side_effect=ConnectionError("redis down"))
+
+
+def test_a_cache_outage_does_not_lock_patients_out(counselor):
+    """The crisis path must work during a Redis outage: patients' tokens fail open."""
+    from notifications.tokens import user_for_access_token
+
+    access = _redeemed_patient_tokens(counselor)["access"]
+    with _cache_down():
         assert _me(access).status_code == 200
+        assert user_for_access_token(access) is not None
+
+
+def test_a_cache_outage_refuses_staff_tokens_until_it_answers(counselor):
+    """A logged-out or stolen staff token reaches a whole program: while revocation
+    cannot be checked it is refused, with a status that makes the client retry."""
+    from notifications.tokens import user_for_access_token
+
+    access = _login(counselor.username)["access"]
+    with _cache_down():
+        refused = _me(access)
+        assert user_for_access_token(access) is None
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "revocation_unavailable"
+    assert int(refused["Retry-After"]) > 0
+    assert _me(access).status_code == 200  # the cache is back: the sign-in goes on
