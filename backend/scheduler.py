@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import BaseScheduler
+from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from backend.schedule import PeriodicJob, last_successful_runs, periodic_jobs, run_job
@@ -29,6 +32,14 @@ def _run_inprocess(name: str) -> None:
         logger.exception("periodic job %s failed", name)
 
 
+async def _run_on_server_loop(name: str) -> None:
+    """An in-process job on the web server's own loop (the embedded default). Its body runs
+    in a worker thread that asgiref ties to this loop, so what it sends to websockets
+    (async_to_sync into the in-memory channel layer) is run back here, on the loop that
+    owns the sockets' queues, instead of on a loop of its own in another thread."""
+    await database_sync_to_async(_run_inprocess, thread_sensitive=False)(name)
+
+
 def _enqueue(name: str) -> None:
     from backend.tasks import run_periodic_job
 
@@ -47,7 +58,10 @@ def first_run_at(job: PeriodicJob, *, last_run: datetime | None, now: datetime) 
 
 
 def add_jobs(scheduler: BaseScheduler, *, mode: str) -> None:
-    target = _run_inprocess if mode == "inprocess" else _enqueue
+    target: Callable[[str], Any] = _enqueue
+    if mode == "inprocess":
+        on_loop = isinstance(scheduler, AsyncIOScheduler)
+        target = _run_on_server_loop if on_loop else _run_inprocess
     last_runs = last_successful_runs()
     now = timezone.now()
     for index, job in enumerate(periodic_jobs()):
@@ -64,3 +78,27 @@ def add_jobs(scheduler: BaseScheduler, *, mode: str) -> None:
             replace_existing=True,
             **JOB_DEFAULTS,
         )
+
+
+class ServerLoopScheduler:
+    """The ASGI app, with an in-process scheduler that starts on the server's own event loop
+    when the server starts (ASGI lifespan) and stops with it: `manage.py serve`."""
+
+    def __init__(self, app: Any, scheduler: AsyncIOScheduler) -> None:
+        self.app = app
+        self.scheduler = scheduler
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.scheduler.start()  # on the running loop: uvicorn's
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.scheduler.running:
+                    self.scheduler.shutdown(wait=False)
+                await send({"type": "lifespan.shutdown.complete"})
+                return

@@ -258,7 +258,15 @@ if REDIS_URL:
 else:
     # The embedded default is one process: its memory is the whole cache.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # One process: the layer lives on the server's event loop and reports a full socket
+    # (notifications/layers.py). Capacity per socket: a few dispatch batches (500 rows) of
+    # a burst; channels' default of 100 overflows on one sweep of a busy program.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "notifications.layers.EmbeddedChannelLayer",
+            "CONFIG": {"capacity": 2000},
+        }
+    }
     CELERY_BROKER_URL = "memory://"
     # Embedded default: tasks run in the calling process, the library's own mode for it.
     CELERY_TASK_ALWAYS_EAGER = True

@@ -32,7 +32,7 @@ from notifications.models import (
     NotificationState,
 )
 from notifications.push import Outcome, PushMessage, PushResult, get_push_backend
-from notifications.realtime import send_events_sync, user_group
+from notifications.realtime import send_each_sync, user_group
 from notifications.services import devices_deactivate
 
 logger = logging.getLogger(__name__)
@@ -212,12 +212,14 @@ def _deliver(
     now: datetime,
     report: DispatchReport,
 ) -> None:
-    events = [
-        (user_group(n.recipient_id), event_for(n))
+    announce = [
+        (n, user_group(n.recipient_id))
         for n in to_send
         if n.recipient_id is not None and n.channel_results.get("websocket") != "sent"
     ]
-    websocket_ok = send_events_sync(events)
+    made = send_each_sync([(group, event_for(n)) for n, group in announce])
+    # A send the layer did not make stays undelivered: the row comes back on the next tick.
+    websocket_missed = {n.id for (n, _), ok in zip(announce, made, strict=True) if not ok}
 
     messages: list[PushMessage] = []
     for notification in to_send:
@@ -270,7 +272,7 @@ def _deliver(
             _record(
                 notification,
                 per_notification.get(notification.id, []),
-                websocket_ok=websocket_ok,
+                websocket_ok=notification.id not in websocket_missed,
                 after=after,
                 report=report,
             )
@@ -331,11 +333,14 @@ def _record(
             last_error = result.error
     channel_results["push"] = push_results
     notification.channel_results = channel_results
+    if not websocket_ok:
+        last_error = last_error or "websocket not sent"
     # The row is written later, in bulk, under the token it was claimed with (_save_outcomes).
     notification.lease_token = None
     notification.leased_until = None
     notification.last_error = last_error[:500]
-    if paused_for is not None and not needs_retry:
+    retry = needs_retry or not websocket_ok
+    if paused_for is not None and not retry:
         # Our push quota was spent, not this notification's chances: no attempt is counted,
         # and it waits for the end of the pause (push/quota.py).
         notification.state = NotificationState.PENDING
@@ -344,7 +349,7 @@ def _record(
         return
     if paused_for is not None:
         retry_after = max(retry_after or 0.0, paused_for)
-    if needs_retry and notification.attempts + 1 < settings.NOTIFICATION_MAX_ATTEMPTS:
+    if retry and notification.attempts + 1 < settings.NOTIFICATION_MAX_ATTEMPTS:
         notification.state = NotificationState.PENDING
         notification.due_at = after + _backoff(notification.attempts, retry_after)
         report.retried += 1
@@ -352,6 +357,8 @@ def _record(
         notification.state = NotificationState.FAILED
         report.failed += 1
     else:
+        # Also a websocket that never took it after every attempt: the row is in the inbox,
+        # and the app gets it on its next (re)connect, which replays what was not acked.
         notification.state = NotificationState.SENT
         notification.sent_at = after
         report.sent += 1

@@ -207,3 +207,46 @@ def test_a_job_that_wakes_up_late_still_runs(monkeypatch):
     monkeypatch.setattr(backend.scheduler, "START_STAGGER", timedelta(0))
     ran = _run_scheduler_until_every_job_ran(monkeypatch, late_by=timedelta(minutes=30))
     assert ran == {job.name for job in periodic_jobs()}
+
+
+def test_serve_runs_the_jobs_on_the_servers_own_loop(monkeypatch, settings):
+    """On the embedded default the jobs' websocket sends (async_to_sync into the in-memory
+    channel layer) must run on the loop that serves the sockets, not on one of their own."""
+    import asyncio
+    from unittest import mock
+
+    from asgiref.sync import async_to_sync
+    from django.core.management import call_command
+
+    settings.SCHEDULER_MODE = "inprocess"
+    monkeypatch.setattr(backend.scheduler, "START_STAGGER", timedelta(0))
+    send_loops: list[asyncio.AbstractEventLoop] = []
+
+    async def where_a_send_runs() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    def job(name: str) -> None:
+        send_loops.append(async_to_sync(where_a_send_runs)())
+
+    monkeypatch.setattr(backend.scheduler, "run_job", job)
+    with mock.patch("uvicorn.run") as run:
+        call_command("serve")
+    app = run.call_args.args[0]
+
+    async def serve_until_a_job_ran() -> asyncio.AbstractEventLoop:
+        inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        outbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        await inbox.put({"type": "lifespan.startup"})
+        lifespan = asyncio.create_task(app({"type": "lifespan"}, inbox.get, outbox.put))
+        assert (await asyncio.wait_for(outbox.get(), 5))["type"] == "lifespan.startup.complete"
+        for _ in range(100):
+            if send_loops:
+                break
+            await asyncio.sleep(0.05)
+        await inbox.put({"type": "lifespan.shutdown"})
+        await asyncio.wait_for(lifespan, 5)
+        return asyncio.get_running_loop()
+
+    server_loop = asyncio.run(serve_until_a_job_ran())
+    assert send_loops, "no job ran"
+    assert all(loop is server_loop for loop in send_loops)

@@ -232,3 +232,35 @@ def test_a_long_lived_row_keeps_the_full_lease():
     assert lease_until(now=now, lease_seconds=120, expires_at=far) == now + timedelta(minutes=2)
     soon = now + timedelta(seconds=60)
     assert lease_until(now=now, lease_seconds=120, expires_at=soon) == now + timedelta(seconds=30)
+
+
+def test_an_event_the_socket_could_not_take_is_sent_again_on_the_next_tick(
+    monkeypatch, time_machine
+):
+    """A socket whose queue is full misses the live event: the row is not counted as sent
+    over the websocket, and the next tick sends it (the push went out once)."""
+    from asgiref.sync import async_to_sync
+
+    from notifications.layers import EmbeddedChannelLayer
+    from notifications.realtime import user_group
+
+    layer = EmbeddedChannelLayer(capacity=1)
+    monkeypatch.setattr("notifications.realtime.get_channel_layer", lambda: layer)
+    user, socket = PatientUserFactory(), "specific.phone!a"
+    DeviceFactory(user=user)
+    async_to_sync(layer.group_add)(user_group(user.id), socket)
+    async_to_sync(layer.send)(socket, {"type": "push.event", "event": {"id": 0}})  # full
+    notification = _queue(user, key="a")
+
+    assert dispatch_due().retried == 1
+    notification.refresh_from_db()
+    assert notification.state == "pending"
+    assert "websocket" not in notification.channel_results
+    assert async_to_sync(layer.receive)(socket)["event"]["id"] == 0  # the app reads on
+
+    time_machine.move_to(timezone.now() + timedelta(seconds=2))
+    assert dispatch_due().sent == 1
+    assert async_to_sync(layer.receive)(socket)["event"]["id"] == notification.id
+    notification.refresh_from_db()
+    assert (notification.state, notification.channel_results["websocket"]) == ("sent", "sent")
+    assert len(memory.outbox) == 1  # the phone was pushed once

@@ -1,7 +1,8 @@
 """`python manage.py serve`: the whole embedded system in one process (`make run`).
 
 HTTP and websockets through uvicorn, and, when SCHEDULER_MODE is "inprocess", the
-periodic jobs on a background scheduler in the same process.
+periodic jobs in the same process, on uvicorn's own event loop: the in-memory channel
+layer's queues belong to that loop, and a job's websocket sends must reach them there.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import uvicorn
-from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from backend.scheduler import JOB_DEFAULTS, add_jobs
+from backend.scheduler import JOB_DEFAULTS, ServerLoopScheduler, add_jobs
 
 
 class Command(BaseCommand):
@@ -24,11 +25,13 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        scheduler = None
+        from backend.asgi import application
+
+        app: Any = application
         if settings.SCHEDULER_MODE == "inprocess":
-            scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
+            scheduler = AsyncIOScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
             add_jobs(scheduler, mode="inprocess")
-            scheduler.start()
+            app = ServerLoopScheduler(application, scheduler)
         host, port = options["host"], options["port"]
         self.stdout.write(
             f"Serving on http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs/, "
@@ -37,16 +40,6 @@ class Command(BaseCommand):
             "password 'demo-password-2026'; patients sign in with an enrollment code "
             "(load_demo prints one)."
         )
-        try:
-            # proxy_headers off: uvicorn would take X-Forwarded-For from any local client;
-            # the client's address is TRUSTED_PROXY_COUNT's rule (backend/client_ip.py).
-            uvicorn.run(
-                "backend.asgi:application",
-                host=host,
-                port=port,
-                log_level="info",
-                proxy_headers=False,
-            )
-        finally:
-            if scheduler is not None:
-                scheduler.shutdown(wait=False)
+        # proxy_headers off: uvicorn would take X-Forwarded-For from any local client;
+        # the client's address is TRUSTED_PROXY_COUNT's rule (backend/client_ip.py).
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
