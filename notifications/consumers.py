@@ -78,8 +78,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         self.groups_joined = groups
         self.expiry_task = asyncio.create_task(self._close_at_expiry(expires_at))
         await self.send_json({"type": "ready", "user_id": user.id})
-        await self._heard()
         await self._replay(after=None)
+        await self._heard()
 
     async def _heard(self) -> None:
         """Note the app as heard from, at most once per resolution window per socket."""
