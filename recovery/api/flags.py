@@ -197,7 +197,8 @@ class CaseloadRowSerializer(serializers.Serializer):
     app_silent_since = serializers.DateTimeField(
         allow_null=True,
         help_text="Set when the app has been silent for the program's number of days "
-        "(app_silent_after_days): the start of the silence. The app was sent one nudge.",
+        "(app_silent_after_days): the start of the silence, for which the app is sent one "
+        "push asking the patient to open it.",
     )
 
 
