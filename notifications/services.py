@@ -17,6 +17,7 @@ from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from backend.bounds import MAX_ID
 from notifications.kinds import kind_named, staff_of, unmutable_kinds
 from notifications.models import (
     AddressKind,
@@ -211,8 +212,12 @@ def notifications_receive(
     changes nothing. Returns how many of the ids are the user's (whatever their state:
     a push can be confirmed before the dispatcher has written that it was sent)."""
     field = RECEIPT_FIELDS[channel]
+    # An id past 64 bits names no row, and SQLite cannot even compare with one.
+    ids = [i for i in ids if 0 < i <= MAX_ID]
+    if not ids:
+        return 0
     at = Value(now or timezone.now(), output_field=DateTimeField())
-    return Notification.objects.filter(recipient_id=user_id, id__in=list(ids)).update(
+    return Notification.objects.filter(recipient_id=user_id, id__in=ids).update(
         received_at=Coalesce("received_at", at), **{field: Coalesce(field, at)}
     )
 

@@ -65,3 +65,12 @@ async def test_an_open_socket_is_the_app_heard_from():
 
     presence = await database_sync_to_async(AppPresence.objects.get)(user_id=patient.id)
     assert presence.last_heard_at is not None
+
+
+async def test_an_ack_of_an_id_past_64_bits_is_ignored():
+    patient = await database_sync_to_async(PatientUserFactory)()
+    communicator = await _connected(patient)
+    await communicator.send_json_to({"type": "ack", "ids": [2**70, 2**63]})
+    await communicator.send_json_to({"type": "ping"})
+    assert (await communicator.receive_json_from(timeout=2))["type"] == "pong"
+    await communicator.disconnect()
