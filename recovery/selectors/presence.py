@@ -31,7 +31,7 @@ def app_silent_since(
 def last_heard_at(patient: User) -> datetime | None:
     """From a patient loaded with `select_related("app_presence")` (no query then)."""
     try:
-        return patient.app_presence.last_heard_at  # type: ignore[attr-defined, no-any-return]
+        return patient.app_presence.last_heard_at
     except ObjectDoesNotExist:
         return None
 
