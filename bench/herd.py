@@ -44,7 +44,11 @@ notification, the first time it was accepted and whether it was ever answered 42
   when the batch's sends returned);
 * `seconds_total`: T to the last acceptance;
 * `responses_429`, `requests`: answers the fake gave; `failed`: rows that ended FAILED;
-  `max_attempts`: the most attempts any row took; `ticks`: dispatcher runs.
+  `max_attempts`: the most attempts any row took; `ticks`: dispatcher runs;
+* `push_received`, `push_received_share`: the app's side. The fake plays the phones: every
+  push it accepted is confirmed received, at the moment it accepted it, through the
+  service the receipt endpoint (`POST notifications/{id}/received/`) calls; these are the
+  rows that then carry a push receipt, and their share of the herd (not timed).
 
 Database: PostgreSQL if available (BENCH_DATABASE_URL, DATABASE_URL, or a throwaway
 server), else a SQLite file.
@@ -305,6 +309,31 @@ def queue_herd(users: list[int], due: datetime, label: str) -> None:
         )
 
 
+def confirm_receipts(first_accepted: dict[str, float]) -> int:
+    """The phones' side: every push the fake accepted is confirmed received, at the moment
+    it was accepted, through the service the receipt endpoint calls (per notification, as
+    each app would). Returns how many rows now carry a push receipt."""
+    from django.db import transaction
+
+    from notifications.models import Notification
+    from notifications.services import notifications_receive
+
+    recipients = dict(
+        Notification.objects.filter(id__in=[int(n) for n in first_accepted]).values_list(
+            "id", "recipient_id"
+        )
+    )
+    with transaction.atomic():
+        for nid, accepted in first_accepted.items():
+            notifications_receive(
+                user_id=recipients[int(nid)],
+                ids=[int(nid)],
+                channel="push",
+                now=datetime.fromtimestamp(accepted, tz=UTC),
+            )
+    return Notification.objects.filter(push_received_at__isnull=False).count()
+
+
 def unsettled() -> int:
     from notifications.models import Notification, NotificationState
 
@@ -402,6 +431,7 @@ def run_scenario(
     )
     sent_lateness = [s.timestamp() - due_ts for s in sent_rows if s is not None]
     max_attempts = Notification.objects.aggregate(m=Max("attempts"))["m"] or 0
+    confirmed = confirm_receipts(first)
     statuses = records["statuses"]
     results: dict[str, Number] = {
         "size": size,
@@ -419,6 +449,8 @@ def run_scenario(
         "max_lateness_s": rounded(max(herd_lateness)),
         "seconds_total": rounded(max(lateness) if lateness else waited),
         "msgs_per_s": rounded(delivered / max(lateness), 1) if lateness else 0.0,
+        "push_received": confirmed,
+        "push_received_share": rounded(confirmed / size, 4) if size else 0.0,
     }
     if sent_lateness:
         results["p99_sent_at_lateness_s"] = rounded(percentile(sent_lateness, 99))

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from notifications.models import Device, Notification, PeriodicJobRun
+from notifications.models import AppPresence, Device, Notification, PeriodicJobRun
 
 
 @admin.register(Device)
@@ -11,9 +11,31 @@ class DeviceAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["id", "recipient", "kind", "state", "due_at", "attempts", "sent_at"]
+    list_display = [
+        "id",
+        "recipient",
+        "kind",
+        "state",
+        "due_at",
+        "attempts",
+        "sent_at",
+        "received_at",
+    ]
     list_filter = ["kind", "state"]
-    readonly_fields = ["channel_results", "lease_token", "leased_until"]
+    readonly_fields = [
+        "channel_results",
+        "lease_token",
+        "leased_until",
+        "acked_at",
+        "push_received_at",
+        "received_at",
+    ]
+
+
+@admin.register(AppPresence)
+class AppPresenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "last_heard_at", "nudged_for"]
+    readonly_fields = ["user", "last_heard_at", "nudged_for"]
 
 
 @admin.register(PeriodicJobRun)

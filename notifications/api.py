@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -111,6 +112,32 @@ class MarkRead(APIView):
         )
         notification = services.notification_mark_read(notification=notification)
         return Response(NotificationSerializer(notification).data)
+
+
+class ReceiptSerializer(StrictSerializer):
+    channel = serializers.ChoiceField(
+        choices=sorted(services.RECEIPT_FIELDS),
+        default="push",
+        help_text="How the notification reached the device: a push (the default), or the "
+        "websocket (the same as an ack on the socket).",
+    )
+
+
+class MarkReceived(APIView):
+    """The app confirms a notification reached the device: call it when a push arrives
+    (in the background handler too), so the clinic knows its messages get through. Your
+    own notifications only; any other id answers 404. Repeating it changes nothing."""
+
+    @extend_schema(request=ReceiptSerializer, responses={204: None})
+    def post(self, request: Request, pk: int) -> Response:
+        serializer = ReceiptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        found = services.notifications_receive(
+            user_id=request_user(request).id, ids=[pk], **serializer.validated_data
+        )
+        if not found:
+            raise NotFound()
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class UnreadCount(APIView):

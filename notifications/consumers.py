@@ -24,6 +24,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from notifications import selectors
+from notifications.presence import heard_from
 from notifications.realtime import user_group
 from notifications.services import notifications_ack
 from notifications.tokens import user_for_access_token
@@ -41,6 +42,7 @@ MAX_MESSAGES_PER_10S = 50
 class EventsConsumer(AsyncJsonWebsocketConsumer):
     user_id: int | None = None
     groups_joined: list[str]
+    heard_at = float("-inf")  # monotonic time this socket last noted the app as heard from
 
     async def connect(self) -> None:
         self.groups_joined = []
@@ -98,6 +100,15 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         self.expiry_task = asyncio.create_task(self._close_at_expiry(expires_at))
         await self.send_json({"type": "ready", "user_id": user.id})
         await self._replay(after=None)
+        await self._heard()
+
+    async def _heard(self) -> None:
+        """Note the app as heard from, at most once per resolution window per socket."""
+        now = time.monotonic()
+        if self.user_id is None or now - self.heard_at < settings.APP_HEARD_RESOLUTION_SECONDS:
+            return
+        self.heard_at = now
+        await database_sync_to_async(heard_from)(user_id=self.user_id)
 
     async def _replay(self, *, after: int | None) -> None:
         assert self.user_id is not None
@@ -144,6 +155,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             else:
                 await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        await self._heard()
         if kind == "ack":
             ids = content.get("ids", [content.get("id")])
             clean = [i for i in ids if isinstance(i, int)][:500] if isinstance(ids, list) else []

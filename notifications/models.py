@@ -88,7 +88,13 @@ class Notification(models.Model):
     lease_token = models.UUIDField(null=True, blank=True)
     leased_until = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the message reached the device, as the app confirms it, per channel: the
+    # websocket ack (which also stops replays) and the receipt of a push. `received_at` is
+    # the first of them. Separate columns from `channel_results`, which the dispatcher
+    # writes in bulk from its own copy: a receipt may arrive before that write.
     acked_at = models.DateTimeField(null=True, blank=True)
+    push_received_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 
@@ -113,6 +119,26 @@ class Notification(models.Model):
             ),
             models.Index(fields=["recipient", "id"]),
         ]
+
+
+class AppPresence(models.Model):
+    """When the app was last heard from: an authenticated API request with the app's token,
+    websocket activity or a receipt. Written at most once per APP_HEARD_RESOLUTION_SECONDS
+    per user (notifications.presence), so it costs no write per request."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="app_presence",
+    )
+    last_heard_at = models.DateTimeField()
+    # The silence (its start: the `last_heard_at` it began from) already nudged to open
+    # the app, so a silence gets one nudge however long it lasts.
+    nudged_for = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["last_heard_at"], name="app_presence_heard_idx")]
 
 
 class NotificationPreference(models.Model):

@@ -13,8 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import DateTimeField, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from backend.bounds import MAX_ID
 from notifications.kinds import kind_named, staff_of, unmutable_kinds
 from notifications.models import (
     AddressKind,
@@ -197,11 +200,31 @@ def notification_mark_read(*, notification: Notification) -> Notification:
     return notification
 
 
+# Where each channel's receipt is written: the websocket ack also stops replays.
+RECEIPT_FIELDS = {"push": "push_received_at", "websocket": "acked_at"}
+
+
+def notifications_receive(
+    *, user_id: int, ids: Collection[int], channel: str, now: datetime | None = None
+) -> int:
+    """The app confirms these notifications of its user reached the device by `channel`
+    ("push" or "websocket"). Records the first receipt per channel and overall; a repeat
+    changes nothing. Returns how many of the ids are the user's (whatever their state:
+    a push can be confirmed before the dispatcher has written that it was sent)."""
+    field = RECEIPT_FIELDS[channel]
+    # An id past 64 bits names no row, and SQLite cannot even compare with one.
+    ids = [i for i in ids if 0 < i <= MAX_ID]
+    if not ids:
+        return 0
+    at = Value(now or timezone.now(), output_field=DateTimeField())
+    return Notification.objects.filter(recipient_id=user_id, id__in=ids).update(
+        received_at=Coalesce("received_at", at), **{field: Coalesce(field, at)}
+    )
+
+
 def notifications_ack(*, user_id: int, ids: list[int]) -> int:
     """The client confirms it received these events over the websocket."""
-    return Notification.objects.filter(
-        recipient_id=user_id, id__in=ids, acked_at__isnull=True
-    ).update(acked_at=timezone.now())
+    return notifications_receive(user_id=user_id, ids=ids, channel="websocket")
 
 
 def preference_set(

@@ -10,4 +10,5 @@ urlpatterns = [
     path("notifications/preferences/", api.Preferences.as_view(), name="notification-preferences"),
     path("notifications/<int:pk>/", api.InboxItem.as_view(), name="inbox-item"),
     path("notifications/<int:pk>/read/", api.MarkRead.as_view(), name="inbox-read"),
+    path("notifications/<int:pk>/received/", api.MarkReceived.as_view(), name="inbox-received"),
 ]

@@ -28,6 +28,7 @@ class NotificationKind(models.TextChoices):
     FLAG_RAISED = "flag_raised", "Flag raised"
     FLAG_ESCALATED = "flag_escalated", "Flag escalated"
     MEDICATION_REMINDER = "medication_reminder", "Medication reminder"
+    APP_SILENT = "app_silent", "Please open the app"
 
 
 SCHEDULE_UPDATE = ("Schedule update", "Your schedule changed. Open the app.")
@@ -78,6 +79,15 @@ KINDS = [
         "Reminder",
         "A daily reminder is waiting. Open the app.",
         ttl=timedelta(hours=6),
+    ),
+    # The app has not been heard from for days (killed, token rotated): one nudge per
+    # silence. Stale after a day: the next silence gets its own.
+    Kind(
+        NotificationKind.APP_SILENT,
+        "Please open the app",
+        "Still there?",
+        "Open the app so your messages keep reaching you.",
+        ttl=timedelta(days=1),
     ),
 ]
 

@@ -207,6 +207,17 @@ class CaseloadRowSerializer(serializers.Serializer):
     hours_this_week = serializers.FloatField()
     required_hours_per_week = serializers.FloatField()
     open_flags = serializers.DictField(child=serializers.IntegerField())
+    last_heard_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the patient's app was last heard from (an API request, the "
+        "websocket, a receipt); null if never.",
+    )
+    app_silent_since = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Set when the app has been silent for the program's number of days "
+        "(app_silent_after_days): the start of the silence, for which the app is sent one "
+        "push asking the patient to open it.",
+    )
 
 
 class Caseload(APIView):

@@ -61,10 +61,25 @@ class Program(models.Model):
     escalation_delay_minutes = models.PositiveIntegerField(default=4 * 60)
     crisis_escalation_delay_minutes = models.PositiveIntegerField(default=15)
     nudge_before_due_minutes = models.PositiveIntegerField(default=60)
+    # A patient's app not heard from for this long gets one "please open the app" push,
+    # and the caseload shows "app silent since".
+    app_silent_after_days = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="Days without a word from a patient's app before it counts as silent.",
+    )
     require_staff_2fa = models.BooleanField(
         default=False, help_text="Staff must sign in with a TOTP code as well."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(app_silent_after_days__gte=1, app_silent_after_days__lte=60),
+                name="program_app_silent_after_days_range",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -27,6 +27,7 @@ from recovery.models import (
     User,
 )
 from recovery.selectors.access import enrollments_visible_to
+from recovery.selectors.presence import app_silent_since, last_heard_at
 
 ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE, AttendanceStatus.LEFT_EARLY)
 
@@ -53,6 +54,8 @@ class CaseloadRow:
     hours_this_week: float = 0.0
     required_hours_per_week: float = 0.0
     open_flags: dict[str, int] = field(default_factory=dict)
+    last_heard_at: datetime | None = None  # the app's last word: a request, socket, receipt
+    app_silent_since: datetime | None = None  # set once the silence is the program's days
 
 
 def week_start(day: date) -> date:
@@ -78,7 +81,9 @@ def _streak(days: set[date], today: date) -> int:
 
 def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRow]:
     now = timezone.now()
-    enrollments = enrollments_visible_to(user).select_related("patient", "program")
+    enrollments = enrollments_visible_to(user).select_related(
+        "patient", "program", "patient__app_presence"
+    )
     if not include_discharged:
         enrollments = enrollments.filter(status=EnrollmentStatus.ACTIVE)
     rows = {
@@ -170,6 +175,12 @@ def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRo
             row.enrollment.program.required_hours_per_week or Decimal(0)
         )
         row.open_flags = flags.get(enrollment_id, {})
+        row.last_heard_at = last_heard_at(row.enrollment.patient)
+        row.app_silent_since = app_silent_since(
+            last_heard_at=row.last_heard_at,
+            silent_after_days=row.enrollment.program.app_silent_after_days,
+            now=now,
+        )
     return list(rows.values())
 
 

@@ -821,6 +821,13 @@ ROWS: list[Row] = [
         route="notifications/<int:pk>/read/",
     ),
     Row(
+        "inbox mark received",
+        "post",
+        url("notifications/{w.notification.id}/received/"),
+        expect(204, 404, 404, 404, 404, 404),
+        route="notifications/<int:pk>/received/",
+    ),
+    Row(
         "logout",
         "post",
         url("auth/logout/"),
