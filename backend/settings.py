@@ -273,6 +273,11 @@ else:
     # Embedded default: tasks run in the calling process, the library's own mode for it.
     CELERY_TASK_ALWAYS_EAGER = True
 
+# While the cache cannot answer whether a sign-in ended, these roles' tokens still work
+# (a patient must reach the crisis path during a Redis outage); everyone else's are refused
+# with a 503 until it answers (backend/revocation.py).
+REVOCATION_FAILS_OPEN_FOR_ROLES = frozenset({"patient"})
+
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
