@@ -40,13 +40,17 @@ def heard_from(*, user_id: int, now: datetime | None = None) -> bool:
     try:
         if not cache.add(_throttle_key(user_id), 1, timeout=settings.APP_HEARD_RESOLUTION_SECONDS):
             return False
+    except Exception as exc:  # the cache's own errors (redis-py's are not OSError)
+        logger.warning("could not note the app was heard from: %s", type(exc).__name__)
+        return False
+    try:
         AppPresence.objects.bulk_create(
             [AppPresence(user_id=user_id, last_heard_at=now or timezone.now())],
             update_conflicts=True,
             unique_fields=["user"],
             update_fields=["last_heard_at"],
         )
-    except (DatabaseError, ConnectionError, OSError) as exc:
+    except DatabaseError as exc:
         logger.warning("could not note the app was heard from: %s", type(exc).__name__)
         return False
     return True
