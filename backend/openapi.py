@@ -33,7 +33,7 @@ ERRORS = {
     "413": "The request body is too large.",
     "429": "Too many requests; retry later.",
     "503": (
-        "A staff sign-in cannot be checked while the revocation cache is down "
+        "A sign-in the deployment refuses while the revocation cache is down "
         "(code `revocation_unavailable`): keep the tokens, retry after `Retry-After` seconds."
     ),
 }

@@ -11,11 +11,13 @@ access tokens carry on). A token without a family (issued before families existe
 is checked against its user's key instead: revoked if issued at or before that moment.
 Keys live as long as an access token can, then expire with the tokens they refuse.
 
-When the cache cannot answer, whether a sign-in ended is unknown. Patients' tokens are
-let through (a Redis outage must not lock a patient out of the crisis path; the token
-still expires on time); every other token is refused until the cache answers again
-(RevocationUnavailable): a logged-out or stolen staff token reaches every patient of a
-program, and staff can wait out an outage. The API answers that with 503 and
+When the cache cannot answer, whether a sign-in ended is unknown. By default every token
+is let through, logged (a Redis outage must not lock a patient out of the crisis path,
+nor stop staff scheduling and answering flags, which the database alone serves; the
+token still expires on time). A deployment that prefers to refuse some roles until the
+cache answers again names them in REVOCATION_FAIL_CLOSED_ROLES (for example counselor
+and supervisor: a logged-out or stolen staff token reaches a whole program); those are
+refused with RevocationUnavailable. The API answers that with 503 and
 Retry-After (backend/authentication.py), not 401: the sign-in is not known to be over,
 so a client keeps its tokens and retries, rather than sending its user to a sign-in
 that would meet the same outage.
@@ -78,14 +80,14 @@ class RevocationUnavailable(Exception):
 
 def _fails_open(user: Any) -> bool:
     # The roles are the project's to name (settings), not this bottom layer's.
-    return getattr(user, "role", None) in settings.REVOCATION_FAILS_OPEN_FOR_ROLES
+    return getattr(user, "role", None) not in settings.REVOCATION_FAIL_CLOSED_ROLES
 
 
 def access_token_revoked(claims: Mapping[str, Any], *, user: Any) -> bool:
     """Whether the sign-in of a valid access token of `user` has ended. One cache read.
 
-    A cache that cannot answer lets a patient's token through and raises
-    RevocationUnavailable for anyone else's (see the module's docstring)."""
+    A cache that cannot answer lets the token through, unless its user's role is one of
+    REVOCATION_FAIL_CLOSED_ROLES: then RevocationUnavailable (see the module's docstring)."""
     family = claims.get(FAMILY_CLAIM)
     key = _family_key(str(family)) if family else _user_key(claims.get(api_settings.USER_ID_CLAIM))
     try:

@@ -273,10 +273,12 @@ else:
     # Embedded default: tasks run in the calling process, the library's own mode for it.
     CELERY_TASK_ALWAYS_EAGER = True
 
-# While the cache cannot answer whether a sign-in ended, these roles' tokens still work
-# (a patient must reach the crisis path during a Redis outage); everyone else's are refused
-# with a 503 until it answers (backend/revocation.py).
-REVOCATION_FAILS_OPEN_FOR_ROLES = frozenset({"patient"})
+# While the cache cannot answer whether a sign-in ended, tokens of these roles are refused
+# (503, Retry-After) and all others still work (backend/revocation.py). Default: none, so
+# a Redis outage stops nobody; patients must never be listed (the crisis path).
+REVOCATION_FAIL_CLOSED_ROLES = frozenset(env.list("REVOCATION_FAIL_CLOSED_ROLES", default=[]))
+if "patient" in REVOCATION_FAIL_CLOSED_ROLES:
+    raise ImproperlyConfigured("REVOCATION_FAIL_CLOSED_ROLES must not list patients.")
 
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True

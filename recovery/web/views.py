@@ -116,7 +116,7 @@ class DashboardLoginView(LoginView):
         return super().dispatch(request, *args, **kwargs)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not ScopedRateThrottle().allow_request(request, self):  # type: ignore[arg-type]
+        if not ScopedRateThrottle().allow_request(request, self):
             # Refused before any password is checked: an unbound form and a message.
             context = self.get_context_data(form=self.get_form_class()(request), throttled=True)
             return self.render_to_response(context, status=429)

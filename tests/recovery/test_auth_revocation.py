@@ -201,10 +201,21 @@ def test_a_cache_outage_does_not_lock_patients_out(counselor):
         assert user_for_access_token(access) is not None
 
 
-def test_a_cache_outage_refuses_staff_tokens_until_it_answers(counselor):
-    """A logged-out or stolen staff token reaches a whole program: while revocation
-    cannot be checked it is refused, with a status that makes the client retry."""
+def test_a_cache_outage_lets_staff_work_by_default(counselor):
+    """Staff schedule sessions and answer flags from the database alone: by default a
+    Redis outage does not stop them either."""
+    access = _login(counselor.username)["access"]
+    with _cache_down():
+        assert _me(access).status_code == 200
+
+
+def test_a_cache_outage_refuses_the_roles_told_to_fail_closed(counselor, settings):
+    """A deployment can refuse staff tokens while revocation cannot be checked (a
+    logged-out or stolen staff token reaches a whole program), with a status that makes
+    the client retry."""
     from notifications.tokens import user_for_access_token
+
+    settings.REVOCATION_FAIL_CLOSED_ROLES = frozenset({"counselor", "supervisor"})
 
     access = _login(counselor.username)["access"]
     with _cache_down():
