@@ -180,7 +180,7 @@ def test_the_caseload_selector_costs_the_same_queries_for_5_and_200_patients() -
         assert len(rows) == n
         counts.append(len(captured))
     assert counts[0] == counts[1]
-    # One per source: patients, last check-in, recent check-ins, schedules, last attended,
+    # One per source: patients, check-in totals, check-ins per local day, schedules, last attended,
     # open flags, this week's attendance.
     assert counts[0] == 7
 
