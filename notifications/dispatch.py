@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from backend.timezones import local_date
+from notifications.bulk_write import rows_update
 from notifications.claim import claim_due
 from notifications.kinds import kind_named, push_text, unmutable_kinds
 from notifications.models import (
@@ -292,15 +293,13 @@ OUTCOME_FIELDS = [
 
 
 def _save_outcomes(rows: list[Notification], *, claimed_with: dict[int, Any]) -> None:
-    """One bulk UPDATE for the batch instead of one per row. Only rows still under the
-    lease they were claimed with are written (a batch is claimed under one token)."""
+    """One UPDATE for the batch instead of one per row. Only rows still under the lease
+    they were claimed with are written (a batch is claimed under one token)."""
     by_token: dict[Any, list[Notification]] = defaultdict(list)
     for row in rows:
         by_token[claimed_with[row.id]].append(row)
     for token, group in by_token.items():
-        Notification.objects.filter(lease_token=token).bulk_update(
-            group, OUTCOME_FIELDS, batch_size=200
-        )
+        rows_update(Notification.objects.filter(lease_token=token), group, OUTCOME_FIELDS)
 
 
 def _record(
