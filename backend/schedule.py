@@ -50,6 +50,12 @@ def periodic_jobs() -> tuple[PeriodicJob, ...]:
             "recovery.services.medications.medication_reminders_top_up",
             3600.0,
         ),
+        # Questionnaires are due by the day: an hourly look is soon enough.
+        PeriodicJob(
+            "questionnaires_sweep",
+            "recovery.services.questionnaire_schedules.questionnaires_sweep",
+            3600.0,
+        ),
         # Silences are counted in days: an hourly look is soon enough.
         PeriodicJob("nudge_silent_apps", "recovery.services.presence.nudge_silent_apps", 3600.0),
     )

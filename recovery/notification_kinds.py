@@ -29,6 +29,7 @@ class NotificationKind(models.TextChoices):
     FLAG_ESCALATED = "flag_escalated", "Flag escalated"
     MEDICATION_REMINDER = "medication_reminder", "Medication reminder"
     APP_SILENT = "app_silent", "Please open the app"
+    QUESTIONNAIRE_DUE = "questionnaire_due", "Questionnaire due"
 
 
 SCHEDULE_UPDATE = ("Schedule update", "Your schedule changed. Open the app.")
@@ -88,6 +89,15 @@ KINDS = [
         "Still there?",
         "Open the app so your messages keep reaching you.",
         ttl=timedelta(days=1),
+    ),
+    # A questionnaire reminder is useless once its window has closed; the sender sets
+    # each message's expiry to the window's end, the ttl bounds the rest.
+    Kind(
+        NotificationKind.QUESTIONNAIRE_DUE,
+        "Questionnaire due",
+        "A short questionnaire",
+        "A questionnaire from your care team is waiting. Open the app.",
+        ttl=timedelta(days=7),
     ),
 ]
 

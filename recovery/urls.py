@@ -1,6 +1,16 @@
 from django.urls import path
 
-from recovery.api import accounts, auth, care, checkins, flags, patients, series, sessions
+from recovery.api import (
+    accounts,
+    auth,
+    care,
+    checkins,
+    flags,
+    patients,
+    questionnaires,
+    series,
+    sessions,
+)
 
 urlpatterns = [
     path("auth/token/", auth.Login.as_view(), name="token"),
@@ -16,6 +26,44 @@ urlpatterns = [
     path("checkins/", checkins.CheckInListCreate.as_view(), name="checkins"),
     path("checkins/<uuid:checkin_id>/", checkins.CheckInDetail.as_view(), name="checkin-detail"),
     path("urges/", checkins.UrgeList.as_view(), name="urges"),
+    path(
+        "me/questionnaires/",
+        questionnaires.MyDueQuestionnaires.as_view(),
+        name="my-questionnaires",
+    ),
+    path(
+        "me/questionnaires/<str:instrument>/",
+        questionnaires.MyQuestionnaire.as_view(),
+        name="my-questionnaire",
+    ),
+    path(
+        "questionnaire-responses/",
+        questionnaires.ResponseList.as_view(),
+        name="questionnaire-responses",
+    ),
+    path(
+        "patients/<int:pk>/questionnaires/",
+        questionnaires.PatientQuestionnaires.as_view(),
+        name="patient-questionnaires",
+    ),
+    path(
+        "patients/<int:pk>/scores/", questionnaires.PatientScores.as_view(), name="patient-scores"
+    ),
+    path(
+        "program/instruments/",
+        questionnaires.ProgramInstruments.as_view(),
+        name="program-instruments",
+    ),
+    path(
+        "program/questionnaire-schedule/",
+        questionnaires.ProgramQuestionnaireSchedule.as_view(),
+        name="program-questionnaire-schedule",
+    ),
+    path(
+        "program/questionnaire-settings/",
+        questionnaires.ProgramQuestionnaireSettingsView.as_view(),
+        name="program-questionnaire-settings",
+    ),
     path("exercises/", care.ExerciseList.as_view(), name="exercises"),
     path("exercises/<int:pk>/", care.ExerciseDetail.as_view(), name="exercise-detail"),
     path("exercises/<int:pk>/favorite/", care.FavoriteView.as_view(), name="exercise-favorite"),

@@ -15,6 +15,7 @@ from recovery.models.enrollment import (
     EnrollmentChange,
     EnrollmentCode,
     EnrollmentStatus,
+    Language,
     Stage,
 )
 from recovery.models.exercises import (
@@ -51,6 +52,15 @@ from recovery.models.plan import (
     PlanReview,
     TreatmentPlan,
 )
+from recovery.models.questionnaires import (
+    AssignmentSource,
+    AssignmentStatus,
+    ProgramInstrument,
+    ProgramQuestionnaireSettings,
+    QuestionnaireAssignment,
+    QuestionnaireResponse,
+    QuestionnaireSchedule,
+)
 from recovery.models.sessions import (
     Attendance,
     AttendanceStatus,
@@ -62,6 +72,8 @@ from recovery.models.sessions import (
 from recovery.models.support import Relationship, SupportContact
 
 __all__ = [
+    "AssignmentSource",
+    "AssignmentStatus",
     "Attendance",
     "AttendanceStatus",
     "AuditEntry",
@@ -91,6 +103,7 @@ __all__ = [
     "GoalProgressEntry",
     "GoalStatus",
     "GoalStatusChange",
+    "Language",
     "LevelOfCare",
     "Medication",
     "MedicationCategory",
@@ -100,7 +113,12 @@ __all__ = [
     "PlanGoal",
     "PlanReview",
     "Program",
+    "ProgramInstrument",
     "ProgramMonitoringSettings",
+    "ProgramQuestionnaireSettings",
+    "QuestionnaireAssignment",
+    "QuestionnaireResponse",
+    "QuestionnaireSchedule",
     "Relationship",
     "Role",
     "ScreenMethod",

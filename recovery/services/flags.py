@@ -34,6 +34,9 @@ SEVERITY_OF: dict[str, int] = {
     FlagKind.POSITIVE_SCREEN: Severity.URGENT,
     FlagKind.MISSED_SCREEN: Severity.WARNING,
     FlagKind.MISSED_MEDICATION: Severity.WARNING,
+    FlagKind.SEVERE_SCORE: Severity.WARNING,
+    FlagKind.SCORE_WORSENING: Severity.WARNING,
+    FlagKind.QUESTIONNAIRE_USE: Severity.WARNING,
 }
 
 
