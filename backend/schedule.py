@@ -7,6 +7,7 @@ task on its interval. Embedded default: `manage.py serve` runs the same jobs in-
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,8 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.module_loading import import_string
+
+from backend import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -72,13 +75,16 @@ def run_job(name: str) -> Any:
     PeriodicJobRun.objects.update_or_create(
         name=name, defaults={"started_at": started_at, "finished_at": None}
     )
+    clock = time.perf_counter()
     try:
         result = import_string(job.function)()
     except Exception as exc:
+        metrics.observe_job(name, seconds=time.perf_counter() - clock, failed=True)
         PeriodicJobRun.objects.filter(name=name, started_at=started_at).update(
             finished_at=timezone.now(), last_error=type(exc).__name__[:200]
         )
         raise
+    metrics.observe_job(name, seconds=time.perf_counter() - clock, result=result)
     PeriodicJobRun.objects.filter(name=name, started_at=started_at).update(
         finished_at=timezone.now(), succeeded_started_at=started_at, last_error=""
     )

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it times everything below it (backend/metrics_http.py).
+    "backend.metrics_http.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ from the ASGI process itself: no separate file server to run.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -318,6 +320,12 @@ SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=30.0)
 # that matters lasts days, and a write per request would cost every request a statement.
 APP_HEARD_RESOLUTION_SECONDS = env.int("APP_HEARD_RESOLUTION_SECONDS", default=300)
 
+# --- Metrics (backend/metrics.py, backend/metrics_http.py) ----------------------------------
+# /metrics answers only a scrape with this bearer token and/or from these networks (CIDR);
+# with neither set it is off (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+
 # --- Websockets --------------------------------------------------------------------------
 WEBSOCKET_AUTH_TIMEOUT_SECONDS = env.float("WEBSOCKET_AUTH_TIMEOUT_SECONDS", default=5.0)
 
@@ -325,7 +333,7 @@ WEBSOCKET_AUTH_TIMEOUT_SECONDS = env.float("WEBSOCKET_AUTH_TIMEOUT_SECONDS", def
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     # Only a plain-http test server on loopback turns these off.
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
