@@ -59,6 +59,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it times everything below it (backend/metrics_http.py).
+    "backend.metrics_http.MetricsMiddleware",
+    # One JSON event per request, with its id, user id and role (backend/request_log.py).
+    "backend.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ from the ASGI process itself: no separate file server to run.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -318,6 +322,12 @@ SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=30.0)
 # that matters lasts days, and a write per request would cost every request a statement.
 APP_HEARD_RESOLUTION_SECONDS = env.int("APP_HEARD_RESOLUTION_SECONDS", default=300)
 
+# --- Metrics (backend/metrics.py, backend/metrics_http.py) ----------------------------------
+# /metrics answers only a scrape with this bearer token and/or from these networks (CIDR);
+# with neither set it is off (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+
 # --- Websockets --------------------------------------------------------------------------
 WEBSOCKET_AUTH_TIMEOUT_SECONDS = env.float("WEBSOCKET_AUTH_TIMEOUT_SECONDS", default=5.0)
 
@@ -325,7 +335,7 @@ WEBSOCKET_AUTH_TIMEOUT_SECONDS = env.float("WEBSOCKET_AUTH_TIMEOUT_SECONDS", def
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     # Only a plain-http test server on loopback turns these off.
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
@@ -369,12 +379,20 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@localhost")
 
-# PHI never goes to logs: loggers name ids, never content.
+# PHI never goes to logs: loggers name ids, never content. "json": one JSON object per line
+# with the request id, user id and role or the job bound (backend/logs.py); "plain" for a
+# developer's terminal.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured("LOG_FORMAT is json or plain.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "json": {"()": "backend.logs.json_formatter"},
+        "plain": {"()": "backend.logs.plain_formatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

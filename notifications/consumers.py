@@ -23,6 +23,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from backend import metrics
 from notifications import selectors
 from notifications.presence import heard_from
 from notifications.realtime import user_group
@@ -62,6 +63,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         self.auth_timeout = asyncio.create_task(self._close_if_silent())
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        metrics.WEBSOCKETS_OPEN.inc()
         try:
             await super().__call__(scope, receive, send)
         finally:
@@ -69,6 +71,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             # websocket.disconnect ever being read, so disconnect() may never run: the
             # timers must not outlive the consumer and fail on the dead connection later.
             self._cancel_timers()
+            metrics.WEBSOCKETS_OPEN.dec()
 
     def _cancel_timers(self) -> None:
         for task in (getattr(self, "expiry_task", None), getattr(self, "auth_timeout", None)):
@@ -117,6 +120,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         )
         for event in events:
             await self.send_json(event)
+        metrics.WEBSOCKET_EVENTS_SENT.inc(len(events))
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
         raw = message.get("text") or message.get("bytes") or b""
@@ -160,6 +164,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             ids = content.get("ids", [content.get("id")])
             clean = [i for i in ids if isinstance(i, int)][:500] if isinstance(ids, list) else []
             await database_sync_to_async(notifications_ack)(user_id=self.user_id, ids=clean)
+            metrics.WEBSOCKET_EVENTS_ACKED.inc(len(clean))
         elif kind == "resume":
             after = content.get("after")
             await self._replay(after=after if isinstance(after, int) else None)
@@ -170,6 +175,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def push_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])
+        metrics.WEBSOCKET_EVENTS_SENT.inc()
 
     async def session_logout(self, message: dict[str, Any]) -> None:
         await self.close(code=CLOSE_LOGGED_OUT)

@@ -17,6 +17,7 @@ from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from backend import metrics
 from backend.bounds import MAX_ID
 from notifications.kinds import kind_named, staff_of, unmutable_kinds
 from notifications.models import (
@@ -291,9 +292,11 @@ def device_unregister(*, user_id: int, address: str, address_kind: str = Address
 
 
 def devices_deactivate(*, device_ids: list[int], reason: str) -> int:
-    return Device.objects.filter(id__in=device_ids, is_active=True).update(
+    count = Device.objects.filter(id__in=device_ids, is_active=True).update(
         is_active=False, deactivated_reason=reason[:64]
     )
+    metrics.DEVICES_DEACTIVATED.labels(reason=reason[:64]).inc(count)
+    return count
 
 
 def _queue(notifications: list[Notification], *, now: datetime) -> None:

@@ -46,6 +46,7 @@ import httpx
 from django.conf import settings
 from firebase_admin import _http_client, credentials, messaging
 
+from backend import metrics
 from notifications.push.base import Outcome, PushMessage, PushResult
 from notifications.push.fcm_errors import (
     PushPaused,
@@ -345,6 +346,7 @@ async def _send_all(
             slots.put_nowait(shard)
         error = batch.responses[0].exception
         throttled = throttled or (error is not None and is_throttle(error))
+        metrics.count_fcm_answer(throttled=error is not None and is_throttle(error))
         return error
 
     # A sliding window rather than fixed chunks: one slow answer (or the SDK sleeping
