@@ -105,6 +105,9 @@ class HoursField(serializers.DecimalField):
         rounded = value.quantize(self.STEP, rounding=ROUND_HALF_UP)
         return cast(Decimal, super().validate_precision(rounded))
 
+    def to_representation(self, value: Any) -> float | None:
+        return None if value is None else float(value)
+
 
 class CheckInSerializer(StrictModelSerializer):
     id = serializers.UUIDField(source="client_id", help_text="The client's own UUID.")
