@@ -105,7 +105,7 @@ class HoursField(serializers.DecimalField):
         rounded = value.quantize(self.STEP, rounding=ROUND_HALF_UP)
         return cast(Decimal, super().validate_precision(rounded))
 
-    def to_representation(self, value: Any) -> float | None:
+    def to_representation(self, value: Any) -> Any:  # a number, not DRF's string
         return None if value is None else float(value)
 
 
