@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.openapi import AutoSchema
+
+from backend.api import StrictSerializer
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -71,3 +75,26 @@ class SecondFactorJWTScheme(SimpleJWTScheme):
 
     target_class = "backend.authentication.JWTWithSecondFactorAuthentication"
     name = "jwtAuth"
+
+
+STRICT_DOC = inspect.cleandoc(StrictSerializer.__doc__ or "")
+
+
+class ContractAutoSchema(AutoSchema):
+    """drf-spectacular's schema, plus what the server enforces that it cannot see: a body
+    read by a StrictSerializer refuses unknown keys (`additionalProperties: false`), and a
+    field some callers do not get is not `required`."""
+
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
+        result: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
+        # Fields a serializer leaves out for some callers (Meta.optional_in_schema): present
+        # for staff, absent for a patient, so not `required` for a client of both.
+        optional = set(getattr(getattr(serializer, "Meta", None), "optional_in_schema", ()))
+        if optional and "required" in result:
+            result["required"] = [name for name in result["required"] if name not in optional]
+        if direction == "request" and isinstance(serializer, StrictSerializer):
+            result["additionalProperties"] = False
+        if inspect.cleandoc(result.get("description", "")) == STRICT_DOC:
+            # The base class's own docstring, inherited: not a description of this body.
+            del result["description"]
+        return result

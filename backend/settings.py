@@ -166,7 +166,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "backend.api.CappedPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "backend.openapi.ContractAutoSchema",
     "EXCEPTION_HANDLER": "backend.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": ["backend.api.StrictJSONParser"],
     # Every throttle keys on backend.client_ip (TRUSTED_PROXY_COUNT); a view names its
@@ -203,6 +203,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "backend.openapi.add_error_responses",
+        "notifications.openapi.notification_union",
     ],
     "ENUM_NAME_OVERRIDES": {
         "NotificationKindEnum": "recovery.notification_kinds.NotificationKind",
@@ -216,6 +217,10 @@ SPECTACULAR_SETTINGS = {
         "AuditActionEnum": "recovery.models.AuditEntry.Action",
         "FlagEventActionEnum": "recovery.models.FlagEvent.Action",
         "ShareableEventEnum": "recovery.models.ShareableEvent",
+        "ExerciseCategoryEnum": "recovery.models.ExerciseCategory",
+        "SubstanceEnum": "recovery.models.ScreenSubstance",
+        "RelationshipEnum": "recovery.models.Relationship",
+        "RoleEnum": "recovery.models.Role",
     },
 }
 

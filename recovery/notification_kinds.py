@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from django.db import models
 
@@ -33,6 +35,73 @@ class NotificationKind(models.TextChoices):
 
 
 SCHEDULE_UPDATE = ("Schedule update", "Your schedule changed. Open the app.")
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI object whose properties are all present."""
+    return {"type": "object", "properties": properties, "required": sorted(properties)}
+
+
+TEXT = {"type": "string"}
+INSTANT = {"type": "string", "format": "date-time"}
+ID = {"type": "integer"}
+
+
+def payload_schemas() -> dict[str, dict[str, Any]]:
+    """The shape of each kind's payload, as the services write it: sessions
+    (recovery/services/sessions.py), flags (flags.py), nudges (schedules.py), crisis lines
+    (checkins.py), dose reminders (medications.py), a silent app (presence.py)."""
+    from recovery.models import FlagKind, SessionKind, Severity
+
+    # What recovery/services/sessions.py puts in a session's notifications.
+    session = {
+        "session_id": ID,
+        "kind": {"type": "string", "enum": [value for value, _ in SessionKind.choices]},
+        "title": TEXT,
+        "starts_at": INSTANT,
+        "ends_at": INSTANT,
+        "location": TEXT,
+        "video_url": TEXT,
+    }
+    # What recovery/services/flags.py puts in a flag's notifications.
+    flag = _object(
+        {
+            "flag_id": ID,
+            "patient_id": ID,
+            "enrollment_id": ID,
+            "kind": {"type": "string", "enum": [value for value, _ in FlagKind.choices]},
+            "severity": {"type": "integer", "enum": [value for value, _ in Severity.choices]},
+            "severity_label": TEXT,
+            "window": TEXT,
+            "created_at": INSTANT,
+        }
+    )
+    crisis_resource = _object({"name": TEXT, "phone": TEXT, "sms": TEXT, "description": TEXT})
+    return {
+        NotificationKind.SESSION_REMINDER: _object(
+            {**session, "offset_minutes": {"type": "integer"}}
+        ),
+        NotificationKind.SESSION_CANCELLED: _object(session),
+        NotificationKind.SESSION_MOVED: _object(session),
+        NotificationKind.CHECKIN_NUDGE: _object(
+            {"window_day": {"type": "string", "format": "date"}, "due_at": INSTANT}
+        ),
+        NotificationKind.CRISIS_RESOURCES: _object(
+            {"crisis_resources": {"type": "array", "items": crisis_resource}}
+        ),
+        NotificationKind.FLAG_RAISED: flag,
+        NotificationKind.FLAG_ESCALATED: flag,
+        NotificationKind.MEDICATION_REMINDER: _object(
+            {
+                "reminder": {"type": "string", "enum": ["medication"]},
+                "local_time": {"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}$"},
+            }
+        ),
+        NotificationKind.APP_SILENT: _object({"silent_since": INSTANT}),
+    }
+
+
+DISCLOSURE_PAYLOAD = _object({"disclosure_id": ID})
 
 KINDS = [
     Kind(
@@ -127,8 +196,9 @@ def program_supervisors(program_ids: Collection[int]) -> dict[int, set[int]]:
 def register() -> None:
     from recovery.services.consent import DISCLOSURE_EMAIL, DISCLOSURE_KIND
 
+    payloads = payload_schemas()
     for kind in KINDS:
-        register_kind(kind)
+        register_kind(replace(kind, payload_schema=payloads[kind.name]))
     # Part 2 disclosures to a support contact, sent by email under a consent.
     register_kind(
         Kind(
@@ -138,6 +208,7 @@ def register() -> None:
             "",
             mutable=False,
             email=DISCLOSURE_EMAIL,
+            payload_schema=DISCLOSURE_PAYLOAD,
         )
     )
     register_staff_group(CARE_TEAM, care_teams)

@@ -107,6 +107,16 @@ def test_two_patients_may_use_the_same_client_id(
 
 
 @pytest.mark.django_db
+def test_hours_slept_is_a_number_kept_to_one_decimal(
+    patient_client: APIClient, enrollment: Enrollment
+) -> None:
+    body = checkin_body(hours_slept=7.55)
+    response = patient_client.post("/api/v1/checkins/", body, format="json")
+    assert response.status_code == 201
+    assert response.json()["hours_slept"] == 7.6
+
+
+@pytest.mark.django_db
 def test_an_ordinary_checkin_answers_with_what_was_stored(
     patient_client: APIClient, enrollment: Enrollment
 ) -> None:
@@ -117,7 +127,7 @@ def test_an_ordinary_checkin_answers_with_what_was_stored(
     assert data["patient"] == enrollment.id
     assert data["mood"] == 4
     assert data["triggers"] == ["stress", "tiredness"]
-    assert data["hours_slept"] == "6.5"
+    assert data["hours_slept"] == 6.5  # a number, as the schema says
     assert data["note"] == "long day"
     assert data["is_late"] is False
     assert data["crisis_resources"] is None
