@@ -29,6 +29,7 @@ class NotificationKind(models.TextChoices):
     FLAG_ESCALATED = "flag_escalated", "Flag escalated"
     MEDICATION_REMINDER = "medication_reminder", "Medication reminder"
     APP_SILENT = "app_silent", "Please open the app"
+    INCENTIVE = "incentive", "Rewards"
 
 
 SCHEDULE_UPDATE = ("Schedule update", "Your schedule changed. Open the app.")
@@ -88,6 +89,13 @@ KINDS = [
         "Still there?",
         "Open the app so your messages keep reaching you.",
         ttl=timedelta(days=1),
+    ),
+    # Contingency management works by reinforcing at once; the push names no behaviour.
+    Kind(
+        NotificationKind.INCENTIVE,
+        "Rewards",
+        "Good news",
+        "You have an update in the app.",
     ),
 ]
 
