@@ -32,6 +32,7 @@ class NotificationKind(models.TextChoices):
     MEDICATION_REMINDER = "medication_reminder", "Medication reminder"
     APP_SILENT = "app_silent", "Please open the app"
     QUESTIONNAIRE_DUE = "questionnaire_due", "Questionnaire due"
+    INCENTIVE = "incentive", "Rewards"
 
 
 SCHEDULE_UPDATE = ("Schedule update", "Your schedule changed. Open the app.")
@@ -98,6 +99,20 @@ def payload_schemas() -> dict[str, dict[str, Any]]:
             }
         ),
         NotificationKind.APP_SILENT: _object({"silent_since": INSTANT}),
+        # recovery/services/questionnaire_schedules.py
+        NotificationKind.QUESTIONNAIRE_DUE: _object({"assignment_id": ID, "instrument": TEXT}),
+        # recovery/services/incentives.py: a reversal names no cap.
+        NotificationKind.INCENTIVE: {
+            "type": "object",
+            "properties": {
+                "incentive": {"type": "string", "enum": ["earned", "reversed"]},
+                "outcome": ID,
+                "amount_cents": {"type": "integer"},
+                "cap_reached": {"type": "boolean"},
+                "cap": {"type": "string", "nullable": True},
+            },
+            "required": ["amount_cents", "incentive", "outcome"],
+        },
     }
 
 
@@ -167,6 +182,13 @@ KINDS = [
         "A short questionnaire",
         "A questionnaire from your care team is waiting. Open the app.",
         ttl=timedelta(days=7),
+    ),
+    # Contingency management works by reinforcing at once; the push names no behaviour.
+    Kind(
+        NotificationKind.INCENTIVE,
+        "Rewards",
+        "Good news",
+        "You have an update in the app.",
     ),
 ]
 
