@@ -182,6 +182,15 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
+# Read with the user when a request authenticates, in the same query: what a patient's
+# requests need on every call (a check-in: the enrollment, its program and schedule, and
+# which notifications the patient muted). One-to-one relations only: no row is multiplied.
+AUTH_USER_SELECT_RELATED = [
+    "enrollment__program",
+    "enrollment__checkin_schedule",
+    "notification_preference",
+]
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("REFRESH_TOKEN_DAYS", default=14)),
@@ -326,6 +335,9 @@ SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=30.0)
 # "When was the app last heard from" is written at most this often per user: a silence
 # that matters lasts days, and a write per request would cost every request a statement.
 APP_HEARD_RESOLUTION_SECONDS = env.int("APP_HEARD_RESOLUTION_SECONDS", default=300)
+# Each process writes its notes together after this delay: one statement for many users
+# instead of one in each user's first request (0: each note at once, in its request).
+APP_HEARD_WRITE_DELAY_SECONDS = env.float("APP_HEARD_WRITE_DELAY_SECONDS", default=2.0)
 
 # --- Metrics (backend/metrics.py, backend/metrics_http.py) ----------------------------------
 # /metrics answers only a scrape with this bearer token and/or from these networks (CIDR);

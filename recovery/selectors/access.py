@@ -134,7 +134,11 @@ def enrollment_for_patient_user(user: User) -> Enrollment:
     """The enrollment of the patient who is asking; 404 for anyone else."""
     if user.role != Role.PATIENT or not user.is_active:
         raise Http404
-    enrollment = Enrollment.objects.select_related("program").filter(patient_id=user.id).first()
+    enrollment: Enrollment | None
+    if User.enrollment.is_cached(user):  # read with the user (AUTH_USER_SELECT_RELATED)
+        enrollment = getattr(user, "enrollment", None)  # None: cached as absent
+    else:
+        enrollment = Enrollment.objects.select_related("program").filter(patient_id=user.id).first()
     if enrollment is None:
         raise Http404
     return enrollment
