@@ -24,9 +24,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from notifications import selectors
+from notifications.acks import ack_received
 from notifications.presence import heard_from
 from notifications.realtime import user_group
-from notifications.services import notifications_ack
 from notifications.tokens import user_for_access_token
 
 logger = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         if kind == "ack":
             ids = content.get("ids", [content.get("id")])
             clean = [i for i in ids if isinstance(i, int)][:500] if isinstance(ids, list) else []
-            await database_sync_to_async(notifications_ack)(user_id=self.user_id, ids=clean)
+            await ack_received(user_id=self.user_id, ids=clean)
         elif kind == "resume":
             after = content.get("after")
             await self._replay(after=after if isinstance(after, int) else None)
