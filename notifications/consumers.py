@@ -19,6 +19,7 @@ import logging
 import time
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -167,6 +168,17 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
         else:
             await self.send_json({"type": "error", "message": "Unknown message type."})
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch, without its hop to the one synchronous thread before every
+        message (to close stale database connections): every database call here goes
+        through database_sync_to_async, which closes them itself, and an event on its way
+        to a socket must not queue behind other sockets' database work (in a burst, it
+        did: one hop per event and per ack on that single thread)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def push_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])
