@@ -66,6 +66,17 @@ end
 return popped
 """
 
+# Each group's members, after dropping those past the group expiry (ARGV[1]): one call
+# instead of two commands per group, which redis-py packs and parses one by one.
+MEMBERS_LUA = """
+local out = {}
+for i = 1, #KEYS do
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, ARGV[1])
+    out[i] = redis.call('ZRANGE', KEYS[i], 0, -1)
+end
+return out
+"""
+
 # Entries per script call: a burst of thousands is cut so Redis serves others in between.
 SEND_CHUNK = 500
 
@@ -115,7 +126,8 @@ class BurstRedisChannelLayer(RedisChannelLayer):
         return made
 
     async def _members_of(self, groups: Sequence[str]) -> list[list[str]]:
-        """Each group's channels, after dropping expired ones: one pipeline per shard."""
+        """Each group's channels, after dropping expired ones: one script call per shard
+        (and per SEND_CHUNK groups)."""
         by_shard: dict[int, list[int]] = defaultdict(list)
         for position, group in enumerate(groups):
             assert self.require_valid_group_name(group), "Group name not valid"
@@ -123,14 +135,16 @@ class BurstRedisChannelLayer(RedisChannelLayer):
         members: list[list[str]] = [[] for _ in groups]
         cutoff = int(time.time()) - self.group_expiry
         for shard, positions in by_shard.items():
-            pipe = self.connection(shard).pipeline(transaction=False)
-            for position in positions:
-                key = self._group_key(groups[position])
-                pipe.zremrangebyscore(key, min=0, max=cutoff)
-                pipe.zrange(key, 0, -1)
-            replies = await pipe.execute()
-            for n, position in enumerate(positions):
-                members[position] = [name.decode("utf8") for name in replies[2 * n + 1]]
+            for start in range(0, len(positions), SEND_CHUNK):
+                chunk = positions[start : start + SEND_CHUNK]
+                replies = await self.connection(shard).eval(
+                    MEMBERS_LUA,
+                    len(chunk),
+                    *(self._group_key(groups[position]) for position in chunk),
+                    cutoff,
+                )
+                for position, names in zip(chunk, replies, strict=True):
+                    members[position] = [name.decode("utf8") for name in names]
         return members
 
     async def receive_single(self, channel: str) -> tuple[Any, dict[str, Any]]:
