@@ -255,10 +255,14 @@ CHANNEL_LAYER_REDIS_OPTIONS = {
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis's storage; batched sends and receives, a full queue reported.
+            "BACKEND": "notifications.redis_layer.BurstRedisChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, **CHANNEL_LAYER_REDIS_OPTIONS}],
                 "capacity": 1000,
+                # One queue per server process, shared by all of its sockets: it must hold
+                # a burst of one event for each of them (a reminder due for everyone).
+                "channel_capacity": {"specific.*": 20_000},
                 "expiry": 60,
             },
         }

@@ -19,15 +19,16 @@ import logging
 import time
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from backend import metrics
 from notifications import selectors
+from notifications.acks import ack_received
 from notifications.presence import heard_from
 from notifications.realtime import user_group
-from notifications.services import notifications_ack
 from notifications.tokens import user_for_access_token
 
 logger = logging.getLogger(__name__)
@@ -163,7 +164,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         if kind == "ack":
             ids = content.get("ids", [content.get("id")])
             clean = [i for i in ids if isinstance(i, int)][:500] if isinstance(ids, list) else []
-            await database_sync_to_async(notifications_ack)(user_id=self.user_id, ids=clean)
+            await ack_received(user_id=self.user_id, ids=clean)
             metrics.WEBSOCKET_EVENTS_ACKED.inc(len(clean))
         elif kind == "resume":
             after = content.get("after")
@@ -172,6 +173,17 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
         else:
             await self.send_json({"type": "error", "message": "Unknown message type."})
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch, without its hop to the one synchronous thread before every
+        message (to close stale database connections): every database call here goes
+        through database_sync_to_async, which closes them itself, and an event on its way
+        to a socket must not queue behind other sockets' database work (in a burst, it
+        did: one hop per event and per ack on that single thread)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def push_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])

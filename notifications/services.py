@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import DateTimeField, Model, Value
+from django.db.models import DateTimeField, Model, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
@@ -227,15 +227,45 @@ def notifications_receive(
     ("push" or "websocket"). Records the first receipt per channel and overall; a repeat
     changes nothing. Returns how many of the ids are the user's (whatever their state:
     a push can be confirmed before the dispatcher has written that it was sent)."""
-    field = RECEIPT_FIELDS[channel]
-    # An id past 64 bits names no row, and SQLite cannot even compare with one.
-    ids = [i for i in ids if 0 < i <= MAX_ID]
+    ids = _real_ids(ids)
     if not ids:
         return 0
-    at = Value(now or timezone.now(), output_field=DateTimeField())
-    return Notification.objects.filter(recipient_id=user_id, id__in=ids).update(
-        received_at=Coalesce("received_at", at), **{field: Coalesce(field, at)}
+    return _stamp_receipt(
+        Notification.objects.filter(recipient_id=user_id, id__in=ids), channel=channel, now=now
     )
+
+
+def notifications_receive_many(
+    *,
+    receipts: Collection[tuple[int, Collection[int]]],
+    channel: str,
+    now: datetime | None = None,
+) -> int:
+    """`notifications_receive` for many users at once, (user id, ids) pairs: the acks of
+    every socket of a server process in two statements instead of one per ack. An id that
+    is not its user's is ignored. Returns how many rows were the acking user's."""
+    claimed = {(user_id, i) for user_id, ids in receipts for i in _real_ids(ids)}
+    if not claimed:
+        return 0
+    owners = Notification.objects.filter(id__in={i for _, i in claimed}).values_list(
+        "id", "recipient_id"
+    )
+    theirs = [i for i, recipient_id in owners if (recipient_id, i) in claimed]
+    if not theirs:
+        return 0
+    return _stamp_receipt(Notification.objects.filter(id__in=theirs), channel=channel, now=now)
+
+
+def _real_ids(ids: Collection[int]) -> list[int]:
+    # An id past 64 bits names no row, and SQLite cannot even compare with one.
+    return [i for i in ids if 0 < i <= MAX_ID]
+
+
+def _stamp_receipt(rows: QuerySet[Notification], *, channel: str, now: datetime | None) -> int:
+    """The first receipt per channel and overall; a repeat changes nothing."""
+    field = RECEIPT_FIELDS[channel]
+    at = Value(now or timezone.now(), output_field=DateTimeField())
+    return int(rows.update(received_at=Coalesce("received_at", at), **{field: Coalesce(field, at)}))
 
 
 def notifications_ack(*, user_id: int, ids: list[int]) -> int:
