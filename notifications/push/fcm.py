@@ -41,13 +41,12 @@ from typing import Any, TypeVar
 
 import firebase_admin
 import google.auth.credentials
-import google.auth.transport.requests
-import httpx
 from django.conf import settings
-from firebase_admin import _http_client, credentials, messaging
+from firebase_admin import credentials, messaging
 
 from backend import metrics
 from notifications.push.base import Outcome, PushMessage, PushResult
+from notifications.push.fcm_client import trim_per_request_work
 from notifications.push.fcm_errors import (
     PushPaused,
     is_throttle,
@@ -68,38 +67,6 @@ MAX_CONCURRENCY = 500
 HTTP_TIMEOUT_SECONDS = 15
 
 T = TypeVar("T")
-
-
-class _CredentialAuth(httpx.Auth):
-    """The SDK's GoogleAuthCredentialFlow without its cost per request: that one builds a
-    google-auth Request, and with it a requests.Session, for every message it sends (a
-    fifth of the SDK's own CPU per push), though only a token refresh ever uses it. This
-    one shares a single Request; the headers and the refresh on 401 are the same."""
-
-    requires_response_body = False
-    MAX_REFRESHES = 2
-
-    def __init__(self, credential: google.auth.credentials.Credentials) -> None:
-        self._credential = credential
-        self._auth_request = google.auth.transport.requests.Request()
-
-    def auth_flow(self, request: httpx.Request) -> Any:
-        for refreshes in range(self.MAX_REFRESHES + 1):
-            self._credential.before_request(
-                self._auth_request, request.method, str(request.url), request.headers
-            )
-            response = yield request
-            if response.status_code != 401 or refreshes == self.MAX_REFRESHES:
-                return
-            self._credential.refresh(self._auth_request)
-
-
-def _share_auth(service: Any) -> None:
-    """Swap the SDK's per-request auth flow on the async client for _CredentialAuth."""
-    client: httpx.AsyncClient = service._async_client.async_client
-    flow = client.auth
-    if isinstance(flow, _http_client.GoogleAuthCredentialFlow):
-        client.auth = _CredentialAuth(flow._credential)
 
 
 class AnonymousCredential(credentials.Base):
@@ -173,7 +140,7 @@ class _Runtime:
             # no option to change it; the service reads `_fcm_url` on every send, so
             # setting it points send, send_each and send_each_async elsewhere.
             service._fcm_url = _send_url(self.config.endpoint, app.project_id)
-        _share_auth(service)
+        trim_per_request_work(service)
         self.apps[shard], self.services[shard] = app, service
         return app
 

@@ -25,10 +25,10 @@ from notifications.push import Outcome, PushMessage, get_push_backend, reset_pus
 from notifications.push.fcm import (
     FCMConfig,
     FCMPushBackend,
-    _CredentialAuth,
     _runtime_for,
     close_fcm,
 )
+from notifications.push.fcm_client import CredentialAuth, PlainCopyRetry
 from notifications.push.fcm_errors import retry_after_of
 from tests.fakes.fcm_server import FakeFCMServer
 
@@ -395,7 +395,7 @@ def test_the_async_client_authenticates_without_a_session_per_push(
     backend = get_push_backend()
     runtime = _runtime_for(FCMConfig.from_settings())
     auth = runtime.service._async_client.async_client.auth
-    assert isinstance(auth, _CredentialAuth)
+    assert isinstance(auth, CredentialAuth)
     shared = auth._auth_request
 
     results = backend.send_many([push(f"ok-{i}", device_id=i) for i in range(5)])
@@ -413,7 +413,7 @@ def test_a_401_refreshes_the_token_and_sends_again() -> None:
         return httpx.Response(401 if len(seen) == 1 else 200, json={})
 
     with httpx.Client(
-        transport=httpx.MockTransport(answer), auth=_CredentialAuth(credential)
+        transport=httpx.MockTransport(answer), auth=CredentialAuth(credential)
     ) as client:
         response = client.post("http://fcm.test/v1/projects/p/messages:send", json={})
 
@@ -425,8 +425,28 @@ def test_a_token_that_stays_refused_gives_up_after_two_refreshes() -> None:
     credential = _CountingCredentials()
     transport = httpx.MockTransport(lambda request: httpx.Response(401, json={}))
 
-    with httpx.Client(transport=transport, auth=_CredentialAuth(credential)) as client:
+    with httpx.Client(transport=transport, auth=CredentialAuth(credential)) as client:
         response = client.post("http://fcm.test/v1/projects/p/messages:send", json={})
 
     assert response.status_code == 401
     assert credential.refreshes == 2
+
+
+def test_the_sdk_retry_policy_is_kept_and_copied_apart_for_each_request(
+    settings: Any, fcm: FakeFCMServer
+) -> None:
+    use_fcm(settings, fcm.url)
+    get_push_backend()
+    client = _runtime_for(FCMConfig.from_settings()).service._async_client.async_client
+    policies = [t._retry for t in client._mounts.values() if t is not None]
+    assert len(policies) == 2  # http:// and https://
+    assert all(isinstance(p, PlainCopyRetry) for p in policies)
+    policy = policies[0]
+    assert (policy.retries_left, policy.status_forcelist) == (4, [500, 503])
+
+    attempt = policy.copy()
+    attempt.increment(httpx.Request("POST", fcm.url), httpx.Response(503), None)
+
+    assert attempt.retries_left == 3
+    assert len(attempt.history) == 1
+    assert (policy.retries_left, policy.history) == (4, [])
