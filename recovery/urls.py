@@ -60,6 +60,16 @@ urlpatterns = [
         name="program-questionnaire-schedule",
     ),
     path(
+        "reports/questionnaires/",
+        questionnaires.ProgramOutcomeReport.as_view(),
+        name="questionnaire-report",
+    ),
+    path(
+        "questionnaires/not-improving/",
+        questionnaires.NotImproving.as_view(),
+        name="questionnaires-not-improving",
+    ),
+    path(
         "program/questionnaire-settings/",
         questionnaires.ProgramQuestionnaireSettingsView.as_view(),
         name="program-questionnaire-settings",

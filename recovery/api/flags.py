@@ -218,6 +218,11 @@ class CaseloadRowSerializer(serializers.Serializer):
         "(app_silent_after_days): the start of the silence, for which the app is sent one "
         "push asking the patient to open it.",
     )
+    scores = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Per instrument: latest total, band, when, change since baseline.",
+    )
+    questionnaires_missed = serializers.IntegerField()
 
 
 class Caseload(APIView):

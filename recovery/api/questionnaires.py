@@ -4,9 +4,11 @@ instruments, schedule and alert thresholds."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -15,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api import StrictSerializer, request_user
+from backend.errors import NotAllowed
 from recovery.api.checkins import MAX_AGE, MAX_FUTURE_SKEW, CrisisResourceSerializer
 from recovery.api.common import (
     AwareDateTimeField,
@@ -26,8 +29,14 @@ from recovery.crisis import CRISIS_RESOURCES
 from recovery.models import QuestionnaireResponse, Stage
 from recovery.selectors.access import (
     enrollment_for_patient_user,
+    is_program_supervisor,
     records_visible_to,
     visible_enrollment,
+)
+from recovery.selectors.questionnaire_report import (
+    not_improving,
+    program_report,
+    program_report_rows,
 )
 from recovery.selectors.questionnaires import (
     change_since_baseline,
@@ -313,3 +322,34 @@ class ProgramQuestionnaireSettingsView(APIView):
             program=actor.program, actor=actor, **serializer.validated_data
         )
         return Response({"alert_thresholds": settings.alert_thresholds})
+
+
+class ProgramOutcomeReport(APIView):
+    """Outcomes per instrument for the caller's program, as JSON or (`?output=csv`) CSV.
+    Supervisors only; every patient read is in the audit trail."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(responses={200: serializers.ListField(child=serializers.DictField())})
+    def get(self, request: Request) -> Any:
+        actor = request_user(request)
+        if not is_program_supervisor(actor):
+            raise NotAllowed(message="Only supervisors read the program's outcome report.")
+        report = program_report(user=actor)
+        if request.query_params.get("output") == "csv":
+            out = io.StringIO()
+            csv.writer(out).writerows(program_report_rows(report))
+            response = HttpResponse(out.getvalue(), content_type="text/csv")
+            response["Content-Disposition"] = 'attachment; filename="outcomes.csv"'
+            return response
+        return Response(report)
+
+
+class NotImproving(APIView):
+    """Patients in your reach with no reliable improvement after the program's weeks."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(responses={200: serializers.ListField(child=serializers.DictField())})
+    def get(self, request: Request) -> Response:
+        return Response(not_improving(user=request_user(request)))

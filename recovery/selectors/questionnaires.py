@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from recovery.models import (
     AssignmentStatus,
     Enrollment,
+    GoalMetric,
     ProgramInstrument,
     ProgramQuestionnaireSettings,
     QuestionnaireAssignment,
@@ -29,6 +30,23 @@ def instrument_definition(*, program_id: int, code: str) -> Definition | None:
         return LIBRARY[code]
     own = ProgramInstrument.objects.filter(program_id=program_id, code=code).first()
     return own.definition if own is not None else None
+
+
+def score_goal_problems(
+    enrollment: Enrollment | None, metric: str, instrument: str, prefix: str = ""
+) -> dict[str, list[str]]:
+    """A score goal names an instrument of the patient's program; no other goal names one."""
+    if metric != GoalMetric.QUESTIONNAIRE_SCORE:
+        if instrument:
+            return {f"{prefix}instrument": ["Only for the questionnaire_score metric."]}
+        return {}
+    if not instrument:
+        return {f"{prefix}instrument": ["Name the questionnaire whose score is the target."]}
+    if enrollment is not None and (
+        instrument_definition(program_id=enrollment.program_id, code=instrument) is None
+    ):
+        return {f"{prefix}instrument": ["No such instrument in this program."]}
+    return {}
 
 
 def instruments_for_program(program_id: int) -> list[Definition]:
