@@ -23,6 +23,7 @@ from recovery.api.common import (
     AwareDateTimeField,
     IsClinician,
     IsPatient,
+    PatientWritesStaffReads,
     validate_zone_name,
 )
 from recovery.crisis import CRISIS_RESOURCES
@@ -148,6 +149,8 @@ class MyQuestionnaire(APIView):
 class ResponseList(APIView):
     """Patients submit (idempotent by `id`); the answer carries the server's scores and,
     on a risk answer, the crisis resources. Staff and patients read what they may see."""
+
+    permission_classes = [PatientWritesStaffReads]
 
     @extend_schema(
         request=ResponseSerializer,
