@@ -7,6 +7,7 @@ from recovery.api import (
     checkins,
     flags,
     patients,
+    questionnaire_reports,
     questionnaires,
     series,
     sessions,
@@ -61,12 +62,12 @@ urlpatterns = [
     ),
     path(
         "reports/questionnaires/",
-        questionnaires.ProgramOutcomeReport.as_view(),
+        questionnaire_reports.ProgramOutcomeReport.as_view(),
         name="questionnaire-report",
     ),
     path(
         "questionnaires/not-improving/",
-        questionnaires.NotImproving.as_view(),
+        questionnaire_reports.NotImproving.as_view(),
         name="questionnaires-not-improving",
     ),
     path(

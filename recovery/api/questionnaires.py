@@ -4,11 +4,9 @@ instruments, schedule and alert thresholds."""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -17,32 +15,27 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api import StrictSerializer, request_user
-from backend.errors import NotAllowed
 from recovery.api.checkins import MAX_AGE, MAX_FUTURE_SKEW, CrisisResourceSerializer
 from recovery.api.common import (
     AwareDateTimeField,
     IsClinician,
     IsPatient,
     PatientWritesStaffReads,
+    program_of,
     validate_zone_name,
 )
 from recovery.crisis import CRISIS_RESOURCES
-from recovery.models import QuestionnaireResponse, Stage
+from recovery.models import QuestionnaireResponse, QuestionnaireSchedule, Stage
 from recovery.selectors.access import (
     enrollment_for_patient_user,
-    is_program_supervisor,
     records_visible_to,
     visible_enrollment,
-)
-from recovery.selectors.questionnaire_report import (
-    not_improving,
-    program_report,
-    program_report_rows,
 )
 from recovery.selectors.questionnaires import (
     change_since_baseline,
     due_assignments,
     instrument_definition,
+    instruments_for_program,
     localized,
     score_history,
 )
@@ -265,6 +258,26 @@ class ProgramInstruments(APIView):
 
     permission_classes = [IsClinician]
 
+    @extend_schema(responses={200: serializers.ListField(child=serializers.DictField())})
+    def get(self, request: Request) -> Response:
+        actor = request_user(request)
+        assert actor.program_id is not None  # IsClinician: program staff
+        return Response(
+            [
+                {
+                    "code": d["code"],
+                    "version": d["version"],
+                    "title": d["title"][d["languages"][0]],
+                    "languages": d["languages"],
+                    "loinc": d.get("loinc"),
+                    "source": d["source"],
+                    "terms": d["terms"],
+                    "definition": d,
+                }
+                for d in instruments_for_program(actor.program_id)
+            ]
+        )
+
     @extend_schema(request=InstrumentSerializer, responses={201: serializers.DictField()})
     def post(self, request: Request) -> Response:
         actor = request_user(request)
@@ -284,8 +297,26 @@ class ScheduleSerializer(StrictSerializer):
     window_days = serializers.IntegerField(min_value=1, max_value=30, default=3)
 
 
+def schedule_body(schedule: QuestionnaireSchedule) -> dict[str, Any]:
+    return {
+        "instrument": schedule.instrument,
+        "every_days": schedule.every_days,
+        "stage": schedule.stage,
+        "window_days": schedule.window_days,
+    }
+
+
 class ProgramQuestionnaireSchedule(APIView):
+    """The program's schedule of questionnaires; supervisors set a line (per instrument
+    and stage, blank for every stage)."""
+
     permission_classes = [IsClinician]
+
+    @extend_schema(responses={200: serializers.ListField(child=serializers.DictField())})
+    def get(self, request: Request) -> Response:
+        actor = request_user(request)
+        lines = QuestionnaireSchedule.objects.filter(program_id=program_of(actor))
+        return Response([schedule_body(s) for s in lines.order_by("instrument", "stage")])
 
     @extend_schema(request=ScheduleSerializer, responses={200: serializers.DictField()})
     def post(self, request: Request) -> Response:
@@ -296,14 +327,7 @@ class ProgramQuestionnaireSchedule(APIView):
         schedule = questionnaire_schedule_set(
             program=actor.program, actor=actor, **serializer.validated_data
         )
-        return Response(
-            {
-                "instrument": schedule.instrument,
-                "every_days": schedule.every_days,
-                "stage": schedule.stage,
-                "window_days": schedule.window_days,
-            }
-        )
+        return Response(schedule_body(schedule))
 
 
 class ThresholdsSerializer(StrictSerializer):
@@ -325,34 +349,3 @@ class ProgramQuestionnaireSettingsView(APIView):
             program=actor.program, actor=actor, **serializer.validated_data
         )
         return Response({"alert_thresholds": settings.alert_thresholds})
-
-
-class ProgramOutcomeReport(APIView):
-    """Outcomes per instrument for the caller's program, as JSON or (`?output=csv`) CSV.
-    Supervisors only; every patient read is in the audit trail."""
-
-    permission_classes = [IsClinician]
-
-    @extend_schema(responses={200: serializers.ListField(child=serializers.DictField())})
-    def get(self, request: Request) -> Any:
-        actor = request_user(request)
-        if not is_program_supervisor(actor):
-            raise NotAllowed(message="Only supervisors read the program's outcome report.")
-        report = program_report(user=actor)
-        if request.query_params.get("output") == "csv":
-            out = io.StringIO()
-            csv.writer(out).writerows(program_report_rows(report))
-            response = HttpResponse(out.getvalue(), content_type="text/csv")
-            response["Content-Disposition"] = 'attachment; filename="outcomes.csv"'
-            return response
-        return Response(report)
-
-
-class NotImproving(APIView):
-    """Patients in your reach with no reliable improvement after the program's weeks."""
-
-    permission_classes = [IsClinician]
-
-    @extend_schema(responses={200: serializers.ListField(child=serializers.DictField())})
-    def get(self, request: Request) -> Response:
-        return Response(not_improving(user=request_user(request)))

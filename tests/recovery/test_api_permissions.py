@@ -495,6 +495,18 @@ ROWS: list[Row] = [
         route="program/instruments/",
     ),
     Row(
+        "program instruments list",
+        "get",
+        url("program/instruments/"),
+        expect(403, 403, 200, 200, 200, 200),
+    ),
+    Row(
+        "program questionnaire schedule list",
+        "get",
+        url("program/questionnaire-schedule/"),
+        expect(403, 403, 200, 200, 200, 200),
+    ),
+    Row(
         "program questionnaire schedule",
         "post",
         url("program/questionnaire-schedule/"),
