@@ -8,7 +8,7 @@ import io
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,7 +31,18 @@ class ProgramOutcomeReport(APIView):
 
     permission_classes = [IsClinician]
 
-    @extend_schema(responses={200: serializers.ListField(child=serializers.DictField())})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "InstrumentOutcome",
+                {
+                    "instrument": serializers.CharField(),
+                    "patients_with_two_or_more": serializers.IntegerField(),
+                },
+                many=True,
+            )
+        }
+    )
     def get(self, request: Request) -> Any:
         actor = request_user(request)
         if not is_program_supervisor(actor):
@@ -51,6 +62,14 @@ class NotImproving(APIView):
 
     permission_classes = [IsClinician]
 
-    @extend_schema(responses={200: serializers.ListField(child=serializers.DictField())})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "NotImprovingRow",
+                {"patient": serializers.IntegerField(), "instrument": serializers.CharField()},
+                many=True,
+            )
+        }
+    )
     def get(self, request: Request) -> Response:
         return Response(not_improving(user=request_user(request)))

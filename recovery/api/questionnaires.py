@@ -102,7 +102,18 @@ class MyDueQuestionnaires(APIView):
 
     permission_classes = [IsPatient]
 
-    @extend_schema(responses={200: serializers.ListField(child=serializers.DictField())})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "DueQuestionnaire",
+                {
+                    "assignment_id": serializers.IntegerField(),
+                    "instrument": serializers.CharField(),
+                },
+                many=True,
+            )
+        }
+    )
     def get(self, request: Request) -> Response:
         enrollment = enrollment_for_patient_user(request_user(request))
         rows = []
@@ -177,7 +188,19 @@ class ResponseList(APIView):
         headers = {} if result.created else {"Idempotent-Replayed": "true"}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
-    @extend_schema(responses={200: serializers.ListField(child=serializers.DictField())})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "QuestionnaireResponseRow",
+                {
+                    "id": serializers.UUIDField(),
+                    "instrument": serializers.CharField(),
+                    "total": serializers.IntegerField(),
+                },
+                many=True,
+            )
+        }
+    )
     def get(self, request: Request) -> Response:
         rows = records_visible_to(request_user(request), QuestionnaireResponse.objects.all())
         patient = request.query_params.get("patient")
@@ -258,7 +281,15 @@ class ProgramInstruments(APIView):
 
     permission_classes = [IsClinician]
 
-    @extend_schema(responses={200: serializers.ListField(child=serializers.DictField())})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "ProgramInstrument",
+                {"code": serializers.CharField(), "version": serializers.CharField()},
+                many=True,
+            )
+        }
+    )
     def get(self, request: Request) -> Response:
         actor = request_user(request)
         assert actor.program_id is not None  # IsClinician: program staff
@@ -312,7 +343,15 @@ class ProgramQuestionnaireSchedule(APIView):
 
     permission_classes = [IsClinician]
 
-    @extend_schema(responses={200: serializers.ListField(child=serializers.DictField())})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "QuestionnaireScheduleLine",
+                {"instrument": serializers.CharField(), "every_days": serializers.IntegerField()},
+                many=True,
+            )
+        }
+    )
     def get(self, request: Request) -> Response:
         actor = request_user(request)
         lines = QuestionnaireSchedule.objects.filter(program_id=program_of(actor))
