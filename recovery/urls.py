@@ -7,6 +7,7 @@ from recovery.api import (
     checkins,
     flags,
     patients,
+    questionnaire_reports,
     questionnaires,
     series,
     sessions,
@@ -58,6 +59,16 @@ urlpatterns = [
         "program/questionnaire-schedule/",
         questionnaires.ProgramQuestionnaireSchedule.as_view(),
         name="program-questionnaire-schedule",
+    ),
+    path(
+        "reports/questionnaires/",
+        questionnaire_reports.ProgramOutcomeReport.as_view(),
+        name="questionnaire-report",
+    ),
+    path(
+        "questionnaires/not-improving/",
+        questionnaire_reports.NotImproving.as_view(),
+        name="questionnaires-not-improving",
     ),
     path(
         "program/questionnaire-settings/",

@@ -219,6 +219,11 @@ class CaseloadRowSerializer(serializers.Serializer):
         "(app_silent_after_days): the start of the silence, for which the app is sent one "
         "push asking the patient to open it.",
     )
+    scores = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Per instrument: latest total, band, when, change since baseline.",
+    )
+    questionnaires_missed = serializers.IntegerField()
 
     def to_representation(self, instance: CaseloadRow) -> dict[str, Any]:
         """The fields above, written out: DRF's field-by-field machinery was most of the

@@ -20,10 +20,12 @@ from recovery.api.common import (
     AwareDateTimeField,
     IsClinician,
     IsPatient,
+    PatientWritesStaffReads,
+    program_of,
     validate_zone_name,
 )
 from recovery.crisis import CRISIS_RESOURCES
-from recovery.models import QuestionnaireResponse, Stage
+from recovery.models import QuestionnaireResponse, QuestionnaireSchedule, Stage
 from recovery.selectors.access import (
     enrollment_for_patient_user,
     records_visible_to,
@@ -33,6 +35,7 @@ from recovery.selectors.questionnaires import (
     change_since_baseline,
     due_assignments,
     instrument_definition,
+    instruments_for_program,
     localized,
     score_history,
 )
@@ -99,7 +102,18 @@ class MyDueQuestionnaires(APIView):
 
     permission_classes = [IsPatient]
 
-    @extend_schema(responses={200: serializers.ListField(child=serializers.DictField())})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "DueQuestionnaire",
+                {
+                    "assignment_id": serializers.IntegerField(),
+                    "instrument": serializers.CharField(),
+                },
+                many=True,
+            )
+        }
+    )
     def get(self, request: Request) -> Response:
         enrollment = enrollment_for_patient_user(request_user(request))
         rows = []
@@ -140,6 +154,8 @@ class ResponseList(APIView):
     """Patients submit (idempotent by `id`); the answer carries the server's scores and,
     on a risk answer, the crisis resources. Staff and patients read what they may see."""
 
+    permission_classes = [PatientWritesStaffReads]
+
     @extend_schema(
         request=ResponseSerializer,
         responses={
@@ -172,7 +188,19 @@ class ResponseList(APIView):
         headers = {} if result.created else {"Idempotent-Replayed": "true"}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
-    @extend_schema(responses={200: serializers.ListField(child=serializers.DictField())})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "QuestionnaireResponseRow",
+                {
+                    "id": serializers.UUIDField(),
+                    "instrument": serializers.CharField(),
+                    "total": serializers.IntegerField(),
+                },
+                many=True,
+            )
+        }
+    )
     def get(self, request: Request) -> Response:
         rows = records_visible_to(request_user(request), QuestionnaireResponse.objects.all())
         patient = request.query_params.get("patient")
@@ -253,6 +281,34 @@ class ProgramInstruments(APIView):
 
     permission_classes = [IsClinician]
 
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "ProgramInstrument",
+                {"code": serializers.CharField(), "version": serializers.CharField()},
+                many=True,
+            )
+        }
+    )
+    def get(self, request: Request) -> Response:
+        actor = request_user(request)
+        assert actor.program_id is not None  # IsClinician: program staff
+        return Response(
+            [
+                {
+                    "code": d["code"],
+                    "version": d["version"],
+                    "title": d["title"][d["languages"][0]],
+                    "languages": d["languages"],
+                    "loinc": d.get("loinc"),
+                    "source": d["source"],
+                    "terms": d["terms"],
+                    "definition": d,
+                }
+                for d in instruments_for_program(actor.program_id)
+            ]
+        )
+
     @extend_schema(request=InstrumentSerializer, responses={201: serializers.DictField()})
     def post(self, request: Request) -> Response:
         actor = request_user(request)
@@ -272,8 +328,34 @@ class ScheduleSerializer(StrictSerializer):
     window_days = serializers.IntegerField(min_value=1, max_value=30, default=3)
 
 
+def schedule_body(schedule: QuestionnaireSchedule) -> dict[str, Any]:
+    return {
+        "instrument": schedule.instrument,
+        "every_days": schedule.every_days,
+        "stage": schedule.stage,
+        "window_days": schedule.window_days,
+    }
+
+
 class ProgramQuestionnaireSchedule(APIView):
+    """The program's schedule of questionnaires; supervisors set a line (per instrument
+    and stage, blank for every stage)."""
+
     permission_classes = [IsClinician]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "QuestionnaireScheduleLine",
+                {"instrument": serializers.CharField(), "every_days": serializers.IntegerField()},
+                many=True,
+            )
+        }
+    )
+    def get(self, request: Request) -> Response:
+        actor = request_user(request)
+        lines = QuestionnaireSchedule.objects.filter(program_id=program_of(actor))
+        return Response([schedule_body(s) for s in lines.order_by("instrument", "stage")])
 
     @extend_schema(request=ScheduleSerializer, responses={200: serializers.DictField()})
     def post(self, request: Request) -> Response:
@@ -284,14 +366,7 @@ class ProgramQuestionnaireSchedule(APIView):
         schedule = questionnaire_schedule_set(
             program=actor.program, actor=actor, **serializer.validated_data
         )
-        return Response(
-            {
-                "instrument": schedule.instrument,
-                "every_days": schedule.every_days,
-                "stage": schedule.stage,
-                "window_days": schedule.window_days,
-            }
-        )
+        return Response(schedule_body(schedule))
 
 
 class ThresholdsSerializer(StrictSerializer):

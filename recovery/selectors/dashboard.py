@@ -30,6 +30,7 @@ from recovery.models import (
 )
 from recovery.selectors.access import enrollments_visible_to
 from recovery.selectors.presence import app_silent_since, last_heard_at
+from recovery.selectors.questionnaires import latest_scores, missed_counts
 
 ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE, AttendanceStatus.LEFT_EARLY)
 
@@ -58,6 +59,9 @@ class CaseloadRow:
     open_flags: dict[str, int] = field(default_factory=dict)
     last_heard_at: datetime | None = None  # the app's last word: a request, socket, receipt
     app_silent_since: datetime | None = None  # set once the silence is the program's days
+    # Each instrument's latest score, band and change since baseline; missed questionnaires.
+    scores: list[dict[str, object]] = field(default_factory=list)
+    questionnaires_missed: int = 0
 
 
 def week_start(day: date) -> date:
@@ -206,6 +210,10 @@ def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRo
             silent_after_days=row.enrollment.program.app_silent_after_days,
             now=now,
         )
+    scores, missed = latest_scores(ids), missed_counts(ids)
+    for enrollment_id, row in rows.items():
+        row.scores = scores.get(enrollment_id, [])
+        row.questionnaires_missed = missed.get(enrollment_id, 0)
     return list(rows.values())
 
 

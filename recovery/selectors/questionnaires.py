@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from recovery.models import (
     AssignmentStatus,
     Enrollment,
+    GoalMetric,
     ProgramInstrument,
     ProgramQuestionnaireSettings,
     QuestionnaireAssignment,
@@ -29,6 +30,23 @@ def instrument_definition(*, program_id: int, code: str) -> Definition | None:
         return LIBRARY[code]
     own = ProgramInstrument.objects.filter(program_id=program_id, code=code).first()
     return own.definition if own is not None else None
+
+
+def score_goal_problems(
+    enrollment: Enrollment | None, metric: str, instrument: str, prefix: str = ""
+) -> dict[str, list[str]]:
+    """A score goal names an instrument of the patient's program; no other goal names one."""
+    if metric != GoalMetric.QUESTIONNAIRE_SCORE:
+        if instrument:
+            return {f"{prefix}instrument": ["Only for the questionnaire_score metric."]}
+        return {}
+    if not instrument:
+        return {f"{prefix}instrument": ["Name the questionnaire whose score is the target."]}
+    if enrollment is not None and (
+        instrument_definition(program_id=enrollment.program_id, code=instrument) is None
+    ):
+        return {f"{prefix}instrument": ["No such instrument in this program."]}
+    return {}
 
 
 def instruments_for_program(program_id: int) -> list[Definition]:
@@ -125,6 +143,47 @@ def alert_thresholds(*, program_id: int, definition: Definition) -> list[dict[st
         {**alert, "above": overrides.get(alert["rule"], alert["above"])}
         for alert in definition.get("alerts", [])
     ]
+
+
+def alerts_hit(
+    *, item_scores: dict[str, int], scales: dict[str, int], definition: Definition, program_id: int
+) -> list[str]:
+    """The alert rules a scored response meets (crisis, severe, use), each once."""
+    hit: list[str] = []
+    for alert in alert_thresholds(program_id=program_id, definition=definition):
+        value = item_scores.get(alert["item"]) if "item" in alert else scales.get(alert["scale"])
+        if value is not None and value > alert["above"] and alert["rule"] not in hit:
+            hit.append(alert["rule"])
+    return hit
+
+
+def score_blockers(*, enrollment: Enrollment, since: datetime) -> list[str]:
+    """What in the scores since `since` holds back a step down the continuum: a latest
+    score that meets an alert rule, or one worse than baseline by the reliable change."""
+    blockers: list[str] = []
+    history = score_history(enrollment_ids=[enrollment.id]).get(enrollment.id, {})
+    for code, points in sorted(history.items()):
+        last = points[-1]
+        if last.at < since:
+            continue
+        definition = instrument_definition(program_id=enrollment.program_id, code=code)
+        if definition is None:
+            continue
+        response = QuestionnaireResponse.objects.get(id=last.response_id)
+        rules = alerts_hit(
+            item_scores=response.item_scores,
+            scales=response.scales,
+            definition=definition,
+            program_id=enrollment.program_id,
+        )
+        if rules:
+            blockers.append(f"Latest {code} score {last.total} ({last.band}): {', '.join(rules)}.")
+        change = (
+            change_between(definition, points[0].total, last.total) if len(points) > 1 else None
+        )
+        if change is not None and change.reliable_worsening:
+            blockers.append(f"{code} worse than baseline by {change.change} points.")
+    return blockers
 
 
 def missed_counts(enrollment_ids: Collection[int]) -> dict[int, int]:

@@ -24,7 +24,7 @@ from recovery.models import (
 from recovery.questionnaires import Definition
 from recovery.questionnaires.scoring import Scored, answers_problems, change_between, score
 from recovery.selectors.questionnaires import (
-    alert_thresholds,
+    alerts_hit,
     instrument_definition,
     open_assignment_for,
 )
@@ -179,15 +179,12 @@ def _is_crisis(response: QuestionnaireResponse) -> bool:
 def _rules_hit(
     response: QuestionnaireResponse, definition: Definition, program_id: int
 ) -> list[str]:
-    hit: list[str] = []
-    for alert in alert_thresholds(program_id=program_id, definition=definition):
-        if "item" in alert:
-            value = response.item_scores.get(alert["item"])
-        else:
-            value = response.scales.get(alert["scale"])
-        if value is not None and value > alert["above"] and alert["rule"] not in hit:
-            hit.append(alert["rule"])
-    return hit
+    return alerts_hit(
+        item_scores=response.item_scores,
+        scales=response.scales,
+        definition=definition,
+        program_id=program_id,
+    )
 
 
 def _worsened(response: QuestionnaireResponse, definition: Definition) -> bool:

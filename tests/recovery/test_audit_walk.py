@@ -36,6 +36,8 @@ EXEMPT = {
     "/api/v1/notifications/preferences/": "the caller's own settings",
     "/api/v1/notifications/unread-count/": "the caller's own inbox",
     "/api/v1/audit/": "the trail itself (reading it is not re-logged)",
+    "/api/v1/program/instruments/": "the program's instrument library",
+    "/api/v1/program/questionnaire-schedule/": "the program's questionnaire schedule",
 }
 # Which of a segment's ids to use where the first one has nothing to show.
 ID_CHOICE = {"/api/v1/sessions/{id}/attendance/": 1}  # the past session, with attendance
