@@ -51,6 +51,7 @@ from recovery.models.plan import (
     PlanReview,
     TreatmentPlan,
 )
+from recovery.models.retention import ProgramRetentionPolicy
 from recovery.models.sessions import (
     Attendance,
     AttendanceStatus,
@@ -101,6 +102,7 @@ __all__ = [
     "PlanReview",
     "Program",
     "ProgramMonitoringSettings",
+    "ProgramRetentionPolicy",
     "Relationship",
     "Role",
     "ScreenMethod",
