@@ -64,6 +64,8 @@ def periodic_jobs() -> tuple[PeriodicJob, ...]:
         ),
         # Silences are counted in days: an hourly look is soon enough.
         PeriodicJob("nudge_silent_apps", "recovery.services.presence.nudge_silent_apps", 3600.0),
+        # Periods are counted in years: once a day deletes what expired (audited).
+        PeriodicJob("apply_retention", "recovery.services.retention.retention_apply_due", 86400.0),
     )
 
 

@@ -74,6 +74,7 @@ from recovery.models.questionnaires import (
     QuestionnaireResponse,
     QuestionnaireSchedule,
 )
+from recovery.models.retention import ProgramRetentionPolicy
 from recovery.models.sessions import (
     Attendance,
     AttendanceStatus,
@@ -139,6 +140,7 @@ __all__ = [
     "ProgramInstrument",
     "ProgramMonitoringSettings",
     "ProgramQuestionnaireSettings",
+    "ProgramRetentionPolicy",
     "QuestionnaireAssignment",
     "QuestionnaireResponse",
     "QuestionnaireSchedule",

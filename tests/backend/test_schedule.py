@@ -202,12 +202,13 @@ def test_a_restarted_scheduler_runs_every_job_and_honours_the_runs_it_recorded(m
     assert set(recorded) == everyone
 
     # Restarted two minutes later: the frequent jobs are due again and run; the hourly
-    # ones just ran, so they wait out their hour instead of running again at start.
+    # (and daily) ones just ran, so they wait out their interval instead of running again.
     with time_machine.travel(NOW + timedelta(minutes=2), tick=True):
         second, planned = _start_real_scheduler(until=frequent)
     assert second == frequent
+    interval = {job.name: timedelta(seconds=job.every_seconds) for job in stubbed}
     for name in hourly:
-        assert planned[name] == recorded[name] + timedelta(hours=1), name
+        assert planned[name] == recorded[name] + interval[name], name
     assert last_successful_runs().keys() == recorded.keys()
     for name in hourly:
         assert last_successful_runs()[name] == recorded[name]
