@@ -7,6 +7,9 @@ from typing import Any
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, InvalidToken, TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import Token
 
 from backend.revocation import RevocationUnavailable, access_token_revoked
 
@@ -25,7 +28,55 @@ class SignInUncertain(exceptions.APIException):
     wait = 5  # seconds: DRF's handler sends it as Retry-After
 
 
+# Why a request was not authenticated, as the `code` of its 401 (the client's next step):
+# token_expired: refresh and retry; token_invalid, token_revoked: sign in again;
+# not_authenticated (DRF's own, no token sent): send one.
+TOKEN_EXPIRED = "token_expired"  # noqa: S105 - error codes, not secrets
+TOKEN_INVALID = "token_invalid"  # noqa: S105
+TOKEN_REVOKED = "token_revoked"  # noqa: S105
+
+
+def token_expired() -> exceptions.AuthenticationFailed:
+    return exceptions.AuthenticationFailed(
+        "The token expired: refresh it and retry.", code=TOKEN_EXPIRED
+    )
+
+
+def token_invalid() -> exceptions.AuthenticationFailed:
+    return exceptions.AuthenticationFailed("This token is not valid. Sign in again.", TOKEN_INVALID)
+
+
+def token_revoked() -> exceptions.AuthenticationFailed:
+    return exceptions.AuthenticationFailed("This sign-in has ended. Sign in again.", TOKEN_REVOKED)
+
+
+def token_refused(error: TokenError) -> exceptions.AuthenticationFailed:
+    """The 401 for a token simplejwt refused: expired, or not valid at all."""
+    return token_expired() if isinstance(error, ExpiredTokenError) else token_invalid()
+
+
 class JWTWithSecondFactorAuthentication(JWTAuthentication):
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        refusals: list[TokenError] = []
+        for token_class in api_settings.AUTH_TOKEN_CLASSES:
+            try:
+                return token_class(raw_token)
+            except TokenError as error:
+                refusals.append(error)
+        expired = [e for e in refusals if isinstance(e, ExpiredTokenError)]
+        raise token_refused(expired[0] if expired else TokenError())
+
+    def get_user(self, validated_token: Token) -> Any:
+        try:
+            return super().get_user(validated_token)
+        except InvalidToken:  # no user id in it
+            raise token_invalid() from None
+        except exceptions.AuthenticationFailed as refused:
+            # simplejwt's: the user is gone (invalid) or deactivated (the sign-in ended).
+            detail = refused.detail if isinstance(refused.detail, dict) else {}
+            inactive = detail.get("code") == "user_inactive"
+            raise (token_revoked() if inactive else token_invalid()) from None
+
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         result = super().authenticate(request)
         if result is None:
@@ -36,9 +87,7 @@ class JWTWithSecondFactorAuthentication(JWTAuthentication):
         except RevocationUnavailable:
             raise SignInUncertain() from None
         if revoked:
-            raise exceptions.AuthenticationFailed(
-                "This sign-in has ended. Sign in again.", code="token_revoked"
-            )
+            raise token_revoked()
         allowed = request.path in OTP_SETUP_EXACT or request.path.startswith(OTP_SETUP_PREFIX)
         if token.get("otp_pending") and not allowed:
             raise exceptions.AuthenticationFailed(
