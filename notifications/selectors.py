@@ -24,8 +24,9 @@ def unread_count(*, user_id: int) -> int:
 
 
 def replay_events(*, user_id: int, after: int | None) -> list[dict[str, Any]]:
-    """Delivered events the client has not acknowledged, plus any after `after`."""
-    condition = Q(acked_at__isnull=True)
+    """Delivered events the client has neither acknowledged nor read (over REST, perhaps on
+    another device: reading is acknowledging), plus any after `after`."""
+    condition = Q(acked_at__isnull=True, read_at__isnull=True)
     if after is not None:
         condition |= Q(id__gt=after)
     rows = inbox_for(user_id=user_id).filter(condition).order_by("id")[:REPLAY_LIMIT]
