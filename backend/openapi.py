@@ -31,10 +31,20 @@ ERROR_SCHEMA = {
 
 ERRORS = {
     "400": "Invalid input: `fields` names each field and what is wrong with it.",
-    "401": "Not authenticated, or the token expired.",
+    "401": (
+        "Not authenticated; `code` says why and what to do: `token_expired` (refresh the "
+        "token and retry), `token_invalid` or `token_revoked` (sign in again), "
+        "`not_authenticated` (send a token), `otp_setup_required` (staff: set up two-factor "
+        "sign-in first)."
+    ),
     "403": "Your role may not do this.",
     "404": "Not found, or not yours to see.",
     "413": "The request body is too large.",
+    "426": (
+        "`upgrade_required`: this app (X-App-Platform, X-App-Version) is older than the "
+        "oldest version the deployment supports, named in X-Min-App-Version. Show an update "
+        "prompt."
+    ),
     "429": "Too many requests; retry later.",
     "503": (
         "A sign-in the deployment refuses while the revocation cache is down "
@@ -43,7 +53,17 @@ ERRORS = {
 }
 
 
+API_VERSION_HEADER = {
+    "API-Version": {
+        "description": "The version of the API that answered (the schema's info.version).",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+
+
 def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """The error format on every operation, and the API-Version header on every answer."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components["Error"] = ERROR_SCHEMA
     ref = {"$ref": "#/components/schemas/Error"}
@@ -67,6 +87,8 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
                         "content": {"application/json": {"schema": ref}},
                     },
                 )
+            for response in responses.values():
+                response.setdefault("headers", {}).update(API_VERSION_HEADER)
     return result
 
 

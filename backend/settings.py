@@ -64,6 +64,8 @@ MIDDLEWARE = [
     # One JSON event per request, with its id, user id and role (backend/request_log.py).
     "backend.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # API-Version on every answer, 426 for an app older than MIN_APP_VERSIONS, JSON 404s.
+    "backend.versioning.ApiContractMiddleware",
     # Serves /static/ from the ASGI process itself: no separate file server to run.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -199,13 +201,29 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": True,
 }
 
+# The API's version, sent as the API-Version header of every response and in the schema.
+API_VERSION = "1.0.0"
+# The oldest app version still supported, per platform (the app sends X-App-Platform and
+# X-App-Version); an older one is answered 426 upgrade_required. Empty: no minimum.
+MIN_APP_VERSIONS = {
+    platform: version
+    for platform in ("ios", "android", "web")
+    if (version := env.str(f"MIN_APP_VERSION_{platform.upper()}", default=""))
+}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "IOP companion backend",
     "DESCRIPTION": (
         "API for the companion app of addiction Intensive Outpatient Programs: "
-        "patients, counselors and scheduled workers."
+        "patients, counselors and scheduled workers.\n\n"
+        "Apps send `X-App-Platform` (`ios`, `android`, `web`) and `X-App-Version` "
+        "(`1.4.2`) with every request: an app older than the deployment supports is "
+        "answered 426 `upgrade_required`. Every answer carries `API-Version`. A 401's "
+        "`code` says what to do (`token_expired`: refresh and retry). Lists an app "
+        "syncs take `updated_since` (see each operation) and page with `next`/`previous` "
+        "links and a `cursor`."
     ),
-    "VERSION": "1.0.0",
+    "VERSION": API_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",

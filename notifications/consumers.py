@@ -54,10 +54,10 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         protocols: list[str] = self.scope.get("subprotocols", [])
         if len(protocols) >= 2 and protocols[0] == "bearer":
             found = await database_sync_to_async(user_for_access_token)(protocols[1])
-            if found is None:
+            await self.accept(subprotocol="bearer")
+            if found is None:  # 4401 after the handshake, as in asyncapi.yaml: not an HTTP 403
                 await self.close(code=CLOSE_UNAUTHENTICATED)
                 return
-            await self.accept(subprotocol="bearer")
             await self._authenticated(*found)
             return
         await self.accept()
