@@ -34,6 +34,7 @@ from recovery.services.incentive_program import (
 )
 from recovery.services.screens import ResultInput, screen_correct, screen_record
 from recovery.services.sessions import attendance_record
+from tests.conftest import client_for
 from tests.factories import (
     CounselorFactory,
     EnrollmentFactory,
@@ -41,6 +42,7 @@ from tests.factories import (
     SessionFactory,
     SupervisorFactory,
 )
+from tests.recovery.test_api_checkins import checkin_body
 
 pytestmark = pytest.mark.django_db
 
@@ -289,26 +291,15 @@ def test_attendance_earns_once_and_a_correction_to_absent_reverses(clinic: Any) 
     assert IncentiveEntry.objects.filter(kind=EntryKind.REVERSED).count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_concurrent_writes_of_the_same_fact_earn_once() -> None:
-    with time_machine.travel(datetime(2026, 9, 1, 16, 0, tzinfo=UTC), tick=False):
-        program = ProgramFactory()
-        clinic = {
-            "program": program,
-            "supervisor": SupervisorFactory(program=program),
-            "counselor": CounselorFactory(program=program),
-        }
-        enrollment = EnrollmentFactory(program=program, primary_counselor=clinic["counselor"])
-        clinic["enrollment"] = enrollment
-        cocaine_vouchers(clinic)
-        recorded = screen(clinic, MONDAY, N)
+def _at_once(write: Any) -> None:
+    """Run `write` in two threads released together; each closes its own connection."""
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
 
     def writer() -> None:
         try:
             barrier.wait()
-            incentives_screen_recorded(screen=recorded)
+            write()
         except BaseException as exc:  # surfaced below
             errors.append(exc)
         finally:
@@ -320,5 +311,92 @@ def test_two_concurrent_writes_of_the_same_fact_earn_once() -> None:
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def _clinic_committed() -> dict[str, Any]:
+    program = ProgramFactory()
+    counselor = CounselorFactory(program=program)
+    clinic = {
+        "program": program,
+        "supervisor": SupervisorFactory(program=program),
+        "counselor": counselor,
+        "enrollment": EnrollmentFactory(program=program, primary_counselor=counselor),
+    }
+    return clinic
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_writes_of_the_same_screen_earn_once() -> None:
+    with time_machine.travel(datetime(2026, 9, 1, 16, 0, tzinfo=UTC), tick=False):
+        clinic = _clinic_committed()
+        cocaine_vouchers(clinic)
+        recorded = screen(clinic, MONDAY, N)
+    _at_once(lambda: incentives_screen_recorded(screen=recorded))
     assert IncentiveOutcome.objects.count() == 1
+    assert list(IncentiveEntry.objects.values_list("amount_cents", flat=True)) == [250]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_staff_marking_the_same_attendance_at_once_earn_once() -> None:
+    with time_machine.travel(datetime(2026, 9, 1, 16, 0, tzinfo=UTC), tick=False):
+        clinic = _clinic_committed()
+        cocaine_vouchers(clinic, behaviour=Behaviour.SESSION_ATTENDANCE, substance="")
+        session = SessionFactory(
+            program=clinic["program"],
+            starts_at=datetime(2026, 8, 4, 22, 0, tzinfo=UTC),
+            ends_at=datetime(2026, 8, 5, 1, 0, tzinfo=UTC),
+        )
+        session.patients.add(clinic["enrollment"])
+    _at_once(
+        lambda: attendance_record(
+            session=session,
+            enrollment=clinic["enrollment"],
+            status=AttendanceStatus.PRESENT,
+            actor=clinic["counselor"],
+        )
+    )
+    assert IncentiveOutcome.objects.count() == 1
+    assert list(IncentiveEntry.objects.values_list("amount_cents", flat=True)) == [250]
+    earned = Notification.objects.filter(kind=NotificationKind.INCENTIVE)
+    assert earned.count() == 1
+
+
+def test_a_checkin_streak_earns_every_third_day_and_a_gap_resets(clinic: Any) -> None:
+    cocaine_vouchers(
+        clinic,
+        behaviour=Behaviour.CHECKIN_STREAK,
+        substance="",
+        streak_days=3,
+        start=100,
+        step=50,
+        maximum=300,
+        return_after=0,
+    )
+    skipped = {7}
+    for day in range(1, 11):
+        if day in skipped:
+            continue
+        evening = datetime(2026, 6, day, 23, 0, tzinfo=UTC)  # 19:00 in New York
+        with time_machine.travel(evening, tick=False):
+            body = checkin_body(device_time=evening.isoformat())
+            patient = client_for(clinic["enrollment"].patient)
+            assert patient.post("/api/v1/checkins/", body, format="json").status_code == 201
+    outcomes = list(
+        IncentiveOutcome.objects.values_list("occurred_on__day", "result", "value_cents")
+    )
+    assert outcomes == [
+        (3, "success", 100),
+        (6, "success", 150),
+        (8, "miss", 0),  # the first check-in after a day without one
+        (10, "success", 100),  # three days in a row again, back at the start
+    ]
+
+
+def test_the_ledger_refuses_to_be_rewritten(clinic: Any) -> None:
+    cocaine_vouchers(clinic)
+    screen(clinic, MONDAY, N)
+    with pytest.raises(PermissionError):
+        IncentiveEntry.objects.update(amount_cents=10_000)
+    with pytest.raises(PermissionError):
+        IncentiveEntry.objects.all().delete()
     assert list(IncentiveEntry.objects.values_list("amount_cents", flat=True)) == [250]
