@@ -57,7 +57,7 @@ from recovery.selectors.incentives import (
     report_rows,
 )
 from recovery.services import incentive_program as program_services
-from recovery.services.audit import RequestMeta, audit_record
+from recovery.services.audit import RequestMeta, audit_record, audit_record_program
 from recovery.services.incentives import settings_for
 
 MAX_CENTS = DEFAULT_PATIENT_YEAR_CAP_CENTS
@@ -70,6 +70,17 @@ class SupervisorsChange(IsClinician):
         if not super().has_permission(request, view):
             return False
         return request.method in SAFE_METHODS or may_change_program_settings(request.user)
+
+
+def _audit_change(request: Request, action: str, resource: str) -> None:
+    user = request_user(request)
+    audit_record_program(
+        actor=user,
+        action=action,
+        resource=resource,
+        program_id=_program(user).id,
+        meta=RequestMeta.of(request._request),
+    )
 
 
 def _program(user: User) -> Any:
@@ -117,6 +128,7 @@ class IncentiveSettingsView(APIView):
         program_services.incentive_settings_update(
             program=_program(user), actor=user, **serializer.validated_data
         )
+        _audit_change(request, AuditEntry.Action.UPDATE, "incentive-settings")
         return Response(self._body(user))
 
 
@@ -211,6 +223,7 @@ class ProtocolList(APIView):
         protocol = program_services.incentive_protocol_create(
             program=_program(user), actor=user, data=data, bowl=bowl
         )
+        _audit_change(request, AuditEntry.Action.CREATE, f"incentive-protocol:{protocol.id}")
         return Response(ProtocolSerializer(protocol).data, status=status.HTTP_201_CREATED)
 
 
@@ -227,6 +240,7 @@ class ProtocolEnd(APIView):
         if protocol is None:
             raise Http404
         ended = program_services.incentive_protocol_end(protocol=protocol, actor=user)
+        _audit_change(request, AuditEntry.Action.UPDATE, f"incentive-protocol:{protocol.id}")
         return Response(ProtocolSerializer(ended).data)
 
 
@@ -274,6 +288,7 @@ class CatalogueList(APIView):
         item = program_services.catalogue_item_add(
             program=_program(user), actor=user, **serializer.validated_data
         )
+        _audit_change(request, AuditEntry.Action.CREATE, f"incentive-catalogue:{item.id}")
         return Response(CatalogueItemSerializer(item).data, status=status.HTTP_201_CREATED)
 
 

@@ -89,6 +89,15 @@ def test_only_supervisors_set_protocols_caps_and_the_catalogue(world: Any) -> No
         )
     assert counselor.get("/api/v1/incentive-protocols/").status_code == 200
     assert "spending" not in counselor.get("/api/v1/incentives/settings/").json()
+    supervisor = client_for(world["supervisor"])
+    assert "spending" in supervisor.get("/api/v1/incentives/settings/").json()
+    changes = AuditEntry.objects.filter(actor=world["supervisor"], enrollment_id=None)
+    assert list(changes.values_list("action", "resource")) == [
+        (
+            "create",
+            f"incentive-protocol:{supervisor.get('/api/v1/incentive-protocols/').json()[0]['id']}",
+        )
+    ]
 
 
 def test_the_cap_is_at_most_the_federal_750_dollars(world: Any) -> None:
