@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from notifications.services import Message, notify_all
@@ -103,12 +103,17 @@ def incentives_fact_recorded(
     """Judge a new or corrected fact for every active protocol of its behaviour that had
     started by the fact's day. Returns the outcomes written or changed."""
     now = now or timezone.now()
-    protocols = IncentiveProtocol.objects.filter(
-        program_id=fact.enrollment.program_id,
-        behaviour=fact.behaviour,
-        active=True,
-        started_on__lte=fact.occurred_on,
-    ).prefetch_related("bowl")
+    judged_before = IncentiveOutcome.objects.filter(
+        enrollment=fact.enrollment, fact_key=fact.key
+    ).values("protocol_id")
+    # A protocol ended since still sees its facts corrected (a reversal is never skipped).
+    protocols = (
+        IncentiveProtocol.objects.filter(
+            program_id=fact.enrollment.program_id, behaviour=fact.behaviour
+        )
+        .filter(Q(active=True, started_on__lte=fact.occurred_on) | Q(id__in=judged_before))
+        .prefetch_related("bowl")
+    )
     changed: list[IncentiveOutcome] = []
     for protocol in protocols:
         verdict = fact.verdict(protocol)

@@ -30,6 +30,7 @@ from recovery.services.incentive_program import (
     SlotInput,
     balance_of,
     incentive_protocol_create,
+    incentive_protocol_end,
     incentive_settings_update,
 )
 from recovery.services.screens import ResultInput, screen_correct, screen_record
@@ -400,3 +401,18 @@ def test_the_ledger_refuses_to_be_rewritten(clinic: Any) -> None:
     with pytest.raises(PermissionError):
         IncentiveEntry.objects.all().delete()
     assert list(IncentiveEntry.objects.values_list("amount_cents", flat=True)) == [250]
+
+
+def test_a_correction_reverses_even_after_the_protocol_ended(clinic: Any) -> None:
+    protocol = cocaine_vouchers(clinic)
+    monday = screen(clinic, MONDAY, N)
+    incentive_protocol_end(protocol=protocol, actor=clinic["supervisor"])
+    screen_correct(
+        screen=monday,
+        actor=clinic["counselor"],
+        status=ScreenStatus.COMPLETED,
+        results=[ResultInput("cocaine", P)],
+        observed=True,
+    )
+    assert balance_of(clinic["enrollment"]) == 0
+    assert earned_for(screen(clinic, MONDAY + timedelta(days=2), N).id) == 0  # ended
