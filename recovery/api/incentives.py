@@ -12,6 +12,7 @@ import io
 from typing import Any
 
 from django.http import Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -399,3 +400,7 @@ class IncentiveReport(APIView):
 
 class IncentiveReportCsv(IncentiveReport):
     as_csv = True
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request: Request) -> Response | HttpResponse:
+        return super().get(request)
