@@ -1,15 +1,14 @@
 """Earning in contingency management: a recorded fact is judged once per protocol, and
 what it earns goes to the patient's append-only ledger at once.
 
-The hooks (`incentives_screen_recorded`, `incentives_attendance_recorded`,
-`incentives_checkin_recorded`) run inside the transaction that records the fact. A fact
+The hooks of `recovery.services.incentive_facts` (screens, attendance, check-ins)
+run inside the transaction that records the fact. A fact
 recorded again (a retry, two writers at once) finds its outcome and earns nothing more:
 the outcome is unique per protocol, patient and fact. A corrected fact is judged again:
 a success that no longer holds is reversed by a ledger entry of its own, never edited.
 
-Questionnaires: `incentives_fact_recorded(fact=Fact(..., behaviour=
-Behaviour.QUESTIONNAIRE_COMPLETED, key="questionnaire:<response id>"))` is the hook to
-call when a completed questionnaire is stored; nothing calls it yet.
+Questionnaires: `incentive_facts.incentives_questionnaire_completed` is the hook the
+questionnaire service calls when a completed response is stored; nothing calls it yet.
 """
 
 from __future__ import annotations

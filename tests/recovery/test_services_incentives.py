@@ -24,7 +24,10 @@ from recovery.models import (
     ScreenStatus,
 )
 from recovery.notification_kinds import NotificationKind
-from recovery.services.incentive_facts import incentives_screen_recorded
+from recovery.services.incentive_facts import (
+    incentives_questionnaire_completed,
+    incentives_screen_recorded,
+)
 from recovery.services.incentive_program import (
     OPIOID_REFUSAL,
     SlotInput,
@@ -416,3 +419,12 @@ def test_a_correction_reverses_even_after_the_protocol_ended(clinic: Any) -> Non
     )
     assert balance_of(clinic["enrollment"]) == 0
     assert earned_for(screen(clinic, MONDAY + timedelta(days=2), N).id) == 0  # ended
+
+
+def test_the_questionnaire_hook_earns_once_per_completed_response(clinic: Any) -> None:
+    cocaine_vouchers(clinic, behaviour=Behaviour.QUESTIONNAIRE_COMPLETED, substance="")
+    for key in ("17", "17", "18"):
+        incentives_questionnaire_completed(
+            enrollment=clinic["enrollment"], response_key=key, completed_on=MONDAY
+        )
+    assert list(IncentiveEntry.objects.values_list("amount_cents", flat=True)) == [250, 375]
