@@ -2,9 +2,10 @@
 what it earns goes to the patient's append-only ledger at once.
 
 The hooks of `recovery.services.incentive_facts` (screens, attendance, check-ins) run
-inside the transaction that records the fact. A fact recorded again (a retry, two writers at once) finds its outcome and earns nothing more:
-the outcome is unique per protocol, patient and fact. A corrected fact is judged again:
-a success that no longer holds is reversed by a ledger entry of its own, never edited.
+inside the transaction that records the fact. A fact recorded again (a retry, two
+writers at once) finds its outcome and earns nothing more: the outcome is unique per
+protocol, patient and fact. A corrected fact is judged again: a success that no longer
+holds is reversed by a ledger entry of its own, never edited.
 
 Questionnaires: `incentive_facts.incentives_questionnaire_completed` is the hook the
 questionnaire service calls when a completed response is stored; nothing calls it yet.
