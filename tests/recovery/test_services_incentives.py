@@ -12,7 +12,9 @@ import time_machine
 from django.db import connection
 
 from backend.errors import ServiceError
+from notifications.dispatch import dispatch_due
 from notifications.models import Notification
+from notifications.push import memory
 from recovery.models import (
     AttendanceStatus,
     Behaviour,
@@ -41,6 +43,7 @@ from recovery.services.sessions import attendance_record
 from tests.conftest import client_for
 from tests.factories import (
     CounselorFactory,
+    DeviceFactory,
     EnrollmentFactory,
     ProgramFactory,
     SessionFactory,
@@ -428,3 +431,15 @@ def test_the_questionnaire_hook_earns_once_per_completed_response(clinic: Any) -
             enrollment=clinic["enrollment"], response_key=key, completed_on=MONDAY
         )
     assert list(IncentiveEntry.objects.values_list("amount_cents", flat=True)) == [250, 375]
+
+
+def test_the_push_of_a_reward_names_no_behaviour_or_amount(clinic: Any) -> None:
+    DeviceFactory(user=clinic["enrollment"].patient)
+    cocaine_vouchers(clinic)
+    screen(clinic, MONDAY, N)
+    dispatch_due()
+    (message,) = memory.outbox
+    assert (message.title, message.body) == ("Good news", "You have an update in the app.")
+    assert set(message.data()) == {"notification_id"}
+    inbox = Notification.objects.get(kind=NotificationKind.INCENTIVE)
+    assert inbox.payload["amount_cents"] == 250  # over the authenticated API only
