@@ -7,8 +7,6 @@ selectors, the report explicitly.
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from django.http import Http404, HttpResponse
@@ -34,7 +32,6 @@ from recovery.models import (
     AuditEntry,
     Behaviour,
     CatalogueItem,
-    Enrollment,
     IncentiveEntry,
     IncentiveProtocol,
     PrizeSlot,
@@ -50,15 +47,14 @@ from recovery.selectors.access import (
     visible_enrollment,
 )
 from recovery.selectors.incentives import (
-    CSV_COLUMNS,
     incentive_report,
     incentive_summary,
     ledger_of,
     program_spending,
-    report_rows,
+    report_csv,
 )
 from recovery.services import incentive_program as program_services
-from recovery.services.audit import RequestMeta, audit_record, audit_record_program
+from recovery.services.audit import RequestMeta, audit_record_program
 from recovery.services.incentives import settings_for
 
 MAX_CENTS = DEFAULT_PATIENT_YEAR_CAP_CENTS
@@ -377,23 +373,12 @@ class IncentiveReport(APIView):
             raise PermissionDenied("Only supervisors read the program's report.")
         program = _program(user)
         report = incentive_report(program)
-        audit_record(
-            actor=user,
-            action=AuditEntry.Action.EXPORT if self.as_csv else AuditEntry.Action.READ,
-            resource="incentive-report",
-            # The report is drawn from every patient of the program (their attendance and
-            # screens), not only the participants.
-            enrollment_ids=Enrollment.objects.filter(program=program).values_list("id", flat=True),
-            meta=RequestMeta.of(request._request),
-            status_code=200,
+        program_services.incentive_report_audit(
+            actor=user, program=program, as_csv=self.as_csv, meta=RequestMeta.of(request._request)
         )
         if not self.as_csv:
             return Response(report)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(report_rows(report))
-        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(report_csv(report), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="incentive-report.csv"'
         return response
 

@@ -3,6 +3,8 @@ spending against its budget; the program report (supervisors only, see the API).
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -219,6 +221,14 @@ def incentive_report(program: Program, now: datetime | None = None) -> dict[str,
 
 
 CSV_COLUMNS = ["measure", "value"]
+
+
+def report_csv(report: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(report_rows(report))
+    return out.getvalue()
 
 
 def report_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
