@@ -443,3 +443,25 @@ def test_the_push_of_a_reward_names_no_behaviour_or_amount(clinic: Any) -> None:
     assert set(message.data()) == {"notification_id"}
     inbox = Notification.objects.get(kind=NotificationKind.INCENTIVE)
     assert inbox.payload["amount_cents"] == 250  # over the authenticated API only
+
+
+def test_the_yearly_cap_starts_afresh_on_the_first_of_january(time_machine: Any) -> None:
+    time_machine.move_to(datetime(2027, 1, 2, 16, 0, tzinfo=UTC), tick=False)
+    program = ProgramFactory()
+    enrollment = EnrollmentFactory(program=program, start_date=date(2026, 12, 1))
+    clinic = {
+        "program": program,
+        "supervisor": SupervisorFactory(program=program),
+        "counselor": enrollment.primary_counselor,
+        "enrollment": enrollment,
+    }
+    cocaine_vouchers(clinic, started_on=date(2026, 12, 1))
+    incentive_settings_update(
+        program=program,
+        actor=clinic["supervisor"],
+        patient_year_cap_cents=300,
+        year_budget_cents=None,
+    )
+    paid = [earned_for(screen(clinic, day, N).id) for day in (date(2026, 12, 30), date(2027, 1, 1))]
+    assert paid == [250, 300]  # $3.75 wanted on 1 January; that year's cap is $3.00
+    assert balance_of(enrollment) == 550
