@@ -13,6 +13,7 @@ from recovery.models import (
     Behaviour,
     CheckIn,
     DrugScreen,
+    Enrollment,
     IncentiveProtocol,
     OutcomeResult,
     ScreenStatus,
@@ -128,6 +129,24 @@ def incentives_checkin_recorded(*, checkin: CheckIn, now: datetime | None = None
             key=f"checkins:{day.isoformat()}",
             occurred_on=day,
             verdict=verdict,
+        ),
+        now=now,
+    )
+
+
+def incentives_questionnaire_completed(
+    *, enrollment: Enrollment, response_key: str, completed_on: date, now: datetime | None = None
+) -> None:
+    """The hook for questionnaires (being built): call it in the transaction that stores a
+    completed response, with a key unique to that response (its id). Completion earns;
+    nothing counts as a miss (a questionnaire not sent is not a questionnaire skipped)."""
+    incentives_fact_recorded(
+        fact=Fact(
+            enrollment=enrollment,
+            behaviour=Behaviour.QUESTIONNAIRE_COMPLETED,
+            key=f"questionnaire:{response_key}"[:80],
+            occurred_on=completed_on,
+            verdict=lambda protocol: OutcomeResult.SUCCESS,
         ),
         now=now,
     )

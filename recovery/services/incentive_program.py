@@ -17,6 +17,7 @@ from django.utils import timezone
 from backend.errors import NotAllowed, ServiceError
 from recovery.dates import program_today
 from recovery.models import (
+    AuditEntry,
     Behaviour,
     CatalogueItem,
     Enrollment,
@@ -32,6 +33,7 @@ from recovery.models import (
 )
 from recovery.models.incentives import DEFAULT_PATIENT_YEAR_CAP_CENTS
 from recovery.selectors.access import is_program_staff, may_change_program_settings
+from recovery.services.audit import RequestMeta, audit_record
 from recovery.services.incentives import settings_for
 from recovery.services.monitoring import _require_active
 
@@ -159,6 +161,21 @@ def catalogue_item_add(
     if "cash" in name.lower():
         raise ServiceError({"name": ["Rewards are items or vouchers, never cash."]})
     return CatalogueItem.objects.create(program=program, name=name.strip(), value_cents=value_cents)
+
+
+def incentive_report_audit(
+    *, actor: User, program: Program, as_csv: bool, meta: RequestMeta
+) -> None:
+    """A supervisor read the program report: it is drawn from every patient of the program
+    (their attendance and screens), not only the participants, so each is noted."""
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.EXPORT if as_csv else AuditEntry.Action.READ,
+        resource="incentive-report",
+        enrollment_ids=Enrollment.objects.filter(program=program).values_list("id", flat=True),
+        meta=meta,
+        status_code=200,
+    )
 
 
 def balance_of(enrollment: Enrollment) -> int:

@@ -48,8 +48,9 @@ def after_success(ladder: Ladder, standing: Standing) -> tuple[int, Standing]:
 
 
 def after_miss(standing: Standing) -> Standing:
-    """Back to the first level; remember the level lost (a second miss before any success
-    keeps the first one's, nothing being lost twice)."""
+    """Back to the first level, remembering the level this miss took away: the value
+    `return_after` successes in a row give back. A miss at the first level takes nothing
+    away, so the level an earlier miss took stays remembered."""
     saved = standing.level if standing.level > 0 else standing.saved_level
     return Standing(level=0, saved_level=saved, run=0)
 

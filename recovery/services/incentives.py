@@ -1,15 +1,14 @@
 """Earning in contingency management: a recorded fact is judged once per protocol, and
 what it earns goes to the patient's append-only ledger at once.
 
-The hooks (`incentives_screen_recorded`, `incentives_attendance_recorded`,
-`incentives_checkin_recorded`) run inside the transaction that records the fact. A fact
-recorded again (a retry, two writers at once) finds its outcome and earns nothing more:
-the outcome is unique per protocol, patient and fact. A corrected fact is judged again:
-a success that no longer holds is reversed by a ledger entry of its own, never edited.
+The hooks of `recovery.services.incentive_facts` (screens, attendance, check-ins) run
+inside the transaction that records the fact. A fact recorded again (a retry, two
+writers at once) finds its outcome and earns nothing more: the outcome is unique per
+protocol, patient and fact. A corrected fact is judged again: a success that no longer
+holds is reversed by a ledger entry of its own, never edited.
 
-Questionnaires: `incentives_fact_recorded(fact=Fact(..., behaviour=
-Behaviour.QUESTIONNAIRE_COMPLETED, key="questionnaire:<response id>"))` is the hook to
-call when a completed questionnaire is stored; nothing calls it yet.
+Questionnaires: `incentive_facts.incentives_questionnaire_completed` is the hook the
+questionnaire service calls when a completed response is stored; nothing calls it yet.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from notifications.services import Message, notify_all
@@ -103,12 +102,17 @@ def incentives_fact_recorded(
     """Judge a new or corrected fact for every active protocol of its behaviour that had
     started by the fact's day. Returns the outcomes written or changed."""
     now = now or timezone.now()
-    protocols = IncentiveProtocol.objects.filter(
-        program_id=fact.enrollment.program_id,
-        behaviour=fact.behaviour,
-        active=True,
-        started_on__lte=fact.occurred_on,
-    ).prefetch_related("bowl")
+    judged_before = IncentiveOutcome.objects.filter(
+        enrollment=fact.enrollment, fact_key=fact.key
+    ).values("protocol_id")
+    # A protocol ended since still sees its facts corrected (a reversal is never skipped).
+    protocols = (
+        IncentiveProtocol.objects.filter(
+            program_id=fact.enrollment.program_id, behaviour=fact.behaviour
+        )
+        .filter(Q(active=True, started_on__lte=fact.occurred_on) | Q(id__in=judged_before))
+        .prefetch_related("bowl")
+    )
     changed: list[IncentiveOutcome] = []
     for protocol in protocols:
         verdict = fact.verdict(protocol)

@@ -12,7 +12,9 @@ import time_machine
 from django.db import connection
 
 from backend.errors import ServiceError
+from notifications.dispatch import dispatch_due
 from notifications.models import Notification
+from notifications.push import memory
 from recovery.models import (
     AttendanceStatus,
     Behaviour,
@@ -24,23 +26,30 @@ from recovery.models import (
     ScreenStatus,
 )
 from recovery.notification_kinds import NotificationKind
-from recovery.services.incentive_facts import incentives_screen_recorded
+from recovery.services.incentive_facts import (
+    incentives_questionnaire_completed,
+    incentives_screen_recorded,
+)
 from recovery.services.incentive_program import (
     OPIOID_REFUSAL,
     SlotInput,
     balance_of,
     incentive_protocol_create,
+    incentive_protocol_end,
     incentive_settings_update,
 )
 from recovery.services.screens import ResultInput, screen_correct, screen_record
 from recovery.services.sessions import attendance_record
+from tests.conftest import client_for
 from tests.factories import (
     CounselorFactory,
+    DeviceFactory,
     EnrollmentFactory,
     ProgramFactory,
     SessionFactory,
     SupervisorFactory,
 )
+from tests.recovery.test_api_checkins import checkin_body
 
 pytestmark = pytest.mark.django_db
 
@@ -289,26 +298,15 @@ def test_attendance_earns_once_and_a_correction_to_absent_reverses(clinic: Any) 
     assert IncentiveEntry.objects.filter(kind=EntryKind.REVERSED).count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_concurrent_writes_of_the_same_fact_earn_once() -> None:
-    with time_machine.travel(datetime(2026, 9, 1, 16, 0, tzinfo=UTC), tick=False):
-        program = ProgramFactory()
-        clinic = {
-            "program": program,
-            "supervisor": SupervisorFactory(program=program),
-            "counselor": CounselorFactory(program=program),
-        }
-        enrollment = EnrollmentFactory(program=program, primary_counselor=clinic["counselor"])
-        clinic["enrollment"] = enrollment
-        cocaine_vouchers(clinic)
-        recorded = screen(clinic, MONDAY, N)
+def _at_once(write: Any) -> None:
+    """Run `write` in two threads released together; each closes its own connection."""
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
 
     def writer() -> None:
         try:
             barrier.wait()
-            incentives_screen_recorded(screen=recorded)
+            write()
         except BaseException as exc:  # surfaced below
             errors.append(exc)
         finally:
@@ -320,5 +318,150 @@ def test_two_concurrent_writes_of_the_same_fact_earn_once() -> None:
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def _clinic_committed() -> dict[str, Any]:
+    program = ProgramFactory()
+    counselor = CounselorFactory(program=program)
+    clinic = {
+        "program": program,
+        "supervisor": SupervisorFactory(program=program),
+        "counselor": counselor,
+        "enrollment": EnrollmentFactory(program=program, primary_counselor=counselor),
+    }
+    return clinic
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_writes_of_the_same_screen_earn_once() -> None:
+    with time_machine.travel(datetime(2026, 9, 1, 16, 0, tzinfo=UTC), tick=False):
+        clinic = _clinic_committed()
+        cocaine_vouchers(clinic)
+        recorded = screen(clinic, MONDAY, N)
+    _at_once(lambda: incentives_screen_recorded(screen=recorded))
     assert IncentiveOutcome.objects.count() == 1
     assert list(IncentiveEntry.objects.values_list("amount_cents", flat=True)) == [250]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_staff_marking_the_same_attendance_at_once_earn_once() -> None:
+    with time_machine.travel(datetime(2026, 9, 1, 16, 0, tzinfo=UTC), tick=False):
+        clinic = _clinic_committed()
+        cocaine_vouchers(clinic, behaviour=Behaviour.SESSION_ATTENDANCE, substance="")
+        session = SessionFactory(
+            program=clinic["program"],
+            starts_at=datetime(2026, 8, 4, 22, 0, tzinfo=UTC),
+            ends_at=datetime(2026, 8, 5, 1, 0, tzinfo=UTC),
+        )
+        session.patients.add(clinic["enrollment"])
+    _at_once(
+        lambda: attendance_record(
+            session=session,
+            enrollment=clinic["enrollment"],
+            status=AttendanceStatus.PRESENT,
+            actor=clinic["counselor"],
+        )
+    )
+    assert IncentiveOutcome.objects.count() == 1
+    assert list(IncentiveEntry.objects.values_list("amount_cents", flat=True)) == [250]
+    earned = Notification.objects.filter(kind=NotificationKind.INCENTIVE)
+    assert earned.count() == 1
+
+
+def test_a_checkin_streak_earns_every_third_day_and_a_gap_resets(clinic: Any) -> None:
+    cocaine_vouchers(
+        clinic,
+        behaviour=Behaviour.CHECKIN_STREAK,
+        substance="",
+        streak_days=3,
+        start=100,
+        step=50,
+        maximum=300,
+        return_after=0,
+    )
+    skipped = {7}
+    for day in range(1, 11):
+        if day in skipped:
+            continue
+        evening = datetime(2026, 6, day, 23, 0, tzinfo=UTC)  # 19:00 in New York
+        with time_machine.travel(evening, tick=False):
+            body = checkin_body(device_time=evening.isoformat())
+            patient = client_for(clinic["enrollment"].patient)
+            assert patient.post("/api/v1/checkins/", body, format="json").status_code == 201
+    outcomes = list(
+        IncentiveOutcome.objects.values_list("occurred_on__day", "result", "value_cents")
+    )
+    assert outcomes == [
+        (3, "success", 100),
+        (6, "success", 150),
+        (8, "miss", 0),  # the first check-in after a day without one
+        (10, "success", 100),  # three days in a row again, back at the start
+    ]
+
+
+def test_the_ledger_refuses_to_be_rewritten(clinic: Any) -> None:
+    cocaine_vouchers(clinic)
+    screen(clinic, MONDAY, N)
+    with pytest.raises(PermissionError):
+        IncentiveEntry.objects.update(amount_cents=10_000)
+    with pytest.raises(PermissionError):
+        IncentiveEntry.objects.all().delete()
+    assert list(IncentiveEntry.objects.values_list("amount_cents", flat=True)) == [250]
+
+
+def test_a_correction_reverses_even_after_the_protocol_ended(clinic: Any) -> None:
+    protocol = cocaine_vouchers(clinic)
+    monday = screen(clinic, MONDAY, N)
+    incentive_protocol_end(protocol=protocol, actor=clinic["supervisor"])
+    screen_correct(
+        screen=monday,
+        actor=clinic["counselor"],
+        status=ScreenStatus.COMPLETED,
+        results=[ResultInput("cocaine", P)],
+        observed=True,
+    )
+    assert balance_of(clinic["enrollment"]) == 0
+    assert earned_for(screen(clinic, MONDAY + timedelta(days=2), N).id) == 0  # ended
+
+
+def test_the_questionnaire_hook_earns_once_per_completed_response(clinic: Any) -> None:
+    cocaine_vouchers(clinic, behaviour=Behaviour.QUESTIONNAIRE_COMPLETED, substance="")
+    for key in ("17", "17", "18"):
+        incentives_questionnaire_completed(
+            enrollment=clinic["enrollment"], response_key=key, completed_on=MONDAY
+        )
+    assert list(IncentiveEntry.objects.values_list("amount_cents", flat=True)) == [250, 375]
+
+
+def test_the_push_of_a_reward_names_no_behaviour_or_amount(clinic: Any) -> None:
+    DeviceFactory(user=clinic["enrollment"].patient)
+    cocaine_vouchers(clinic)
+    screen(clinic, MONDAY, N)
+    dispatch_due()
+    (message,) = memory.outbox
+    assert (message.title, message.body) == ("Good news", "You have an update in the app.")
+    assert set(message.data()) == {"notification_id"}
+    inbox = Notification.objects.get(kind=NotificationKind.INCENTIVE)
+    assert inbox.payload["amount_cents"] == 250  # over the authenticated API only
+
+
+def test_the_yearly_cap_starts_afresh_on_the_first_of_january(time_machine: Any) -> None:
+    time_machine.move_to(datetime(2027, 1, 2, 16, 0, tzinfo=UTC), tick=False)
+    program = ProgramFactory()
+    enrollment = EnrollmentFactory(program=program, start_date=date(2026, 12, 1))
+    clinic = {
+        "program": program,
+        "supervisor": SupervisorFactory(program=program),
+        "counselor": enrollment.primary_counselor,
+        "enrollment": enrollment,
+    }
+    cocaine_vouchers(clinic, started_on=date(2026, 12, 1))
+    incentive_settings_update(
+        program=program,
+        actor=clinic["supervisor"],
+        patient_year_cap_cents=300,
+        year_budget_cents=None,
+    )
+    paid = [earned_for(screen(clinic, day, N).id) for day in (date(2026, 12, 30), date(2027, 1, 1))]
+    assert paid == [250, 300]  # $3.75 wanted on 1 January; that year's cap is $3.00
+    assert balance_of(enrollment) == 550
