@@ -174,6 +174,8 @@ REST_FRAMEWORK = {
         "enrollment_code": env.str("THROTTLE_ENROLLMENT_CODE", default="10/min"),
         # Per user: setting up and confirming an authenticator.
         "totp": env.str("THROTTLE_TOTP", default="5/min"),
+        # Per user: messages to or from the care team.
+        "messages": env.str("THROTTLE_MESSAGES", default="20/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

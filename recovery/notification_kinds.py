@@ -29,6 +29,8 @@ class NotificationKind(models.TextChoices):
     FLAG_ESCALATED = "flag_escalated", "Flag escalated"
     MEDICATION_REMINDER = "medication_reminder", "Medication reminder"
     APP_SILENT = "app_silent", "Please open the app"
+    CARE_MESSAGE = "care_message", "Message in a care-team conversation"
+    MESSAGES_READ = "messages_read", "Messages read"
 
 
 SCHEDULE_UPDATE = ("Schedule update", "Your schedule changed. Open the app.")
@@ -87,6 +89,22 @@ KINDS = [
         "Please open the app",
         "Still there?",
         "Open the app so your messages keep reaching you.",
+        ttl=timedelta(days=1),
+    ),
+    # A message between a patient and their care team. The text stays in the conversation
+    # (encrypted at rest); the notification carries only the patient's id and the message's.
+    Kind(
+        NotificationKind.CARE_MESSAGE,
+        "Message in a care-team conversation",
+        "New message",
+        "You have a new message. Open the app to read it.",
+    ),
+    # A read receipt: to whoever is connected, never pushed, stale within the day.
+    Kind(
+        NotificationKind.MESSAGES_READ,
+        "Messages read",
+        "Messages read",
+        "Your messages were read.",
         ttl=timedelta(days=1),
     ),
 ]

@@ -1,6 +1,16 @@
 from django.urls import path
 
-from recovery.api import accounts, auth, care, checkins, flags, patients, series, sessions
+from recovery.api import (
+    accounts,
+    auth,
+    care,
+    checkins,
+    flags,
+    messages,
+    patients,
+    series,
+    sessions,
+)
 
 urlpatterns = [
     path("auth/token/", auth.Login.as_view(), name="token"),
@@ -13,6 +23,25 @@ urlpatterns = [
     path("me/checkin-schedule/", checkins.MyCheckInSchedule.as_view(), name="my-schedule"),
     path("me/support/", care.SupportView.as_view(), name="my-support"),
     path("me/favorites/", care.FavoriteList.as_view(), name="my-favorites"),
+    path("me/conversation/", messages.MyConversation.as_view(), name="my-conversation"),
+    path("me/conversation/messages/", messages.MyMessageList.as_view(), name="my-messages"),
+    path("me/conversation/read/", messages.MyConversationRead.as_view(), name="my-messages-read"),
+    path("conversations/", messages.StaffConversationList.as_view(), name="conversations"),
+    path(
+        "patients/<int:pk>/conversation/",
+        messages.ConversationView.as_view(),
+        name="patient-conversation",
+    ),
+    path(
+        "patients/<int:pk>/conversation/messages/",
+        messages.MessageList.as_view(),
+        name="patient-messages",
+    ),
+    path(
+        "patients/<int:pk>/conversation/read/",
+        messages.ConversationRead.as_view(),
+        name="patient-messages-read",
+    ),
     path("checkins/", checkins.CheckInListCreate.as_view(), name="checkins"),
     path("checkins/<uuid:checkin_id>/", checkins.CheckInDetail.as_view(), name="checkin-detail"),
     path("urges/", checkins.UrgeList.as_view(), name="urges"),

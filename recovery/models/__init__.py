@@ -25,6 +25,13 @@ from recovery.models.exercises import (
     FavoriteExercise,
 )
 from recovery.models.flags import Flag, FlagEvent, FlagKind, FlagStatus, Severity
+from recovery.models.messages import (
+    MAX_MESSAGE_LENGTH,
+    Conversation,
+    Message,
+    MessageAuthor,
+    ReadMarker,
+)
 from recovery.models.monitoring import (
     DrugScreen,
     DrugScreenResult,
@@ -62,6 +69,7 @@ from recovery.models.sessions import (
 from recovery.models.support import Relationship, SupportContact
 
 __all__ = [
+    "MAX_MESSAGE_LENGTH",
     "Attendance",
     "AttendanceStatus",
     "AuditEntry",
@@ -69,6 +77,7 @@ __all__ = [
     "CheckIn",
     "CheckInSchedule",
     "Consent",
+    "Conversation",
     "Disclosure",
     "DrugScreen",
     "DrugScreenResult",
@@ -95,12 +104,15 @@ __all__ = [
     "Medication",
     "MedicationCategory",
     "MeetingFormat",
+    "Message",
+    "MessageAuthor",
     "MutualHelpMeeting",
     "PlanComment",
     "PlanGoal",
     "PlanReview",
     "Program",
     "ProgramMonitoringSettings",
+    "ReadMarker",
     "Relationship",
     "Role",
     "ScreenMethod",

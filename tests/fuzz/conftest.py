@@ -66,6 +66,7 @@ from recovery.models import (
 )
 from recovery.models.enrollment import Enrollment
 from recovery.notification_kinds import NotificationKind
+from recovery.services.messages import message_send
 from tests.factories import (
     ContactFactory,
     CounselorFactory,
@@ -150,6 +151,7 @@ def _populate(
         )
         add("checkins", str(checkin.client_id))
     UrgeEvent.objects.create(enrollment=enrollment, intensity=7, occurred_at=now)
+    message_send(enrollment=enrollment, sender=enrollment.patient, body=f"Hello from {tag}")
 
     contacts = [
         cast(
