@@ -8,6 +8,7 @@ from recovery.api import (
     flags,
     messages,
     patients,
+    safety_plan,
     series,
     sessions,
 )
@@ -26,6 +27,22 @@ urlpatterns = [
     path("me/conversation/", messages.MyConversation.as_view(), name="my-conversation"),
     path("me/conversation/messages/", messages.MyMessageList.as_view(), name="my-messages"),
     path("me/conversation/read/", messages.MyConversationRead.as_view(), name="my-messages-read"),
+    path("me/safety-plan/", safety_plan.MySafetyPlan.as_view(), name="my-safety-plan"),
+    path(
+        "me/safety-plan/history/",
+        safety_plan.MySafetyPlanHistory.as_view(),
+        name="my-safety-plan-history",
+    ),
+    path(
+        "patients/<int:pk>/safety-plan/",
+        safety_plan.SafetyPlanView.as_view(),
+        name="patient-safety-plan",
+    ),
+    path(
+        "patients/<int:pk>/safety-plan/history/",
+        safety_plan.SafetyPlanHistory.as_view(),
+        name="patient-safety-plan-history",
+    ),
     path("conversations/", messages.StaffConversationList.as_view(), name="conversations"),
     path(
         "patients/<int:pk>/conversation/",

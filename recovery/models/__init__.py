@@ -58,6 +58,13 @@ from recovery.models.plan import (
     PlanReview,
     TreatmentPlan,
 )
+from recovery.models.safety import (
+    MAX_PLAN_TEXT,
+    PlanSection,
+    SafetyPlan,
+    SafetyPlanItem,
+    SafetyPlanVersion,
+)
 from recovery.models.sessions import (
     Attendance,
     AttendanceStatus,
@@ -70,6 +77,7 @@ from recovery.models.support import Relationship, SupportContact
 
 __all__ = [
     "MAX_MESSAGE_LENGTH",
+    "MAX_PLAN_TEXT",
     "Attendance",
     "AttendanceStatus",
     "AuditEntry",
@@ -110,11 +118,15 @@ __all__ = [
     "PlanComment",
     "PlanGoal",
     "PlanReview",
+    "PlanSection",
     "Program",
     "ProgramMonitoringSettings",
     "ReadMarker",
     "Relationship",
     "Role",
+    "SafetyPlan",
+    "SafetyPlanItem",
+    "SafetyPlanVersion",
     "ScreenMethod",
     "ScreenOutcome",
     "ScreenStatus",

@@ -919,6 +919,52 @@ ROWS += [
     ),
 ]
 
+# The safety plan, written together.
+ROWS += [
+    Row(
+        "my safety plan",
+        "get",
+        url("me/safety-plan/"),
+        me_endpoint(200, 200),
+        route="me/safety-plan/",
+    ),
+    Row(
+        "my safety plan save",
+        "put",
+        url("me/safety-plan/"),
+        me_endpoint(200, 200),
+        body=lambda w: {"base_version": 0, "sections": {}},
+    ),
+    Row(
+        "my safety plan history",
+        "get",
+        url("me/safety-plan/history/"),
+        me_endpoint(200, 200),
+        route="me/safety-plan/history/",
+    ),
+    Row(
+        "patient safety plan",
+        "get",
+        url("patients/{w.a.id}/safety-plan/"),
+        PATIENT_RECORD,
+        route="patients/<int:pk>/safety-plan/",
+    ),
+    Row(
+        "patient safety plan save",
+        "put",
+        url("patients/{w.a.id}/safety-plan/"),
+        PATIENT_RECORD,
+        body=lambda w: {"base_version": 0, "sections": {}},
+    ),
+    Row(
+        "patient safety plan history",
+        "get",
+        url("patients/{w.a.id}/safety-plan/history/"),
+        PATIENT_RECORD,
+        route="patients/<int:pk>/safety-plan/history/",
+    ),
+]
+
 # Second factor for staff sign-in, where it is wired up.
 ROWS += [
     row
