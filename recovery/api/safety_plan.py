@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.cache import patch_vary_headers
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -73,7 +73,13 @@ class SafetyPlanView(APIView):
         patch_vary_headers(response, ["Authorization", "Accept-Language"])
         return response
 
-    @extend_schema(request=PlanWriteSerializer, responses={200: serializers.DictField()})
+    @extend_schema(
+        request=PlanWriteSerializer,
+        responses={
+            200: serializers.DictField(),
+            422: OpenApiResponse(description="Saved by someone else meanwhile: reload, redo."),
+        },
+    )
     def put(self, request: Request, pk: int | None = None) -> Response:
         user = acting_user(request)
         enrollment = shared_record_enrollment(user, pk)
@@ -93,10 +99,10 @@ class SafetyPlanView(APIView):
 
 
 class SafetyPlanHistory(APIView):
-    @extend_schema(responses={200: serializers.ListField(child=serializers.DictField())})
+    @extend_schema(responses={200: serializers.DictField()})
     def get(self, request: Request, pk: int | None = None) -> Response:
         enrollment = shared_record_enrollment(acting_user(request), pk)
-        return Response(safety_plan_history(enrollment))
+        return Response({"versions": safety_plan_history(enrollment)})
 
 
 class MySafetyPlan(SafetyPlanView):

@@ -62,7 +62,7 @@ def test_patient_and_counselor_write_it_together_and_the_patient_sees_who_change
     assert _section(plan, "high_risk")[0]["response"] == "Give my card to my sister"
     assert plan["updated_by"]["id"] == counselor.id
 
-    history = patient.get(MINE + "history/").json()
+    history = patient.get(MINE + "history/").json()["versions"]
     assert [(h["version"], h["changed_by"]["id"]) for h in history] == [
         (2, counselor.id),
         (1, enrollment.patient.id),
