@@ -52,6 +52,12 @@ def periodic_jobs() -> tuple[PeriodicJob, ...]:
         ),
         # Silences are counted in days: an hourly look is soon enough.
         PeriodicJob("nudge_silent_apps", "recovery.services.presence.nudge_silent_apps", 3600.0),
+        # Milestones are reached at each patient's local midnight: hourly reaches every zone.
+        PeriodicJob(
+            "recovery_milestones",
+            "recovery.services.milestones.recovery_milestones_detect",
+            3600.0,
+        ),
     )
 
 

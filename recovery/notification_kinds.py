@@ -31,6 +31,8 @@ class NotificationKind(models.TextChoices):
     APP_SILENT = "app_silent", "Please open the app"
     CARE_MESSAGE = "care_message", "Message in a care-team conversation"
     MESSAGES_READ = "messages_read", "Messages read"
+    RECOVERY_MILESTONE = "recovery_milestone", "Recovery milestone"
+    RECOVERY_RESTART = "recovery_restart", "Recovery count restarted"
 
 
 SCHEDULE_UPDATE = ("Schedule update", "Your schedule changed. Open the app.")
@@ -106,6 +108,21 @@ KINDS = [
         "Messages read",
         "Your messages were read.",
         ttl=timedelta(days=1),
+    ),
+    # Recovery days: the lock screen says nothing about recovery.
+    Kind(
+        NotificationKind.RECOVERY_MILESTONE,
+        "Recovery milestone",
+        "Good news",
+        "Open the app to see it.",
+        ttl=timedelta(days=2),
+    ),
+    Kind(
+        NotificationKind.RECOVERY_RESTART,
+        "Recovery count restarted",
+        "We are with you",
+        "Open the app.",
+        ttl=timedelta(days=2),
     ),
 ]
 

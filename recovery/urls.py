@@ -8,6 +8,7 @@ from recovery.api import (
     flags,
     messages,
     patients,
+    recovery_days,
     safety_plan,
     series,
     sessions,
@@ -42,6 +43,12 @@ urlpatterns = [
         "patients/<int:pk>/safety-plan/history/",
         safety_plan.SafetyPlanHistory.as_view(),
         name="patient-safety-plan-history",
+    ),
+    path("me/recovery/", recovery_days.MyRecovery.as_view(), name="my-recovery"),
+    path(
+        "patients/<int:pk>/recovery/",
+        recovery_days.PatientRecovery.as_view(),
+        name="patient-recovery",
     ),
     path("conversations/", messages.StaffConversationList.as_view(), name="conversations"),
     path(

@@ -32,6 +32,7 @@ from recovery.models.messages import (
     MessageAuthor,
     ReadMarker,
 )
+from recovery.models.milestones import RecoveryCounter, RecoveryMilestone
 from recovery.models.monitoring import (
     DrugScreen,
     DrugScreenResult,
@@ -122,6 +123,8 @@ __all__ = [
     "Program",
     "ProgramMonitoringSettings",
     "ReadMarker",
+    "RecoveryCounter",
+    "RecoveryMilestone",
     "Relationship",
     "Role",
     "SafetyPlan",

@@ -965,6 +965,25 @@ ROWS += [
     ),
 ]
 
+# Recovery days.
+ROWS += [
+    Row("my recovery", "get", url("me/recovery/"), me_endpoint(200, 200), route="me/recovery/"),
+    Row(
+        "my recovery settings",
+        "patch",
+        url("me/recovery/"),
+        me_endpoint(200, 200),
+        body=lambda w: {"hidden": False},
+    ),
+    Row(
+        "patient recovery",
+        "get",
+        url("patients/{w.a.id}/recovery/"),
+        PATIENT_RECORD,
+        route="patients/<int:pk>/recovery/",
+    ),
+]
+
 # Second factor for staff sign-in, where it is wired up.
 ROWS += [
     row
