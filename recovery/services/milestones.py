@@ -12,6 +12,7 @@ screen), and sees every milestone.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
@@ -116,9 +117,19 @@ def recovery_milestones_detect(*, now: datetime | None = None) -> int:
     enrollments = with_last_use(
         Enrollment.objects.filter(status=EnrollmentStatus.ACTIVE).select_related("recovery_counter")
     )
+    # What was already celebrated, read once: the hourly run writes only what is new.
+    known: dict[tuple[int, date], set[int]] = defaultdict(set)
+    for enrollment_id, streak_start, days in RecoveryMilestone.objects.filter(
+        enrollment__status=EnrollmentStatus.ACTIVE
+    ).values_list("enrollment_id", "streak_start", "days"):
+        known[(enrollment_id, streak_start)].add(days)
     for enrollment in enrollments.iterator(chunk_size=500):
         counter = getattr(enrollment, "recovery_counter", None) or _counter(enrollment)
         count = recovery_count(enrollment, counter=counter, now=now)
+        celebrated = known[(enrollment.id, count.since)]
+        due = [d for d in milestones_up_to(count.days) if d not in celebrated]
+        if counter.streak_start == count.since and not due:
+            continue
         with transaction.atomic():
             if counter.streak_start != count.since:
                 restarted = counter.streak_start is not None and count.restarted_by_use
@@ -126,11 +137,7 @@ def recovery_milestones_detect(*, now: datetime | None = None) -> int:
                 counter.save(update_fields=["streak_start"])
                 if restarted:
                     _restart(enrollment, counter, count.since)
-            new = [
-                days
-                for days in milestones_up_to(count.days)
-                if _record(enrollment, count.since, days, count.today, now)
-            ]
+            new = [days for days in due if _record(enrollment, count.since, days, count.today, now)]
             if new:
                 _celebrate(enrollment, counter, max(new), count.since)
                 announced += 1
