@@ -2,7 +2,9 @@
 and the staff groups a message can be addressed to.
 
 The push text is generic (it may show on a locked screen); the clinical detail travels in
-the notification's payload over the authenticated API and websocket only.
+the notification's payload over the authenticated API and websocket only. Push texts marked
+`gettext_noop` are in the Spanish catalog; they are sent as written until the dispatcher translates
+them into the recipient's language.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Collection
 from datetime import timedelta
 
 from django.db import models
+from django.utils.translation import gettext_noop
 
 from notifications.kinds import Kind, register_kind, register_staff_group
 
@@ -98,30 +101,30 @@ KINDS = [
     Kind(
         NotificationKind.CARE_MESSAGE,
         "Message in a care-team conversation",
-        "New message",
-        "You have a new message. Open the app to read it.",
+        gettext_noop("New message"),
+        gettext_noop("You have a new message. Open the app to read it."),
     ),
     # A read receipt: to whoever is connected, never pushed, stale within the day.
     Kind(
         NotificationKind.MESSAGES_READ,
         "Messages read",
-        "Messages read",
-        "Your messages were read.",
+        gettext_noop("Messages read"),
+        gettext_noop("Your messages were read."),
         ttl=timedelta(days=1),
     ),
     # Recovery days: the lock screen says nothing about recovery.
     Kind(
         NotificationKind.RECOVERY_MILESTONE,
         "Recovery milestone",
-        "Good news",
-        "Open the app to see it.",
+        gettext_noop("Good news"),
+        gettext_noop("Open the app to see it."),
         ttl=timedelta(days=2),
     ),
     Kind(
         NotificationKind.RECOVERY_RESTART,
         "Recovery count restarted",
-        "We are with you",
-        "Open the app.",
+        gettext_noop("We are with you"),
+        gettext_noop("Open the app."),
         ttl=timedelta(days=2),
     ),
 ]

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from backend.errors import NotAllowed, ServiceError
 from backend.timezones import as_zone
@@ -127,7 +127,9 @@ def _answer_after_hours(
     else:
         local = opening.astimezone(as_zone(program.timezone))
         when = _("Your care team will read it from %(when)s.") % {
-            "when": dateformat.format(local, "l, F j, g:i A T")
+            # Translators: a PHP-style date format (Django's `date` filter) for the day and
+            # time the office opens, for example "Monday, March 9, 9:00 AM EDT".
+            "when": dateformat.format(local, pgettext("office opens", "l, F j, g:i A T"))
         }
     text = " ".join(
         [

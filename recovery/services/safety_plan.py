@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from backend.errors import Conflict, NotAllowed, ServiceError
 from recovery.models import (
@@ -31,7 +32,10 @@ FIELDS = ("text", "response", "exercise", "contact")
 
 class PlanChangedMeanwhile(Conflict):
     code = "version_conflict"
-    message = "Someone else saved the plan meanwhile. Reload it and make your change again."
+    # Lazy: translated into the caller's language when the error is answered.
+    message = gettext_lazy(  # type: ignore[assignment]
+        "Someone else saved the plan meanwhile. Reload it and make your change again."
+    )
 
 
 def _normal(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
