@@ -66,6 +66,12 @@ def periodic_jobs() -> tuple[PeriodicJob, ...]:
         PeriodicJob("nudge_silent_apps", "recovery.services.presence.nudge_silent_apps", 3600.0),
         # Periods are counted in years: once a day deletes what expired (audited).
         PeriodicJob("apply_retention", "recovery.services.retention.retention_apply_due", 86400.0),
+        # Milestones are reached at each patient's local midnight: hourly reaches every zone.
+        PeriodicJob(
+            "recovery_milestones",
+            "recovery.services.milestones.recovery_milestones_detect",
+            3600.0,
+        ),
     )
 
 

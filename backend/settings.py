@@ -69,6 +69,9 @@ MIDDLEWARE = [
     # Serves /static/ from the ASGI process itself: no separate file server to run.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The request's language from Accept-Language (the patient's profile setting, where
+    # a view has it, takes precedence by activating it itself).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -145,6 +148,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# English and Spanish. The catalogs are compiled and committed (locale/*/LC_MESSAGES/*.mo):
+# the image needs no GNU gettext, and tests/backend/test_translations.py fails when a
+# compiled catalog is behind its .po or a marked string has no Spanish.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -180,6 +188,8 @@ REST_FRAMEWORK = {
         "enrollment_code": env.str("THROTTLE_ENROLLMENT_CODE", default="10/min"),
         # Per user: setting up and confirming an authenticator.
         "totp": env.str("THROTTLE_TOTP", default="5/min"),
+        # Per user: messages to or from the care team.
+        "messages": env.str("THROTTLE_MESSAGES", default="20/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

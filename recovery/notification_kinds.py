@@ -2,7 +2,9 @@
 and the staff groups a message can be addressed to.
 
 The push text is generic (it may show on a locked screen); the clinical detail travels in
-the notification's payload over the authenticated API and websocket only.
+the notification's payload over the authenticated API and websocket only. Push texts marked
+`gettext_noop` are in the Spanish catalog; they are sent as written until the dispatcher translates
+them into the recipient's language.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext_noop
 
 from notifications.kinds import Kind, register_kind, register_staff_group
 
@@ -33,6 +36,10 @@ class NotificationKind(models.TextChoices):
     APP_SILENT = "app_silent", "Please open the app"
     QUESTIONNAIRE_DUE = "questionnaire_due", "Questionnaire due"
     INCENTIVE = "incentive", "Rewards"
+    CARE_MESSAGE = "care_message", "Message in a care-team conversation"
+    MESSAGES_READ = "messages_read", "Messages read"
+    RECOVERY_MILESTONE = "recovery_milestone", "Recovery milestone"
+    RECOVERY_RESTART = "recovery_restart", "Recovery count restarted"
 
 
 SCHEDULE_UPDATE = ("Schedule update", "Your schedule changed. Open the app.")
@@ -113,6 +120,14 @@ def payload_schemas() -> dict[str, dict[str, Any]]:
             },
             "required": ["amount_cents", "incentive", "outcome"],
         },
+        # recovery/services/messages.py: ids only, the text is read over the API.
+        NotificationKind.CARE_MESSAGE: _object({"patient_id": ID, "message_id": ID}),
+        NotificationKind.MESSAGES_READ: _object(
+            {"patient_id": ID, "reader_id": ID, "last_read_id": ID}
+        ),
+        # recovery/services/milestones.py
+        NotificationKind.RECOVERY_MILESTONE: _object({"patient_id": ID, "days": ID}),
+        NotificationKind.RECOVERY_RESTART: _object({"patient_id": ID}),
     }
 
 
@@ -189,6 +204,37 @@ KINDS = [
         "Rewards",
         "Good news",
         "You have an update in the app.",
+    ),
+    # A message between a patient and their care team. The text stays in the conversation
+    # (encrypted at rest); the notification carries only the patient's id and the message's.
+    Kind(
+        NotificationKind.CARE_MESSAGE,
+        "Message in a care-team conversation",
+        gettext_noop("New message"),
+        gettext_noop("You have a new message. Open the app to read it."),
+    ),
+    # A read receipt: to whoever is connected, never pushed, stale within the day.
+    Kind(
+        NotificationKind.MESSAGES_READ,
+        "Messages read",
+        gettext_noop("Messages read"),
+        gettext_noop("Your messages were read."),
+        ttl=timedelta(days=1),
+    ),
+    # Recovery days: the lock screen says nothing about recovery.
+    Kind(
+        NotificationKind.RECOVERY_MILESTONE,
+        "Recovery milestone",
+        gettext_noop("Good news"),
+        gettext_noop("Open the app to see it."),
+        ttl=timedelta(days=2),
+    ),
+    Kind(
+        NotificationKind.RECOVERY_RESTART,
+        "Recovery count restarted",
+        gettext_noop("We are with you"),
+        gettext_noop("Open the app."),
+        ttl=timedelta(days=2),
     ),
 ]
 

@@ -39,6 +39,7 @@ from recovery.models.monitoring import ScreenSubstance
 from recovery.models.support import Relationship
 from recovery.selectors.access import enrollment_for_patient_user, records_visible_to
 from recovery.selectors.care import urge_toolkit
+from recovery.selectors.safety_plan import safety_plan_view
 from recovery.services.checkins import checkin_problems, checkin_submit, urge_record
 
 MAX_FUTURE_SKEW = timedelta(minutes=5)
@@ -262,6 +263,7 @@ class UrgeList(generics.ListCreateAPIView):
             201: inline_serializer(
                 "UrgeResponse",
                 {
+                    "safety_plan": serializers.DictField(),
                     "urge": UrgeSerializer(),
                     "exercises": ExerciseCardSerializer(many=True),
                     "support_contacts": ContactCardSerializer(many=True),
@@ -275,8 +277,13 @@ class UrgeList(generics.ListCreateAPIView):
         serializer = UrgeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = urge_record(enrollment=enrollment, **serializer.validated_data)
+        # The patient's own plan first, then the exercises, contacts and crisis lines.
         return Response(
-            {"urge": UrgeSerializer(result.urge).data, **urge_toolkit(enrollment=enrollment)},
+            {
+                "safety_plan": safety_plan_view(enrollment),
+                "urge": UrgeSerializer(result.urge).data,
+                **urge_toolkit(enrollment=enrollment),
+            },
             status=status.HTTP_201_CREATED,
         )
 

@@ -39,6 +39,14 @@ from recovery.models.incentives import (
     PrizeSlot,
     Schedule,
 )
+from recovery.models.messages import (
+    MAX_MESSAGE_LENGTH,
+    Conversation,
+    Message,
+    MessageAuthor,
+    ReadMarker,
+)
+from recovery.models.milestones import RecoveryCounter, RecoveryMilestone
 from recovery.models.monitoring import (
     DrugScreen,
     DrugScreenResult,
@@ -75,6 +83,13 @@ from recovery.models.questionnaires import (
     QuestionnaireSchedule,
 )
 from recovery.models.retention import ProgramRetentionPolicy
+from recovery.models.safety import (
+    MAX_PLAN_TEXT,
+    PlanSection,
+    SafetyPlan,
+    SafetyPlanItem,
+    SafetyPlanVersion,
+)
 from recovery.models.sessions import (
     Attendance,
     AttendanceStatus,
@@ -86,6 +101,8 @@ from recovery.models.sessions import (
 from recovery.models.support import Relationship, SupportContact
 
 __all__ = [
+    "MAX_MESSAGE_LENGTH",
+    "MAX_PLAN_TEXT",
     "AssignmentSource",
     "AssignmentStatus",
     "Attendance",
@@ -97,6 +114,7 @@ __all__ = [
     "CheckIn",
     "CheckInSchedule",
     "Consent",
+    "Conversation",
     "Disclosure",
     "DrugScreen",
     "DrugScreenResult",
@@ -130,11 +148,14 @@ __all__ = [
     "Medication",
     "MedicationCategory",
     "MeetingFormat",
+    "Message",
+    "MessageAuthor",
     "MutualHelpMeeting",
     "OutcomeResult",
     "PlanComment",
     "PlanGoal",
     "PlanReview",
+    "PlanSection",
     "PrizeSlot",
     "Program",
     "ProgramInstrument",
@@ -144,8 +165,14 @@ __all__ = [
     "QuestionnaireAssignment",
     "QuestionnaireResponse",
     "QuestionnaireSchedule",
+    "ReadMarker",
+    "RecoveryCounter",
+    "RecoveryMilestone",
     "Relationship",
     "Role",
+    "SafetyPlan",
+    "SafetyPlanItem",
+    "SafetyPlanVersion",
     "Schedule",
     "ScreenMethod",
     "ScreenOutcome",

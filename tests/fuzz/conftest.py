@@ -67,6 +67,7 @@ from recovery.models import (
 )
 from recovery.models.enrollment import Enrollment
 from recovery.notification_kinds import NotificationKind
+from recovery.services.messages import message_send
 from recovery.services.questionnaires import questionnaire_submit
 from tests.factories import (
     ContactFactory,
@@ -161,6 +162,7 @@ def _populate(
             device_time=now - timedelta(days=days_ago),
             device_timezone=enrollment.timezone,
         )
+    message_send(enrollment=enrollment, sender=enrollment.patient, body=f"Hello from {tag}")
 
     contacts = [
         cast(
