@@ -29,6 +29,7 @@ urlpatterns = [
     path("meetings/<int:pk>/", monitoring.MeetingDetail.as_view(), name="meeting-detail"),
     path("screens/", screens.ScreenList.as_view(), name="screens"),
     path("screens/<int:pk>/", screens.ScreenDetail.as_view(), name="screen-detail"),
+    path("screens/<int:pk>/correct/", screens.ScreenCorrect.as_view(), name="screen-correct"),
     path("medications/", medications.MedicationList.as_view(), name="medications"),
     path(
         "medications/adherence/",

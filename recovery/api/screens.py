@@ -8,12 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from backend.api import request_user
 from recovery.api.common import (
@@ -78,6 +80,8 @@ class ScreenSerializer(serializers.ModelSerializer):
             "recorded_at",
         ]
         read_only_fields = fields
+        # Staff only: a patient's own screens leave them out (PatientScreenSerializer).
+        optional_in_schema = ("note", "recorded_by")
 
 
 class PatientScreenSerializer(ScreenSerializer):
@@ -196,3 +200,54 @@ class ScreenDetail(generics.RetrieveAPIView):
 
     def get_queryset(self) -> QuerySet[DrugScreen]:
         return screens_visible_to(request_user(self.request)).prefetch_related("results")
+
+
+class ScreenCorrectionSerializer(StrictSerializer):
+    status = serializers.ChoiceField(
+        choices=ScreenStatus.choices, required=False, default=ScreenStatus.COMPLETED
+    )
+    observed = serializers.BooleanField(required=False, allow_null=True, default=None)
+    results = ScreenResultSerializer(many=True, required=False)
+
+    def validate_results(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if len(value) > len(ScreenSubstance.choices):
+            raise serializers.ValidationError("Each substance once.")
+        return value
+
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        parsed = "results" not in self.unparsed
+        return screen_services.screen_problems(
+            status=attrs.get("status"),
+            results=(
+                [screen_services.ResultInput(**r) for r in attrs.get("results", [])]
+                if parsed
+                else None
+            ),
+            observed=attrs.get("observed"),
+            observed_given="observed" not in self.unparsed,
+        )
+
+
+class ScreenCorrect(APIView):
+    """Staff correct a screen's results (a lab overturns a cup): the outcome is derived
+    again, a new positive raises its flag, and a reward the old result earned is reversed
+    by a visible ledger entry."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(request=ScreenCorrectionSerializer, responses={200: ScreenRecordedSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        user = request_user(request)
+        screen = screens_visible_to(user).filter(id=pk).select_related("enrollment").first()
+        if screen is None:
+            raise Http404
+        serializer = ScreenCorrectionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        results = [screen_services.ResultInput(**r) for r in data.pop("results", [])]
+        corrected = screen_services.screen_correct(
+            screen=screen, actor=user, results=results, **data
+        )
+        body = dict(ScreenSerializer(corrected.screen).data)
+        body["flags"] = [flag.kind for flag in corrected.flags]
+        return Response(body)

@@ -74,6 +74,26 @@ def audit_record(
     return len(entries)
 
 
+def audit_record_program(
+    *, actor: User, action: str, resource: str, program_id: int, meta: RequestMeta
+) -> AuditEntry:
+    """One entry for a change to a program's own settings (no patient's record), such as
+    a contingency management protocol, cap or catalogue item: the supervisor's trail."""
+    return AuditEntry.objects.create(
+        actor=actor,
+        actor_role=actor.role,
+        program_id=program_id,
+        enrollment_id=None,
+        action=action,
+        resource=resource[:100],
+        method=meta.method,
+        path=meta.path,
+        ip_address=meta.ip_address,
+        user_agent=meta.user_agent,
+        at=timezone.now(),
+    )
+
+
 # --- staff reads, noted where access is decided ------------------------------------------
 #
 # The selectors of `recovery.selectors.access` note every patient whose records they hand

@@ -26,6 +26,7 @@ from recovery.models import (
 from recovery.notification_kinds import NotificationKind
 from recovery.services.consent import disclosures_queue
 from recovery.services.flags import FlagCandidate, flags_raise
+from recovery.services.incentive_facts import incentives_checkin_recorded
 from recovery.services.schedules import schedule_advance_after_checkin
 
 LATE_AFTER = timedelta(minutes=15)
@@ -112,6 +113,7 @@ def checkin_submit(
             result = CheckInResult(checkin=checkin, created=True)
             _apply_rules(result, now=now)
             schedule_advance_after_checkin(enrollment=enrollment, at=min(device_time, now))
+            incentives_checkin_recorded(checkin=checkin, now=now)
     except IntegrityError:
         # This id was stored before (a retry, or a concurrent one won): answer as a replay.
         existing = CheckIn.objects.filter(enrollment=enrollment, client_id=client_id).first()

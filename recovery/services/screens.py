@@ -24,6 +24,7 @@ from recovery.models import (
     User,
 )
 from recovery.services.flags import FlagCandidate, flags_raise
+from recovery.services.incentive_facts import incentives_screen_recorded
 from recovery.services.monitoring import _require_active, in_care_problems
 
 MAX_SCREEN_AGE = timedelta(days=366)
@@ -156,4 +157,48 @@ def screen_record(
                 ],
                 now=now,
             )
+        incentives_screen_recorded(screen=screen, now=now)
+    return ScreenRecorded(screen=screen, flags=flags)
+
+
+def screen_correct(
+    *,
+    screen: DrugScreen,
+    actor: User,
+    status: str,
+    results: list[ResultInput],
+    observed: bool | None = None,
+) -> ScreenRecorded:
+    """Correct a screen's results (a lab confirmation overturns a cup): the outcome is
+    derived again, a newly flagged outcome raises its flag, and a reward the old result
+    earned is reversed by a visible ledger entry (`incentives_screen_recorded`)."""
+    enrollment = screen.enrollment
+    _require_active(enrollment)
+    errors = screen_problems(status=status, results=results, observed=observed, observed_given=True)
+    if errors:
+        raise ServiceError(errors)
+    now = timezone.now()
+    outcome = screen_outcome(status, results)
+    with transaction.atomic():
+        screen = DrugScreen.objects.select_for_update().get(id=screen.id)
+        screen.status, screen.outcome, screen.observed = status, outcome, observed
+        screen.save(update_fields=["status", "outcome", "observed"])
+        DrugScreenResult.objects.filter(screen=screen).delete()
+        DrugScreenResult.objects.bulk_create(
+            [
+                DrugScreenResult(
+                    screen=screen, substance=r.substance, result=r.result, prescribed=r.prescribed
+                )
+                for r in results
+            ]
+        )
+        flags: list[Flag] = []
+        if outcome in FLAG_OF_OUTCOME:
+            flags = flags_raise(
+                candidates=[
+                    FlagCandidate(enrollment, FLAG_OF_OUTCOME[outcome], f"screen:{screen.id}")
+                ],
+                now=now,
+            )
+        incentives_screen_recorded(screen=screen, now=now)
     return ScreenRecorded(screen=screen, flags=flags)

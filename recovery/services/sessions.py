@@ -20,6 +20,7 @@ from recovery.models import (
     User,
 )
 from recovery.notification_kinds import NotificationKind
+from recovery.services.incentive_facts import incentives_attendance_recorded
 
 
 def session_topic(session_id: int) -> str:
@@ -278,4 +279,5 @@ def attendance_record(
             "recorded_at": timezone.now(),
         },
     )
+    incentives_attendance_recorded(attendance=attendance)
     return attendance

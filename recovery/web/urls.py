@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from recovery.web import actions, views
+from recovery.web import actions, incentives, views
 
 app_name = "dashboard"
 
@@ -23,5 +23,7 @@ urlpatterns = [
         actions.attendance_mark,
         name="attendance-mark",
     ),
+    path("incentives/", incentives.incentive_report_page, name="incentives"),
+    path("incentives.csv", incentives.incentive_report_download, name="incentives-csv"),
     path("assets/<path:path>", views.asset, name="asset"),
 ]

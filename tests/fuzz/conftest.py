@@ -51,6 +51,7 @@ from recovery.models import (
     FlagKind,
     FlagStatus,
     GoalProgressEntry,
+    IncentiveProtocol,
     Medication,
     MutualHelpMeeting,
     PlanComment,
@@ -66,6 +67,7 @@ from recovery.models import (
 )
 from recovery.models.enrollment import Enrollment
 from recovery.notification_kinds import NotificationKind
+from recovery.services.messages import message_send
 from recovery.services.questionnaires import questionnaire_submit
 from tests.factories import (
     ContactFactory,
@@ -160,6 +162,7 @@ def _populate(
             device_time=now - timedelta(days=days_ago),
             device_timezone=enrollment.timezone,
         )
+    message_send(enrollment=enrollment, sender=enrollment.patient, body=f"Hello from {tag}")
 
     contacts = [
         cast(
@@ -401,6 +404,20 @@ def build_world() -> World:
     ids["staff"] = [counselor.id, other_counselor.id, supervisor.id, foreign_counselor.id]
     ids["own_contacts"] = ids["contacts"][:2]
     ids["questionnaires"] = ["phq9"]
+    ids["incentive-protocols"] = [
+        IncentiveProtocol.objects.create(
+            program=program,
+            name="Cocaine-negative vouchers",
+            behaviour="negative_screen",
+            substance="cocaine",
+            schedule="escalating",
+            start=250,
+            step=125,
+            maximum=1000,
+            started_on=start,
+            created_at=now,
+        ).id
+    ]
     return World(
         users={"patient": own.patient, "counselor": counselor, "supervisor": supervisor},
         ids=ids,

@@ -63,6 +63,7 @@ from recovery.models import (
 )
 from recovery.notification_kinds import NotificationKind
 from recovery.selectors.access import enrollment_for_patient_user, enrollments_visible_to
+from recovery.services.messages import message_send
 from recovery.services.questionnaires import questionnaire_submit
 from tests.conftest import client_for
 from tests.factories import (
@@ -255,6 +256,7 @@ def world() -> World:
         created_at=now,
     )
     device = DeviceFactory(user=a.patient)
+    message = message_send(enrollment=a, sender=a.patient, body="Hello team").message
     return World(
         users={
             "owner": a.patient,
@@ -282,6 +284,7 @@ def world() -> World:
             "resolved_flag": resolved_flag,
             "notification": notification,
             "device": device,
+            "message": message,
         },
     )
 
@@ -983,6 +986,142 @@ def _routes(patterns: list[Any]) -> set[str]:
 
 
 ROUTES = _routes(recovery_urls.urlpatterns) | _routes(notification_urls.urlpatterns)
+
+# The conversation with the care team.
+ROWS += [
+    Row(
+        "my conversation",
+        "get",
+        url("me/conversation/"),
+        me_endpoint(200, 200),
+        route="me/conversation/",
+    ),
+    Row(
+        "my messages",
+        "get",
+        url("me/conversation/messages/"),
+        me_endpoint(SEE, HIDE),
+        sees=ids_include("id", lambda w: w.message.id),
+        route="me/conversation/messages/",
+    ),
+    Row(
+        "my messages send",
+        "post",
+        url("me/conversation/messages/"),
+        me_endpoint(201, 201),
+        body=lambda w: {"body": "Are you there?"},
+    ),
+    Row(
+        "my messages read",
+        "post",
+        url("me/conversation/read/"),
+        me_endpoint(200, 400),  # B's conversation has no such message
+        body=lambda w: {"up_to": w.message.id},
+        route="me/conversation/read/",
+    ),
+    Row(
+        "conversations",
+        "get",
+        url("conversations/"),
+        expect(403, 403, SEE, HIDE, SEE, HIDE),
+        sees=lambda body, w: w.a.id in {c["patient"] for c in body["conversations"]},
+        route="conversations/",
+    ),
+    Row(
+        "patient conversation",
+        "get",
+        url("patients/{w.a.id}/conversation/"),
+        PATIENT_RECORD,
+        route="patients/<int:pk>/conversation/",
+    ),
+    Row(
+        "patient messages",
+        "get",
+        url("patients/{w.a.id}/conversation/messages/"),
+        PATIENT_RECORD,
+        route="patients/<int:pk>/conversation/messages/",
+    ),
+    Row(
+        "patient messages send",
+        "post",
+        url("patients/{w.a.id}/conversation/messages/"),
+        expect(201, 404, 201, 404, 201, 404),
+        body=lambda w: {"body": "We are here."},
+    ),
+    Row(
+        "patient messages read",
+        "post",
+        url("patients/{w.a.id}/conversation/read/"),
+        PATIENT_RECORD,
+        body=lambda w: {"up_to": w.message.id},
+        route="patients/<int:pk>/conversation/read/",
+    ),
+]
+
+# The safety plan, written together.
+ROWS += [
+    Row(
+        "my safety plan",
+        "get",
+        url("me/safety-plan/"),
+        me_endpoint(200, 200),
+        route="me/safety-plan/",
+    ),
+    Row(
+        "my safety plan save",
+        "put",
+        url("me/safety-plan/"),
+        me_endpoint(200, 200),
+        body=lambda w: {"base_version": 0, "sections": {}},
+    ),
+    Row(
+        "my safety plan history",
+        "get",
+        url("me/safety-plan/history/"),
+        me_endpoint(200, 200),
+        route="me/safety-plan/history/",
+    ),
+    Row(
+        "patient safety plan",
+        "get",
+        url("patients/{w.a.id}/safety-plan/"),
+        PATIENT_RECORD,
+        route="patients/<int:pk>/safety-plan/",
+    ),
+    Row(
+        "patient safety plan save",
+        "put",
+        url("patients/{w.a.id}/safety-plan/"),
+        PATIENT_RECORD,
+        body=lambda w: {"base_version": 0, "sections": {}},
+    ),
+    Row(
+        "patient safety plan history",
+        "get",
+        url("patients/{w.a.id}/safety-plan/history/"),
+        PATIENT_RECORD,
+        route="patients/<int:pk>/safety-plan/history/",
+    ),
+]
+
+# Recovery days.
+ROWS += [
+    Row("my recovery", "get", url("me/recovery/"), me_endpoint(200, 200), route="me/recovery/"),
+    Row(
+        "my recovery settings",
+        "patch",
+        url("me/recovery/"),
+        me_endpoint(200, 200),
+        body=lambda w: {"hidden": False},
+    ),
+    Row(
+        "patient recovery",
+        "get",
+        url("patients/{w.a.id}/recovery/"),
+        PATIENT_RECORD,
+        route="patients/<int:pk>/recovery/",
+    ),
+]
 
 # Second factor for staff sign-in, where it is wired up.
 ROWS += [
