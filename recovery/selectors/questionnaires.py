@@ -239,7 +239,7 @@ def latest_scores(enrollment_ids: Collection[int]) -> dict[int, list[dict[str, A
                     "instrument": code,
                     "total": last.total,
                     "band": last.band,
-                    "at": last.at,
+                    "at": last.at.isoformat(),
                     "change_since_baseline": last.total - points[0].total
                     if len(points) > 1
                     else None,

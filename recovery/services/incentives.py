@@ -8,7 +8,7 @@ protocol, patient and fact. A corrected fact is judged again: a success that no 
 holds is reversed by a ledger entry of its own, never edited.
 
 Questionnaires: `incentive_facts.incentives_questionnaire_completed` is the hook the
-questionnaire service calls when a completed response is stored; nothing calls it yet.
+questionnaire service (`questionnaire_submit`) calls when a completed response is stored.
 """
 
 from __future__ import annotations

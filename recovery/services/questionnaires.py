@@ -35,6 +35,7 @@ from recovery.services.checkins import (
     payload_hash,
 )
 from recovery.services.flags import FlagCandidate, flags_raise
+from recovery.services.incentive_facts import incentives_questionnaire_completed
 
 # Asked after any self-harm answer on another instrument (the default schedule).
 CRISIS_FOLLOW_UP = "cssrs_screen"
@@ -159,6 +160,13 @@ def _store(
         received_at=now,
         is_late=late,
         payload_hash=digest,
+    )
+    # Contingency management: a completed questionnaire earns (once per response).
+    incentives_questionnaire_completed(
+        enrollment=enrollment,
+        response_key=str(response.id),
+        completed_on=enrollment_date(enrollment, device_time),
+        now=now,
     )
     if assignment is not None and assignment.status == AssignmentStatus.DUE:
         assignment.status = AssignmentStatus.COMPLETED

@@ -45,6 +45,7 @@ from recovery.selectors.timeline import TimelineCursor, timeline
 from recovery.services.tokens import new_family, tokens_revoke_family
 from recovery.web import present
 from recovery.web.forms import StaffAuthenticationForm
+from recovery.web.score_charts import score_charts
 from recovery.web.selectors import (
     care_path_history,
     daily_checkins,
@@ -249,6 +250,7 @@ def patient_page(request: HttpRequest, pk: int) -> HttpResponse:
             "craving_chart": present.line_chart(
                 [(d.day, d.craving) for d in days], vmin=0, vmax=10, what="Craving (0 to 10)"
             ),
+            "score_charts": score_charts(enrollment=enrollment),
             "weeks": weekly_hours(enrollment=enrollment, weeks=8),
             "attendance_counts": [
                 (present.label(AttendanceStatus, status), n)

@@ -465,3 +465,25 @@ def test_the_yearly_cap_starts_afresh_on_the_first_of_january(time_machine: Any)
     paid = [earned_for(screen(clinic, day, N).id) for day in (date(2026, 12, 30), date(2027, 1, 1))]
     assert paid == [250, 300]  # $3.75 wanted on 1 January; that year's cap is $3.00
     assert balance_of(enrollment) == 550
+
+
+def test_a_submitted_questionnaire_earns_once_however_often_it_is_replayed(clinic: Any) -> None:
+    import uuid
+
+    from django.utils import timezone
+
+    from recovery.services.questionnaires import questionnaire_submit
+
+    cocaine_vouchers(clinic, behaviour=Behaviour.QUESTIONNAIRE_COMPLETED, substance="")
+    client_id = uuid.uuid4()
+    device_time = timezone.now()
+    for _ in range(3):
+        questionnaire_submit(
+            enrollment=clinic["enrollment"],
+            client_id=client_id,
+            instrument="gad7",
+            answers={str(i): "0" for i in range(1, 8)},
+            device_time=device_time,
+            device_timezone="UTC",
+        )
+    assert list(IncentiveEntry.objects.values_list("amount_cents", flat=True)) == [250]
