@@ -205,6 +205,9 @@ def _pay(
     worth = ladder_of(protocol).worth(level)
     enrollment = outcome.enrollment
     year = outcome.occurred_on.year
+    # The program's budget is shared by its patients: their earnings wait for each other.
+    settings_for(enrollment.program)
+    IncentiveSettings.objects.select_for_update().filter(program_id=enrollment.program_id).first()
     room, binding = room_left(enrollment, year)
     entries: list[IncentiveEntry] = []
     wanted = 0
