@@ -13,6 +13,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models
 from django.http import Http404, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
 from drf_spectacular.utils import extend_schema_field
@@ -63,6 +64,63 @@ class CappedPagination(PageNumberPagination):
                 {"page_size": [f"Must be between 1 and {self.max_page_size}."]}
             )
         return size
+
+    def get_paginated_response(self, data: Any) -> Response:
+        response = super().get_paginated_response(data)
+        # The page numbers themselves, beside the links: an app keeps a number (its sync
+        # position), not a URL whose host may differ behind a proxy.
+        page = self.page
+        assert page is not None  # paginate_queryset ran: there is a response to add to
+        response.data["next_page"] = page.next_page_number() if page.has_next() else None
+        response.data["previous_page"] = (
+            page.previous_page_number() if page.has_previous() else None
+        )
+        return response
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = super().get_paginated_response_schema(schema)
+        page_number = {"type": "integer", "nullable": True, "minimum": 1, "example": 3}
+        result["properties"]["next_page"] = page_number
+        result["properties"]["previous_page"] = page_number
+        result["required"] = sorted({*result.get("required", []), "next_page", "previous_page"})
+        return result
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                    "default": self.page_size,
+                }
+            elif parameter["name"] == self.page_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+        return parameters
+
+
+class SyncPagination(CappedPagination):
+    """A list an app syncs: the answer says when it was read (`synced_at`), which the app
+    passes as `updated_since` next time. Taken before the query, so a change made while
+    it runs comes again rather than never."""
+
+    synced_at: datetime | None = None
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        self.synced_at = timezone.now()
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        response = super().get_paginated_response(data)
+        response.data["synced_at"] = self.synced_at
+        return response
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        result = super().get_paginated_response_schema(schema)
+        result["properties"]["synced_at"] = {"type": "string", "format": "date-time"}
+        result["required"] = sorted({*result["required"], "synced_at"})
+        return result
 
 
 def _nul_path(value: Any) -> str | None:

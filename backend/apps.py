@@ -7,3 +7,6 @@ class BackendConfig(AppConfig):
 
     def ready(self) -> None:
         from backend import openapi  # noqa: F401 - registers the schema extensions
+        from backend.logs import configure_structlog
+
+        configure_structlog()

@@ -7,16 +7,22 @@ task on its interval. Embedded default: `manage.py serve` runs the same jobs in-
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import structlog
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from backend import metrics
+
 logger = logging.getLogger(__name__)
+job_log = structlog.get_logger("backend.job")
 
 
 @dataclass(frozen=True)
@@ -50,8 +56,22 @@ def periodic_jobs() -> tuple[PeriodicJob, ...]:
             "recovery.services.medications.medication_reminders_top_up",
             3600.0,
         ),
+        # Questionnaires are due by the day: an hourly look is soon enough.
+        PeriodicJob(
+            "questionnaires_sweep",
+            "recovery.services.questionnaire_schedules.questionnaires_sweep",
+            3600.0,
+        ),
         # Silences are counted in days: an hourly look is soon enough.
         PeriodicJob("nudge_silent_apps", "recovery.services.presence.nudge_silent_apps", 3600.0),
+        # Periods are counted in years: once a day deletes what expired (audited).
+        PeriodicJob("apply_retention", "recovery.services.retention.retention_apply_due", 86400.0),
+        # Milestones are reached at each patient's local midnight: hourly reaches every zone.
+        PeriodicJob(
+            "recovery_milestones",
+            "recovery.services.milestones.recovery_milestones_detect",
+            3600.0,
+        ),
     )
 
 
@@ -72,18 +92,37 @@ def run_job(name: str) -> Any:
     PeriodicJobRun.objects.update_or_create(
         name=name, defaults={"started_at": started_at, "finished_at": None}
     )
+    clock = time.perf_counter()
+    tokens = structlog.contextvars.bind_contextvars(job=name, job_run=uuid.uuid4().hex)
     try:
         result = import_string(job.function)()
     except Exception as exc:
+        metrics.observe_job(name, seconds=time.perf_counter() - clock, failed=True)
+        _log_job(name, seconds=time.perf_counter() - clock, error=type(exc).__name__)
+        structlog.contextvars.reset_contextvars(**tokens)
         PeriodicJobRun.objects.filter(name=name, started_at=started_at).update(
             finished_at=timezone.now(), last_error=type(exc).__name__[:200]
         )
         raise
+    metrics.observe_job(name, seconds=time.perf_counter() - clock, result=result)
+    _log_job(name, seconds=time.perf_counter() - clock, rows=metrics.rows_of(result))
+    structlog.contextvars.reset_contextvars(**tokens)
     PeriodicJobRun.objects.filter(name=name, started_at=started_at).update(
         finished_at=timezone.now(), succeeded_started_at=started_at, last_error=""
     )
     logger.debug("job %s done: %s", name, result)
     return result
+
+
+def _log_job(name: str, *, seconds: float, rows: int | None = None, error: str = "") -> None:
+    """The one event of a job run: its outcome and size, never what it touched."""
+    job_log.info(
+        "job",
+        outcome="error" if error else "ok",
+        error=error or None,
+        rows=rows,
+        duration_ms=round(seconds * 1000, 1),
+    )
 
 
 def last_successful_runs() -> dict[str, datetime]:

@@ -57,13 +57,25 @@ def first_run_at(job: PeriodicJob, *, last_run: datetime | None, now: datetime) 
     return max(now, last_run + timedelta(seconds=job.every_seconds))
 
 
+def on_the_second(when: datetime) -> datetime:
+    """`when`, or the next whole second after it. A job that starts now starts on a whole
+    second, so its runs fall on whole seconds (every interval here is a whole number of
+    seconds), as due times do: a reminder due at 17:00 is picked up by the run at
+    17:00:00.0x, not one up to an interval later because the process happened to start at
+    .9 of a second. (A job that waits out its last run's interval keeps that run's phase,
+    which was itself on a second.)"""
+    if when.microsecond == 0:
+        return when
+    return when.replace(microsecond=0) + timedelta(seconds=1)
+
+
 def add_jobs(scheduler: BaseScheduler, *, mode: str) -> None:
     target: Callable[[str], Any] = _enqueue
     if mode == "inprocess":
         on_loop = isinstance(scheduler, AsyncIOScheduler)
         target = _run_on_server_loop if on_loop else _run_inprocess
     last_runs = last_successful_runs()
-    now = timezone.now()
+    now = on_the_second(timezone.now())
     for index, job in enumerate(periodic_jobs()):
         start = first_run_at(job, last_run=last_runs.get(job.name), now=now + index * START_STAGGER)
         scheduler.add_job(

@@ -59,10 +59,19 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it times everything below it (backend/metrics_http.py).
+    "backend.metrics_http.MetricsMiddleware",
+    # One JSON event per request, with its id, user id and role (backend/request_log.py).
+    "backend.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # API-Version on every answer, 426 for an app older than MIN_APP_VERSIONS, JSON 404s.
+    "backend.versioning.ApiContractMiddleware",
     # Serves /static/ from the ASGI process itself: no separate file server to run.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The request's language from Accept-Language (the patient's profile setting, where
+    # a view has it, takes precedence by activating it itself).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -139,6 +148,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# English and Spanish. The catalogs are compiled and committed (locale/*/LC_MESSAGES/*.mo):
+# the image needs no GNU gettext, and tests/backend/test_translations.py fails when a
+# compiled catalog is behind its .po or a marked string has no Spanish.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -162,7 +176,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "backend.api.CappedPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "backend.openapi.ContractAutoSchema",
     "EXCEPTION_HANDLER": "backend.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": ["backend.api.StrictJSONParser"],
     # Every throttle keys on backend.client_ip (TRUSTED_PROXY_COUNT); a view names its
@@ -174,9 +188,20 @@ REST_FRAMEWORK = {
         "enrollment_code": env.str("THROTTLE_ENROLLMENT_CODE", default="10/min"),
         # Per user: setting up and confirming an authenticator.
         "totp": env.str("THROTTLE_TOTP", default="5/min"),
+        # Per user: messages to or from the care team.
+        "messages": env.str("THROTTLE_MESSAGES", default="20/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+
+# Read with the user when a request authenticates, in the same query: what a patient's
+# requests need on every call (a check-in: the enrollment, its program and schedule, and
+# which notifications the patient muted). One-to-one relations only: no row is multiplied.
+AUTH_USER_SELECT_RELATED = [
+    "enrollment__program",
+    "enrollment__checkin_schedule",
+    "notification_preference",
+]
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", default=15)),
@@ -186,19 +211,36 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": True,
 }
 
+# The API's version, sent as the API-Version header of every response and in the schema.
+API_VERSION = "1.0.0"
+# The oldest app version still supported, per platform (the app sends X-App-Platform and
+# X-App-Version); an older one is answered 426 upgrade_required. Empty: no minimum.
+MIN_APP_VERSIONS = {
+    platform: version
+    for platform in ("ios", "android", "web")
+    if (version := env.str(f"MIN_APP_VERSION_{platform.upper()}", default=""))
+}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "IOP companion backend",
     "DESCRIPTION": (
         "API for the companion app of addiction Intensive Outpatient Programs: "
-        "patients, counselors and scheduled workers."
+        "patients, counselors and scheduled workers.\n\n"
+        "Apps send `X-App-Platform` (`ios`, `android`, `web`) and `X-App-Version` "
+        "(`1.4.2`) with every request: an app older than the deployment supports is "
+        "answered 426 `upgrade_required`. Every answer carries `API-Version`. A 401's "
+        "`code` says what to do (`token_expired`: refresh and retry). Lists an app "
+        "syncs take `updated_since` (see each operation) and page with `next`/`previous` "
+        "links and a `cursor`."
     ),
-    "VERSION": "1.0.0",
+    "VERSION": API_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "backend.openapi.add_error_responses",
+        "notifications.openapi.notification_union",
     ],
     "ENUM_NAME_OVERRIDES": {
         "NotificationKindEnum": "recovery.notification_kinds.NotificationKind",
@@ -212,6 +254,10 @@ SPECTACULAR_SETTINGS = {
         "AuditActionEnum": "recovery.models.AuditEntry.Action",
         "FlagEventActionEnum": "recovery.models.FlagEvent.Action",
         "ShareableEventEnum": "recovery.models.ShareableEvent",
+        "ExerciseCategoryEnum": "recovery.models.ExerciseCategory",
+        "SubstanceEnum": "recovery.models.ScreenSubstance",
+        "RelationshipEnum": "recovery.models.Relationship",
+        "RoleEnum": "recovery.models.Role",
     },
 }
 
@@ -237,10 +283,14 @@ CHANNEL_LAYER_REDIS_OPTIONS = {
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis's storage; batched sends and receives, a full queue reported.
+            "BACKEND": "notifications.redis_layer.BurstRedisChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, **CHANNEL_LAYER_REDIS_OPTIONS}],
                 "capacity": 1000,
+                # One queue per server process, shared by all of its sockets: it must hold
+                # a burst of one event for each of them (a reminder due for everyone).
+                "channel_capacity": {"specific.*": 20_000},
                 "expiry": 60,
             },
         }
@@ -317,6 +367,15 @@ SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=30.0)
 # "When was the app last heard from" is written at most this often per user: a silence
 # that matters lasts days, and a write per request would cost every request a statement.
 APP_HEARD_RESOLUTION_SECONDS = env.int("APP_HEARD_RESOLUTION_SECONDS", default=300)
+# Each process writes its notes together after this delay: one statement for many users
+# instead of one in each user's first request (0: each note at once, in its request).
+APP_HEARD_WRITE_DELAY_SECONDS = env.float("APP_HEARD_WRITE_DELAY_SECONDS", default=2.0)
+
+# --- Metrics (backend/metrics.py, backend/metrics_http.py) ----------------------------------
+# /metrics answers only a scrape with this bearer token and/or from these networks (CIDR);
+# with neither set it is off (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
 
 # --- Websockets --------------------------------------------------------------------------
 WEBSOCKET_AUTH_TIMEOUT_SECONDS = env.float("WEBSOCKET_AUTH_TIMEOUT_SECONDS", default=5.0)
@@ -325,7 +384,7 @@ WEBSOCKET_AUTH_TIMEOUT_SECONDS = env.float("WEBSOCKET_AUTH_TIMEOUT_SECONDS", def
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     # Only a plain-http test server on loopback turns these off.
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
@@ -335,6 +394,15 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_AGE = 60 * 60 * 8
 X_FRAME_OPTIONS = "DENY"
+
+# Errors go to Sentry only when a DSN is set, scrubbed of PHI (backend/error_reporting.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
+if SENTRY_DSN:
+    from backend.error_reporting import init_error_reporting
+
+    init_error_reporting(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, release=SENTRY_RELEASE)
 
 # Keys for the encryption at rest of notes and contact details (recovery/encryption.py).
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
@@ -369,12 +437,20 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@localhost")
 
-# PHI never goes to logs: loggers name ids, never content.
+# PHI never goes to logs: loggers name ids, never content. "json": one JSON object per line
+# with the request id, user id and role or the job bound (backend/logs.py); "plain" for a
+# developer's terminal.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured("LOG_FORMAT is json or plain.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "json": {"()": "backend.logs.json_formatter"},
+        "plain": {"()": "backend.logs.plain_formatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -45,6 +45,7 @@ from bench.common import (
 )
 
 SMALL, LARGE = 10, 500
+MAX_MS_LARGE = 100  # issue 13: the caseload of 500 under 100 ms
 DAYS = 30
 REPEATS, QUICK_REPEATS = 21, 5
 WARMUP = 2
@@ -252,7 +253,9 @@ def summarize(report: Report) -> None:
             report.targets[f"{prefix}.queries_{LARGE}"] = Target(
                 "==", f"{prefix}.queries_{SMALL}", f"{prefix}.queries_{SMALL}"
             )
-            report.targets[f"{prefix}.ms_{LARGE}"] = Target("<", 150, f"{prefix}.ms_{SMALL}")
+            report.targets[f"{prefix}.ms_{LARGE}"] = Target(
+                "<", MAX_MS_LARGE, f"{prefix}.ms_{SMALL}"
+            )
 
 
 def measure_backend(backend: str, quick: bool) -> Report:

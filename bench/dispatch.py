@@ -276,9 +276,11 @@ def measure_bare_client(
     ]
     pools = math.ceil(concurrency / per_pool)
 
+    # Built before the clock starts, as the backend's Apps are (an SSL context each).
+    limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
+    clients = [httpx.AsyncClient(limits=limits, timeout=30) for _ in range(pools)]
+
     async def send_all() -> list[int]:
-        limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
-        clients = [httpx.AsyncClient(limits=limits, timeout=30) for _ in range(pools)]
         slots: asyncio.Queue[int] = asyncio.Queue()
         for slot in range(concurrency):
             slots.put_nowait(slot // per_pool)

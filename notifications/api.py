@@ -5,14 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.api import LocalTimeField, StrictModelSerializer, StrictSerializer, request_user
+from backend.api import (
+    BoundedDateTimeField,
+    LocalTimeField,
+    StrictModelSerializer,
+    StrictSerializer,
+    SyncPagination,
+    request_user,
+)
 from backend.timezones import known_timezones
 from notifications import selectors, services
 from notifications.kinds import kind_choices
@@ -84,14 +91,30 @@ class NotificationSerializer(serializers.ModelSerializer):
         ]
 
 
+class SyncSerializer(serializers.Serializer):  # query parameters: page ones pass too
+    updated_since = BoundedDateTimeField(
+        required=False,
+        help_text="Only what changed at or after this instant: sent, or read (on any "
+        "device). Pass the `synced_at` of the previous sync.",
+    )
+
+
+@extend_schema_view(get=extend_schema(parameters=[SyncSerializer]))
 class Inbox(generics.ListAPIView):
-    """Everything sent to you, newest first."""
+    """Everything sent to you, newest first. To sync, pass `updated_since`, follow
+    `next_page` to the end, and keep the response's `synced_at` for the next sync."""
 
     serializer_class = NotificationSerializer
+    pagination_class = SyncPagination
     queryset = Notification.objects.none()
 
     def get_queryset(self) -> QuerySet[Notification]:
-        return selectors.inbox_for(user_id=request_user(self.request).id)
+        query = SyncSerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.inbox_for(
+            user_id=request_user(self.request).id,
+            updated_since=query.validated_data.get("updated_since"),
+        )
 
 
 class InboxItem(generics.RetrieveAPIView):

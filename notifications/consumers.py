@@ -19,14 +19,16 @@ import logging
 import time
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from backend import metrics
 from notifications import selectors
+from notifications.acks import ack_received
 from notifications.presence import heard_from
 from notifications.realtime import user_group
-from notifications.services import notifications_ack
 from notifications.tokens import user_for_access_token
 
 logger = logging.getLogger(__name__)
@@ -52,16 +54,17 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         protocols: list[str] = self.scope.get("subprotocols", [])
         if len(protocols) >= 2 and protocols[0] == "bearer":
             found = await database_sync_to_async(user_for_access_token)(protocols[1])
-            if found is None:
+            await self.accept(subprotocol="bearer")
+            if found is None:  # 4401 after the handshake, as in asyncapi.yaml: not an HTTP 403
                 await self.close(code=CLOSE_UNAUTHENTICATED)
                 return
-            await self.accept(subprotocol="bearer")
             await self._authenticated(*found)
             return
         await self.accept()
         self.auth_timeout = asyncio.create_task(self._close_if_silent())
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        metrics.WEBSOCKETS_OPEN.inc()
         try:
             await super().__call__(scope, receive, send)
         finally:
@@ -69,6 +72,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             # websocket.disconnect ever being read, so disconnect() may never run: the
             # timers must not outlive the consumer and fail on the dead connection later.
             self._cancel_timers()
+            metrics.WEBSOCKETS_OPEN.dec()
 
     def _cancel_timers(self) -> None:
         for task in (getattr(self, "expiry_task", None), getattr(self, "auth_timeout", None)):
@@ -117,6 +121,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         )
         for event in events:
             await self.send_json(event)
+        metrics.WEBSOCKET_EVENTS_SENT.inc(len(events))
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
         raw = message.get("text") or message.get("bytes") or b""
@@ -159,7 +164,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         if kind == "ack":
             ids = content.get("ids", [content.get("id")])
             clean = [i for i in ids if isinstance(i, int)][:500] if isinstance(ids, list) else []
-            await database_sync_to_async(notifications_ack)(user_id=self.user_id, ids=clean)
+            await ack_received(user_id=self.user_id, ids=clean)
+            metrics.WEBSOCKET_EVENTS_ACKED.inc(len(clean))
         elif kind == "resume":
             after = content.get("after")
             await self._replay(after=after if isinstance(after, int) else None)
@@ -168,8 +174,20 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         else:
             await self.send_json({"type": "error", "message": "Unknown message type."})
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch, without its hop to the one synchronous thread before every
+        message (to close stale database connections): every database call here goes
+        through database_sync_to_async, which closes them itself, and an event on its way
+        to a socket must not queue behind other sockets' database work (in a burst, it
+        did: one hop per event and per ack on that single thread)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def push_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])
+        metrics.WEBSOCKET_EVENTS_SENT.inc()
 
     async def session_logout(self, message: dict[str, Any]) -> None:
         await self.close(code=CLOSE_LOGGED_OUT)

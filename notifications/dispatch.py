@@ -21,7 +21,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from backend import metrics
 from backend.timezones import local_date
+from notifications.bulk_write import rows_update
 from notifications.claim import claim_due
 from notifications.kinds import kind_named, push_text, unmutable_kinds
 from notifications.models import (
@@ -143,6 +145,7 @@ def _deliver_email(notification: Notification, *, now: datetime, report: Dispatc
     if isinstance(email, str):
         _finish(notification, state=NotificationState.CANCELLED, error=email)
         hooks.settle(notification, state=NotificationState.CANCELLED, reason=email)
+        metrics.count_sends("email", ["refused"])
         report.expired += 1
         return
     try:
@@ -155,6 +158,7 @@ def _deliver_email(notification: Notification, *, now: datetime, report: Dispatc
     except Exception as exc:  # the mail server's trouble: retry on a later tick, a few times
         error = type(exc).__name__
         logger.warning("email %s not sent: %s", notification.id, error)
+        metrics.count_sends("email", ["retry"])
         notification.last_error = error
         if notification.attempts + 1 < settings.NOTIFICATION_MAX_ATTEMPTS:
             _release(
@@ -169,6 +173,7 @@ def _deliver_email(notification: Notification, *, now: datetime, report: Dispatc
     notification.channel_results = {**notification.channel_results, "email": "sent"}
     _finish(notification, state=NotificationState.SENT, sent_at=timezone.now())
     hooks.settle(notification, state=NotificationState.SENT, reason="")
+    metrics.count_sends("email", ["sent"])
     report.sent += 1
 
 
@@ -220,6 +225,7 @@ def _deliver(
     made = send_each_sync([(group, event_for(n)) for n, group in announce])
     # A send the layer did not make stays undelivered: the row comes back on the next tick.
     websocket_missed = {n.id for (n, _), ok in zip(announce, made, strict=True) if not ok}
+    metrics.count_sends("websocket", made)
 
     messages: list[PushMessage] = []
     for notification in to_send:
@@ -257,6 +263,7 @@ def _deliver(
                 for m in messages
             ]
     report.pushes += sum(1 for r in results if r.outcome == Outcome.SENT)
+    metrics.count_sends("push", (r.outcome for r in results))
 
     per_notification: dict[int, list[PushResult]] = defaultdict(list)
     for message, result in zip(messages, results, strict=True):
@@ -292,15 +299,13 @@ OUTCOME_FIELDS = [
 
 
 def _save_outcomes(rows: list[Notification], *, claimed_with: dict[int, Any]) -> None:
-    """One bulk UPDATE for the batch instead of one per row. Only rows still under the
-    lease they were claimed with are written (a batch is claimed under one token)."""
+    """One UPDATE for the batch instead of one per row. Only rows still under the lease
+    they were claimed with are written (a batch is claimed under one token)."""
     by_token: dict[Any, list[Notification]] = defaultdict(list)
     for row in rows:
         by_token[claimed_with[row.id]].append(row)
     for token, group in by_token.items():
-        Notification.objects.filter(lease_token=token).bulk_update(
-            group, OUTCOME_FIELDS, batch_size=200
-        )
+        rows_update(Notification.objects.filter(lease_token=token), group, OUTCOME_FIELDS)
 
 
 def _record(

@@ -8,8 +8,8 @@ lives. The push text may show on a locked screen, so it names nothing clinical.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
@@ -50,6 +50,9 @@ class Kind:
     mutable: bool = True  # False: a safety message nobody can opt out of
     ttl: timedelta | None = None  # a message not sent within this after its due time is dropped
     email: EmailHooks | None = None  # a kind sent by email, to addresses it names itself
+    # The OpenAPI schema of this kind's payload: clients generated from the API schema get
+    # a type per kind (notifications/openapi.py builds the union on `kind`).
+    payload_schema: Mapping[str, object] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         # A plain str: an enum member (TextChoices) hashes by its member name, not its value.

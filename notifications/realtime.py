@@ -23,10 +23,21 @@ def user_group(user_id: int) -> str:
 async def send_each(events: Sequence[tuple[str, dict[str, Any]]]) -> list[bool]:
     """Send (group, event) pairs; for each, whether it reached every socket of the group.
     A full socket fails only its own events; a layer that fails otherwise (down) fails the
-    rest of the batch without trying each. Logged, never raised."""
+    rest of the batch without trying each. Logged, never raised. A layer that sends in
+    batches (notifications.redis_layer) gets the whole batch at once."""
     layer = get_channel_layer()
     if layer is None:
         return [False] * len(events)
+    if hasattr(layer, "group_send_many"):  # production's layer: the batch in one go
+        try:
+            return list(
+                await layer.group_send_many(
+                    [(group, {"type": "push.event", "event": event}) for group, event in events]
+                )
+            )
+        except Exception as exc:  # a channel layer that is down must not break delivery
+            logger.warning("channel layer send failed: %s", type(exc).__name__)
+            return [False] * len(events)
     made: list[bool] = []
     for group, event in events:
         try:

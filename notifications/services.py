@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import DateTimeField, Value
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import DateTimeField, Model, QuerySet, Value
 from django.db.models.functions import Coalesce
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
+from backend import metrics
 from backend.bounds import MAX_ID
 from notifications.kinds import kind_named, staff_of, unmutable_kinds
 from notifications.models import (
@@ -103,9 +105,13 @@ def notify(
     return notify_all(messages=[message])
 
 
-def notify_all(*, messages: Iterable[Message], now: datetime | None = None) -> int:
+def notify_all(
+    *, messages: Iterable[Message], now: datetime | None = None, known_users: Iterable[Any] = ()
+) -> int:
     """Queue many messages at once: one INSERT for all of them. A message whose expiry has
-    passed is dropped; a kind the recipient muted is not queued."""
+    passed is dropped; a kind the recipient muted is not queued. `known_users`: recipients
+    already read with their preference (`select_related("notification_preference")`, as
+    AUTH_USER_SELECT_RELATED does for whoever is asking): their mutes are not read again."""
     now = now or timezone.now()
     messages = list(messages)
     members = _staff_members(messages)
@@ -139,7 +145,7 @@ def notify_all(*, messages: Iterable[Message], now: datetime | None = None) -> i
                 push=message.push,
                 created_at=now,
             )
-    _queue(list(rows.values()), now=now)
+    _queue(list(rows.values()), now=now, known_users=known_users)
     return len(rows)
 
 
@@ -174,14 +180,24 @@ def _staff_members(messages: list[Message]) -> dict[str, dict[int, set[int]]]:
     return defaultdict(dict, {group: staff_of(group, ids) for group, ids in scopes.items()})
 
 
-def muted_kinds_by_user(*, user_ids: set[int]) -> dict[int, set[str]]:
-    if not user_ids:
-        return {}
-    return {
+def muted_kinds_by_user(
+    *, user_ids: set[int], known_users: Iterable[Any] = ()
+) -> dict[int, set[str]]:
+    muted: dict[int, set[str]] = {}
+    unread = set(user_ids)
+    for user in known_users:
+        if user.pk in unread and type(user).notification_preference.is_cached(user):
+            unread.discard(user.pk)
+            preference = getattr(user, "notification_preference", None)  # None: no row
+            if preference is not None and preference.muted_kinds:
+                muted[user.pk] = set(preference.muted_kinds) - unmutable_kinds()
+    if not unread:
+        return muted
+    return muted | {
         user_id: set(kinds) - unmutable_kinds()
-        for user_id, kinds in NotificationPreference.objects.filter(
-            user_id__in=user_ids
-        ).values_list("user_id", "muted_kinds")
+        for user_id, kinds in NotificationPreference.objects.filter(user_id__in=unread).values_list(
+            "user_id", "muted_kinds"
+        )
         if kinds
     }
 
@@ -211,15 +227,45 @@ def notifications_receive(
     ("push" or "websocket"). Records the first receipt per channel and overall; a repeat
     changes nothing. Returns how many of the ids are the user's (whatever their state:
     a push can be confirmed before the dispatcher has written that it was sent)."""
-    field = RECEIPT_FIELDS[channel]
-    # An id past 64 bits names no row, and SQLite cannot even compare with one.
-    ids = [i for i in ids if 0 < i <= MAX_ID]
+    ids = _real_ids(ids)
     if not ids:
         return 0
-    at = Value(now or timezone.now(), output_field=DateTimeField())
-    return Notification.objects.filter(recipient_id=user_id, id__in=ids).update(
-        received_at=Coalesce("received_at", at), **{field: Coalesce(field, at)}
+    return _stamp_receipt(
+        Notification.objects.filter(recipient_id=user_id, id__in=ids), channel=channel, now=now
     )
+
+
+def notifications_receive_many(
+    *,
+    receipts: Collection[tuple[int, Collection[int]]],
+    channel: str,
+    now: datetime | None = None,
+) -> int:
+    """`notifications_receive` for many users at once, (user id, ids) pairs: the acks of
+    every socket of a server process in two statements instead of one per ack. An id that
+    is not its user's is ignored. Returns how many rows were the acking user's."""
+    claimed = {(user_id, i) for user_id, ids in receipts for i in _real_ids(ids)}
+    if not claimed:
+        return 0
+    owners = Notification.objects.filter(id__in={i for _, i in claimed}).values_list(
+        "id", "recipient_id"
+    )
+    theirs = [i for i, recipient_id in owners if (recipient_id, i) in claimed]
+    if not theirs:
+        return 0
+    return _stamp_receipt(Notification.objects.filter(id__in=theirs), channel=channel, now=now)
+
+
+def _real_ids(ids: Collection[int]) -> list[int]:
+    # An id past 64 bits names no row, and SQLite cannot even compare with one.
+    return [i for i in ids if 0 < i <= MAX_ID]
+
+
+def _stamp_receipt(rows: QuerySet[Notification], *, channel: str, now: datetime | None) -> int:
+    """The first receipt per channel and overall; a repeat changes nothing."""
+    field = RECEIPT_FIELDS[channel]
+    at = Value(now or timezone.now(), output_field=DateTimeField())
+    return int(rows.update(received_at=Coalesce("received_at", at), **{field: Coalesce(field, at)}))
 
 
 def notifications_ack(*, user_id: int, ids: list[int]) -> int:
@@ -291,12 +337,16 @@ def device_unregister(*, user_id: int, address: str, address_kind: str = Address
 
 
 def devices_deactivate(*, device_ids: list[int], reason: str) -> int:
-    return Device.objects.filter(id__in=device_ids, is_active=True).update(
+    count = Device.objects.filter(id__in=device_ids, is_active=True).update(
         is_active=False, deactivated_reason=reason[:64]
     )
+    metrics.DEVICES_DEACTIVATED.labels(reason=reason[:64]).inc(count)
+    return count
 
 
-def _queue(notifications: list[Notification], *, now: datetime) -> None:
+def _queue(
+    notifications: list[Notification], *, now: datetime, known_users: Iterable[Any] = ()
+) -> None:
     """Insert unsaved rows, skipping dedupe keys already queued, so re-running a sweep
     never notifies twice."""
     unmutable = unmutable_kinds()
@@ -305,7 +355,8 @@ def _queue(notifications: list[Notification], *, now: datetime) -> None:
             n.recipient_id
             for n in notifications
             if n.recipient_id is not None and n.kind not in unmutable
-        }
+        },
+        known_users=known_users,
     )
     notifications = [
         n
@@ -314,16 +365,33 @@ def _queue(notifications: list[Notification], *, now: datetime) -> None:
     ]
     if not notifications:
         return
-    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
-    # A message cancelled earlier and asked for again (a schedule set twice) is revived.
-    wanted = {n.dedupe_key: n for n in notifications}
-    for revived in Notification.objects.filter(
-        dedupe_key__in=list(wanted), state=NotificationState.CANCELLED
-    ):
-        fresh = wanted[revived.dedupe_key]
-        revived.state = NotificationState.PENDING
-        revived.due_at, revived.expires_at = fresh.due_at, fresh.expires_at
-        revived.payload, revived.last_error = fresh.payload, ""
-        revived.save(update_fields=["state", "due_at", "expires_at", "payload", "last_error"])
+    _insert_or_revive(notifications)
     if any(n.due_at <= now for n in notifications):
         enqueue_dispatch_on_commit()
+
+
+# A message cancelled earlier and asked for again (a schedule set twice) is pending again,
+# with the new timing and payload; one that is pending, sent or failed is left alone.
+REVIVED = ("state", "due_at", "expires_at", "payload", "last_error")
+
+
+def _insert_or_revive(notifications: list[Notification]) -> None:
+    """One INSERT ... ON CONFLICT DO UPDATE ... WHERE per batch (PostgreSQL and SQLite
+    alike): a new row, or a cancelled one revived, without reading back what was written."""
+    connection = connections[router.db_for_write(Notification)]
+    quote = connection.ops.quote_name
+    table = quote(Notification._meta.db_table)
+    fields = [f for f in Notification._meta.concrete_fields if not f.primary_key]
+    column = {f.name: quote(f.column or f.name) for f in fields}
+    revive = ", ".join(f"{column[name]} = excluded.{column[name]}" for name in REVIVED)
+    suffix = (
+        f" ON CONFLICT ({column['dedupe_key']}) DO UPDATE SET {revive}"
+        f" WHERE {table}.{column['state']} = %s"
+    )
+    size = connection.ops.bulk_batch_size(fields, notifications) or len(notifications)
+    with connection.cursor() as cursor:
+        for start in range(0, len(notifications), size):
+            query = InsertQuery(Notification)
+            query.insert_values(fields, list[Model](notifications[start : start + size]))
+            for statement, params in query.get_compiler(connection=connection).as_sql():
+                cursor.execute(statement + suffix, (*params, NotificationState.CANCELLED))

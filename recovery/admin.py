@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
@@ -14,6 +16,7 @@ from recovery.models import (
     Flag,
     FlagEvent,
     Program,
+    ProgramRetentionPolicy,
     SessionSeries,
     TreatmentSession,
     User,
@@ -24,6 +27,19 @@ from recovery.models import (
 class ProgramAdmin(admin.ModelAdmin):
     list_display = ["name", "timezone", "required_hours_per_week", "days_per_week"]
     search_fields = ["name"]
+
+
+@admin.register(ProgramRetentionPolicy)
+class ProgramRetentionPolicyAdmin(admin.ModelAdmin):
+    """Years a program keeps a discharged patient's records (at least six); the daily
+    retention job deletes what expired (recovery/services/retention.py)."""
+
+    list_display = ["program", "checkins_years", "notifications_years", "audit_years"]
+    readonly_fields = ["updated_by", "updated_at"]
+
+    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(User)

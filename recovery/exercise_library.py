@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# What the urge button offers a patient with no favourites and no assignments yet: short
+# skills that work in the moment, in this order (slugs of LIBRARY below).
+FIRST_LINE_SLUGS = ("urge-surfing", "box-breathing", "grounding-54321", "halt-check")
+
 LIBRARY: list[dict[str, object]] = [
     {
         "slug": "urge-surfing",

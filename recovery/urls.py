@@ -1,6 +1,20 @@
 from django.urls import path
 
-from recovery.api import accounts, auth, care, checkins, flags, patients, series, sessions
+from recovery.api import (
+    accounts,
+    auth,
+    care,
+    checkins,
+    flags,
+    messages,
+    patients,
+    questionnaire_reports,
+    questionnaires,
+    recovery_days,
+    safety_plan,
+    series,
+    sessions,
+)
 
 urlpatterns = [
     path("auth/token/", auth.Login.as_view(), name="token"),
@@ -13,9 +27,98 @@ urlpatterns = [
     path("me/checkin-schedule/", checkins.MyCheckInSchedule.as_view(), name="my-schedule"),
     path("me/support/", care.SupportView.as_view(), name="my-support"),
     path("me/favorites/", care.FavoriteList.as_view(), name="my-favorites"),
+    path("me/conversation/", messages.MyConversation.as_view(), name="my-conversation"),
+    path("me/conversation/messages/", messages.MyMessageList.as_view(), name="my-messages"),
+    path("me/conversation/read/", messages.MyConversationRead.as_view(), name="my-messages-read"),
+    path("me/safety-plan/", safety_plan.MySafetyPlan.as_view(), name="my-safety-plan"),
+    path(
+        "me/safety-plan/history/",
+        safety_plan.MySafetyPlanHistory.as_view(),
+        name="my-safety-plan-history",
+    ),
+    path(
+        "patients/<int:pk>/safety-plan/",
+        safety_plan.SafetyPlanView.as_view(),
+        name="patient-safety-plan",
+    ),
+    path(
+        "patients/<int:pk>/safety-plan/history/",
+        safety_plan.SafetyPlanHistory.as_view(),
+        name="patient-safety-plan-history",
+    ),
+    path("me/recovery/", recovery_days.MyRecovery.as_view(), name="my-recovery"),
+    path(
+        "patients/<int:pk>/recovery/",
+        recovery_days.PatientRecovery.as_view(),
+        name="patient-recovery",
+    ),
+    path("conversations/", messages.StaffConversationList.as_view(), name="conversations"),
+    path(
+        "patients/<int:pk>/conversation/",
+        messages.ConversationView.as_view(),
+        name="patient-conversation",
+    ),
+    path(
+        "patients/<int:pk>/conversation/messages/",
+        messages.MessageList.as_view(),
+        name="patient-messages",
+    ),
+    path(
+        "patients/<int:pk>/conversation/read/",
+        messages.ConversationRead.as_view(),
+        name="patient-messages-read",
+    ),
     path("checkins/", checkins.CheckInListCreate.as_view(), name="checkins"),
     path("checkins/<uuid:checkin_id>/", checkins.CheckInDetail.as_view(), name="checkin-detail"),
     path("urges/", checkins.UrgeList.as_view(), name="urges"),
+    path(
+        "me/questionnaires/",
+        questionnaires.MyDueQuestionnaires.as_view(),
+        name="my-questionnaires",
+    ),
+    path(
+        "me/questionnaires/<str:instrument>/",
+        questionnaires.MyQuestionnaire.as_view(),
+        name="my-questionnaire",
+    ),
+    path(
+        "questionnaire-responses/",
+        questionnaires.ResponseList.as_view(),
+        name="questionnaire-responses",
+    ),
+    path(
+        "patients/<int:pk>/questionnaires/",
+        questionnaires.PatientQuestionnaires.as_view(),
+        name="patient-questionnaires",
+    ),
+    path(
+        "patients/<int:pk>/scores/", questionnaires.PatientScores.as_view(), name="patient-scores"
+    ),
+    path(
+        "program/instruments/",
+        questionnaires.ProgramInstruments.as_view(),
+        name="program-instruments",
+    ),
+    path(
+        "program/questionnaire-schedule/",
+        questionnaires.ProgramQuestionnaireSchedule.as_view(),
+        name="program-questionnaire-schedule",
+    ),
+    path(
+        "reports/questionnaires/",
+        questionnaire_reports.ProgramOutcomeReport.as_view(),
+        name="questionnaire-report",
+    ),
+    path(
+        "questionnaires/not-improving/",
+        questionnaire_reports.NotImproving.as_view(),
+        name="questionnaires-not-improving",
+    ),
+    path(
+        "program/questionnaire-settings/",
+        questionnaires.ProgramQuestionnaireSettingsView.as_view(),
+        name="program-questionnaire-settings",
+    ),
     path("exercises/", care.ExerciseList.as_view(), name="exercises"),
     path("exercises/<int:pk>/", care.ExerciseDetail.as_view(), name="exercise-detail"),
     path("exercises/<int:pk>/favorite/", care.FavoriteView.as_view(), name="exercise-favorite"),

@@ -44,7 +44,9 @@ import google.auth.credentials
 from django.conf import settings
 from firebase_admin import credentials, messaging
 
+from backend import metrics
 from notifications.push.base import Outcome, PushMessage, PushResult
+from notifications.push.fcm_client import trim_per_request_work
 from notifications.push.fcm_errors import (
     PushPaused,
     is_throttle,
@@ -138,6 +140,7 @@ class _Runtime:
             # no option to change it; the service reads `_fcm_url` on every send, so
             # setting it points send, send_each and send_each_async elsewhere.
             service._fcm_url = _send_url(self.config.endpoint, app.project_id)
+        trim_per_request_work(service)
         self.apps[shard], self.services[shard] = app, service
         return app
 
@@ -310,6 +313,7 @@ async def _send_all(
             slots.put_nowait(shard)
         error = batch.responses[0].exception
         throttled = throttled or (error is not None and is_throttle(error))
+        metrics.count_fcm_answer(throttled=error is not None and is_throttle(error))
         return error
 
     # A sliding window rather than fixed chunks: one slow answer (or the SDK sleeping

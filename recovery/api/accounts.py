@@ -98,7 +98,7 @@ class Me(APIView):
                     "id": serializers.IntegerField(),
                     "username": serializers.CharField(),
                     "first_name": serializers.CharField(),
-                    "role": serializers.CharField(),
+                    "role": serializers.ChoiceField(choices=Role.choices),
                     "program": serializers.IntegerField(allow_null=True),
                     "patient": serializers.IntegerField(allow_null=True),
                 },

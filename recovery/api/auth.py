@@ -18,6 +18,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from backend.api import StrictSerializer, request_user
+from backend.authentication import token_invalid, token_refused, token_revoked
 from recovery.models import User
 from recovery.selectors.access import may_set_up_second_factor, requires_second_factor
 from recovery.services.tokens import refresh_reuse_revoke_family, tokens_issue
@@ -99,11 +100,11 @@ class Refresh(BearerChallenge, APIView):
         try:
             serializer.is_valid(raise_exception=True)
         except TokenError as exc:
+            revoked = refresh_reuse_revoke_family(raw_refresh=_raw_refresh(request))
+            raise (token_revoked() if revoked else token_refused(exc)) from exc
+        except InvalidToken as exc:  # the token's user is gone
             refresh_reuse_revoke_family(raw_refresh=_raw_refresh(request))
-            raise InvalidToken(exc.args[0]) from exc
-        except InvalidToken:
-            refresh_reuse_revoke_family(raw_refresh=_raw_refresh(request))
-            raise
+            raise token_invalid() from exc
         return Response(serializer.validated_data, status=status.HTTP_200_OK)
 
 

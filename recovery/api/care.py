@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api import request_user
+from recovery.api.checkins import CrisisResourceSerializer
 from recovery.api.common import (
     AwareDateTimeField,
     BoundedListField,
@@ -344,7 +345,7 @@ class SupportView(APIView):
                 "Support",
                 {
                     "support_contacts": ContactSerializer(many=True),
-                    "crisis_resources": serializers.ListField(child=serializers.DictField()),
+                    "crisis_resources": CrisisResourceSerializer(many=True),
                 },
             )
         }

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,8 +34,12 @@ from recovery.api.common import (
 from recovery.api.filters import patient_and_range
 from recovery.crisis import CRISIS_RESOURCES
 from recovery.models import CheckIn, CheckInSchedule, Trigger, UrgeEvent
+from recovery.models.exercises import ExerciseCategory
+from recovery.models.monitoring import ScreenSubstance
+from recovery.models.support import Relationship
 from recovery.selectors.access import enrollment_for_patient_user, records_visible_to
 from recovery.selectors.care import urge_toolkit
+from recovery.selectors.safety_plan import safety_plan_view
 from recovery.services.checkins import checkin_problems, checkin_submit, urge_record
 
 MAX_FUTURE_SKEW = timedelta(minutes=5)
@@ -43,13 +53,73 @@ class CrisisResourceSerializer(serializers.Serializer):
     description = serializers.CharField()
 
 
+class ExerciseCardSerializer(serializers.Serializer):
+    """An exercise as the urge button offers it, and why it is offered."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    category = serializers.ChoiceField(choices=ExerciseCategory.choices)
+    summary = serializers.CharField()
+    steps = serializers.ListField(child=serializers.CharField())
+    duration_minutes = serializers.IntegerField(min_value=1, max_value=120)
+    reason = serializers.ChoiceField(
+        choices=["favorite", "assigned", "first_line"],
+        help_text="A favourite, assigned by the care team, or one of the library's first-line "
+        "skills (offered when the patient has neither).",
+    )
+
+
+class ContactCardSerializer(serializers.Serializer):
+    """A support contact as the urge button offers it, in the patient's order."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    relationship = serializers.ChoiceField(choices=Relationship.choices)
+    phone = serializers.CharField(allow_blank=True)
+    email = serializers.CharField(allow_blank=True)
+    reachable_hours = serializers.CharField(allow_blank=True)
+    position = serializers.IntegerField()
+
+
+@extend_schema_field(
+    {
+        "type": "number",
+        "format": "double",
+        "minimum": 0,
+        "maximum": 24,
+        "nullable": True,
+        "example": 7.5,
+        "description": "Hours, kept to one decimal (7.55 is stored as 7.6).",
+    }
+)
+class HoursField(serializers.DecimalField):
+    """Hours as a JSON number, rounded to one decimal: a client's float (7.55 is really
+    7.5499999...) cannot promise an exact decimal, so the server rounds instead of refusing."""
+
+    STEP = Decimal("0.1")
+    LIMIT = Decimal(100)  # three digits, one of them after the point
+
+    def validate_precision(self, value: Decimal) -> Decimal:
+        # Quantizing a huge number raises InvalidOperation: refuse those first.
+        if abs(value) >= self.LIMIT:
+            self.fail("max_whole_digits", max_whole_digits=self.max_whole_digits)
+        rounded = value.quantize(self.STEP, rounding=ROUND_HALF_UP)
+        return cast(Decimal, super().validate_precision(rounded))
+
+    def to_representation(self, value: Any) -> Any:  # a number, not DRF's string
+        return None if value is None else float(value)
+
+
 class CheckInSerializer(StrictModelSerializer):
     id = serializers.UUIDField(source="client_id", help_text="The client's own UUID.")
     patient = serializers.IntegerField(source="enrollment_id", read_only=True)
     device_time = AwareDateTimeField()
     device_timezone = serializers.CharField(max_length=64)
     substances = BoundedListField(
-        child=serializers.CharField(max_length=60), max_length=10, required=False, default=list
+        child=serializers.ChoiceField(choices=ScreenSubstance.choices),
+        max_length=10,
+        required=False,
+        default=list,
     )
     triggers = BoundedListField(
         child=serializers.ChoiceField(choices=Trigger.choices),
@@ -57,7 +127,7 @@ class CheckInSerializer(StrictModelSerializer):
         required=False,
         default=list,
     )
-    hours_slept = serializers.DecimalField(
+    hours_slept = HoursField(
         max_digits=3, decimal_places=1, min_value=0, max_value=24, required=False, allow_null=True
     )
 
@@ -193,9 +263,10 @@ class UrgeList(generics.ListCreateAPIView):
             201: inline_serializer(
                 "UrgeResponse",
                 {
+                    "safety_plan": serializers.DictField(),
                     "urge": UrgeSerializer(),
-                    "exercises": serializers.ListField(child=serializers.DictField()),
-                    "support_contacts": serializers.ListField(child=serializers.DictField()),
+                    "exercises": ExerciseCardSerializer(many=True),
+                    "support_contacts": ContactCardSerializer(many=True),
                     "crisis_resources": CrisisResourceSerializer(many=True),
                 },
             )
@@ -206,8 +277,13 @@ class UrgeList(generics.ListCreateAPIView):
         serializer = UrgeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = urge_record(enrollment=enrollment, **serializer.validated_data)
+        # The patient's own plan first, then the exercises, contacts and crisis lines.
         return Response(
-            {"urge": UrgeSerializer(result.urge).data, **urge_toolkit(enrollment=enrollment)},
+            {
+                "safety_plan": safety_plan_view(enrollment),
+                "urge": UrgeSerializer(result.urge).data,
+                **urge_toolkit(enrollment=enrollment),
+            },
             status=status.HTTP_201_CREATED,
         )
 

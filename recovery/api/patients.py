@@ -373,7 +373,16 @@ class AttendanceSummary(APIView):
             200: inline_serializer(
                 "AttendanceSummary",
                 {
-                    "weeks": serializers.ListField(child=serializers.DictField()),
+                    "weeks": inline_serializer(
+                        "AttendanceWeek",
+                        {
+                            "week_start": serializers.DateField(),
+                            "hours_attended": serializers.FloatField(),
+                            "required_hours": serializers.FloatField(),
+                            "met": serializers.BooleanField(),
+                        },
+                        many=True,
+                    ),
                     "counts": serializers.DictField(child=serializers.IntegerField()),
                 },
             )

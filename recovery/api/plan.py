@@ -53,8 +53,8 @@ class ProgressSerializer(serializers.Serializer):
     current_value = serializers.FloatField(allow_null=True)
     target_met = serializers.BooleanField(allow_null=True)
     basis = serializers.CharField(
-        help_text="last_complete_week, this_week_so_far, last_28_days, streak, latest_entry "
-        "or no_entry_yet."
+        help_text="last_complete_week, this_week_so_far, last_28_days, streak, latest_entry, "
+        "no_entry_yet, latest_response or no_response_yet."
     )
     weeks = WeekProgressSerializer(many=True)
     as_of = serializers.DateField()
@@ -82,6 +82,7 @@ class GoalSerializer(serializers.ModelSerializer):
             "description",
             "metric",
             "target_value",
+            "instrument",
             "due_date",
             "status",
             "replaces",
@@ -176,6 +177,9 @@ class GoalInputSerializer(StrictSerializer):
     metric = serializers.ChoiceField(choices=GoalMetric.choices)
     target_value = serializers.DecimalField(max_digits=6, decimal_places=2)
     due_date = BoundedDateField()
+    instrument = serializers.CharField(
+        max_length=32, required=False, default="", help_text="For questionnaire_score goals."
+    )
 
     def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
         # The plan's patient (set by the view, or by PlanCreateSerializer's `patient`):
@@ -186,6 +190,7 @@ class GoalInputSerializer(StrictSerializer):
             metric=attrs.get("metric"),
             target_value=None if "metric" in self.unparsed else attrs.get("target_value"),
             due_date=attrs.get("due_date"),
+            instrument=None if "metric" in self.unparsed else attrs.get("instrument", ""),
         )
         plan = self.context.get("plan")  # a goal added to a plan: the plan's rules too
         if plan is not None:

@@ -80,6 +80,8 @@ class ScreenSerializer(serializers.ModelSerializer):
             "recorded_at",
         ]
         read_only_fields = fields
+        # Staff only: a patient's own screens leave them out (PatientScreenSerializer).
+        optional_in_schema = ("note", "recorded_by")
 
 
 class PatientScreenSerializer(ScreenSerializer):

@@ -15,6 +15,7 @@ from recovery.models.enrollment import (
     EnrollmentChange,
     EnrollmentCode,
     EnrollmentStatus,
+    Language,
     Stage,
 )
 from recovery.models.exercises import (
@@ -38,6 +39,14 @@ from recovery.models.incentives import (
     PrizeSlot,
     Schedule,
 )
+from recovery.models.messages import (
+    MAX_MESSAGE_LENGTH,
+    Conversation,
+    Message,
+    MessageAuthor,
+    ReadMarker,
+)
+from recovery.models.milestones import RecoveryCounter, RecoveryMilestone
 from recovery.models.monitoring import (
     DrugScreen,
     DrugScreenResult,
@@ -64,6 +73,23 @@ from recovery.models.plan import (
     PlanReview,
     TreatmentPlan,
 )
+from recovery.models.questionnaires import (
+    AssignmentSource,
+    AssignmentStatus,
+    ProgramInstrument,
+    ProgramQuestionnaireSettings,
+    QuestionnaireAssignment,
+    QuestionnaireResponse,
+    QuestionnaireSchedule,
+)
+from recovery.models.retention import ProgramRetentionPolicy
+from recovery.models.safety import (
+    MAX_PLAN_TEXT,
+    PlanSection,
+    SafetyPlan,
+    SafetyPlanItem,
+    SafetyPlanVersion,
+)
 from recovery.models.sessions import (
     Attendance,
     AttendanceStatus,
@@ -75,6 +101,10 @@ from recovery.models.sessions import (
 from recovery.models.support import Relationship, SupportContact
 
 __all__ = [
+    "MAX_MESSAGE_LENGTH",
+    "MAX_PLAN_TEXT",
+    "AssignmentSource",
+    "AssignmentStatus",
     "Attendance",
     "AttendanceStatus",
     "AuditEntry",
@@ -84,6 +114,7 @@ __all__ = [
     "CheckIn",
     "CheckInSchedule",
     "Consent",
+    "Conversation",
     "Disclosure",
     "DrugScreen",
     "DrugScreenResult",
@@ -112,20 +143,36 @@ __all__ = [
     "IncentiveProtocol",
     "IncentiveSettings",
     "IncentiveStanding",
+    "Language",
     "LevelOfCare",
     "Medication",
     "MedicationCategory",
     "MeetingFormat",
+    "Message",
+    "MessageAuthor",
     "MutualHelpMeeting",
     "OutcomeResult",
     "PlanComment",
     "PlanGoal",
     "PlanReview",
+    "PlanSection",
     "PrizeSlot",
     "Program",
+    "ProgramInstrument",
     "ProgramMonitoringSettings",
+    "ProgramQuestionnaireSettings",
+    "ProgramRetentionPolicy",
+    "QuestionnaireAssignment",
+    "QuestionnaireResponse",
+    "QuestionnaireSchedule",
+    "ReadMarker",
+    "RecoveryCounter",
+    "RecoveryMilestone",
     "Relationship",
     "Role",
+    "SafetyPlan",
+    "SafetyPlanItem",
+    "SafetyPlanVersion",
     "Schedule",
     "ScreenMethod",
     "ScreenOutcome",

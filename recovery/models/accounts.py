@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import time
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
@@ -24,6 +25,15 @@ def validate_offsets(value: object) -> None:
 
 def default_reminder_offsets() -> list[int]:
     return [24 * 60, 60]
+
+
+def default_office_days() -> list[int]:
+    return [1, 2, 3, 4, 5]
+
+
+def validate_weekdays(value: object) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, int) and 1 <= v <= 7 for v in value):
+        raise ValidationError("Office days are ISO weekdays, 1 (Monday) to 7 (Sunday).")
 
 
 class LevelOfCare(models.TextChoices):
@@ -68,6 +78,11 @@ class Program(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(60)],
         help_text="Days without a word from a patient's app before it counts as silent.",
     )
+    # When the care team reads messages, on the clinic's wall (`timezone`): a message sent
+    # outside these hours gets an automatic answer saying when it will be read.
+    office_days = models.JSONField(default=default_office_days, validators=[validate_weekdays])
+    office_opens_at = models.TimeField(default=time(9, 0))
+    office_closes_at = models.TimeField(default=time(17, 0))
     require_staff_2fa = models.BooleanField(
         default=False, help_text="Staff must sign in with a TOTP code as well."
     )
@@ -78,7 +93,11 @@ class Program(models.Model):
             models.CheckConstraint(
                 condition=models.Q(app_silent_after_days__gte=1, app_silent_after_days__lte=60),
                 name="program_app_silent_after_days_range",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(office_closes_at__gt=models.F("office_opens_at")),
+                name="program_office_closes_after_it_opens",
+            ),
         ]
 
     def __str__(self) -> str:

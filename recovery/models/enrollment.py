@@ -14,6 +14,13 @@ class Stage(models.TextChoices):
     COMMUNITY_SUPPORT = "community_support", "Community support"
 
 
+class Language(models.TextChoices):
+    """The patient's language: questionnaires are shown in it where a translation exists."""
+
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Spanish"
+
+
 class EnrollmentStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     DISCHARGED = "discharged", "Discharged"
@@ -48,6 +55,7 @@ class Enrollment(models.Model):
     expected_end_date = models.DateField(null=True, blank=True)
     discharged_at = models.DateTimeField(null=True, blank=True)
     has_medication = models.BooleanField(default=False)
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

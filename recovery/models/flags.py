@@ -17,6 +17,9 @@ class FlagKind(models.TextChoices):
     POSITIVE_SCREEN = "positive_screen", "Positive drug screen"
     MISSED_SCREEN = "missed_screen", "Missed or refused drug screen"
     MISSED_MEDICATION = "missed_medication", "Missed medication doses"
+    SEVERE_SCORE = "severe_score", "Severe questionnaire score"
+    SCORE_WORSENING = "score_worsening", "Questionnaire score worse by a reliable change"
+    QUESTIONNAIRE_USE = "questionnaire_use", "Substance use reported on a questionnaire"
 
 
 class Severity(models.IntegerChoices):

@@ -41,6 +41,7 @@ class GoalMetric(models.TextChoices):
     SESSIONS_ATTENDED_PER_WEEK = "sessions_attended_per_week", "Program sessions attended a week"
     CHECKIN_ADHERENCE = "checkin_adherence", "Share of scheduled check-ins done (last 28 days)"
     ABSTINENT_DAYS = "abstinent_days", "Days in a row without use or a positive screen"
+    QUESTIONNAIRE_SCORE = "questionnaire_score", "Questionnaire score at or below the target"
     MANUAL = "manual", "Recorded by hand"
 
 
@@ -90,6 +91,8 @@ class PlanGoal(models.Model):
     description = EncryptedTextField(max_length=500)
     metric = models.CharField(max_length=40, choices=GoalMetric.choices)
     target_value = models.DecimalField(max_digits=6, decimal_places=2)
+    # For the questionnaire_score metric: which instrument's total is the measure.
+    instrument = models.CharField(max_length=32, blank=True)
     due_date = models.DateField()
     status = models.CharField(max_length=16, choices=GoalStatus.choices, default=GoalStatus.ACTIVE)
     replaces = models.OneToOneField(

@@ -5,6 +5,10 @@ dashboard and the websocket consumer alike.
   (`is_program_staff`); a deactivated account reaches nothing anywhere.
 * A patient sees only their own enrollment; a counselor the patients on whose care team
   they sit; a supervisor their program. Nobody crosses programs.
+* What a patient and their care team write together (the conversation with the care team,
+  the safety plan) is read and written by the patient, the counselors on their care team
+  and the program's supervisors (`shared_record_enrollment`); anyone else gets a 404, as
+  for every other record of the patient.
 * Sessions and series are the program's schedule: program staff see them, but the
   patients on them only as far as their reach goes, except that a counselor takes the
   whole roll of a session they facilitate. A counselor books only patients in their
@@ -134,7 +138,11 @@ def enrollment_for_patient_user(user: User) -> Enrollment:
     """The enrollment of the patient who is asking; 404 for anyone else."""
     if user.role != Role.PATIENT or not user.is_active:
         raise Http404
-    enrollment = Enrollment.objects.select_related("program").filter(patient_id=user.id).first()
+    enrollment: Enrollment | None
+    if User.enrollment.is_cached(user):  # read with the user (AUTH_USER_SELECT_RELATED)
+        enrollment = getattr(user, "enrollment", None)  # None: cached as absent
+    else:
+        enrollment = Enrollment.objects.select_related("program").filter(patient_id=user.id).first()
     if enrollment is None:
         raise Http404
     return enrollment
@@ -162,6 +170,26 @@ def may_act_on_flag(user: Any, flag: Flag) -> bool:
     """Acknowledge, assign, resolve or reopen: whoever sees the flag (`flags_visible_to`),
     that is active staff of its program with its patient in reach."""
     return is_program_staff(user) and _reach(user).filter(id=flag.enrollment_id).exists()
+
+
+# --- what the patient and the care team write together ----------------------------------
+
+
+def shared_record_enrollment(user: User, enrollment_id: int | None = None) -> Enrollment:
+    """The patient whose conversation with the care team, or safety plan, `user` reads and
+    writes: a patient their own (`enrollment_id` None or their own), staff a patient in
+    their reach (the care team, the program's supervisors). 404 for everyone else."""
+    if enrollment_id is None:
+        return enrollment_for_patient_user(user)
+    return visible_enrollment(user, enrollment_id)
+
+
+def conversation_enrollments_for_staff(user: User) -> QuerySet[Enrollment]:
+    """The patients whose conversations a staff member reads: their reach (none for a
+    patient, who has the one conversation of their own)."""
+    if not is_program_staff(user):
+        return Enrollment.objects.none()
+    return enrollments_visible_to(user)
 
 
 # --- sessions and series -----------------------------------------------------------------

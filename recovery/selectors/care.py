@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from recovery.crisis import CRISIS_RESOURCES
+from recovery.exercise_library import FIRST_LINE_SLUGS
 from recovery.models import (
     Enrollment,
     Exercise,
@@ -46,9 +47,18 @@ def contact_card(contact: SupportContact) -> dict[str, Any]:
     }
 
 
+def first_line_exercises() -> list[Exercise]:
+    """The shared library's first-line skills, in FIRST_LINE_SLUGS order."""
+    found = {
+        e.slug: e for e in Exercise.objects.filter(program__isnull=True, slug__in=FIRST_LINE_SLUGS)
+    }
+    return [found[slug] for slug in FIRST_LINE_SLUGS if slug in found]
+
+
 def urge_toolkit(*, enrollment: Enrollment) -> dict[str, Any]:
     """Everything that helps during a craving, in one answer: favourite then assigned
-    exercises, support contacts in the patient's order, and the crisis lines."""
+    exercises (the library's first-line skills when there are none, so the answer always
+    offers something to do), support contacts in the patient's order, and the crisis lines."""
     favorites = [
         f.exercise
         for f in FavoriteExercise.objects.filter(enrollment=enrollment)
@@ -69,6 +79,8 @@ def urge_toolkit(*, enrollment: Enrollment) -> dict[str, Any]:
         if exercise.id not in seen:
             seen.add(exercise.id)
             cards.append(_exercise_card(exercise, reason=reason))
+    if not cards:
+        cards = [_exercise_card(e, reason="first_line") for e in first_line_exercises()]
     return {
         "exercises": cards,
         "support_contacts": [contact_card(c) for c in enrollment.support_contacts.all()],

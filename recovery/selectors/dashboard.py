@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from statistics import fmean as mean  # floats: mean() goes through Fractions
+from functools import cache
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Case, Count, DateField, Max, Q, QuerySet, Sum, When
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from backend.timezones import local_date
@@ -28,6 +30,7 @@ from recovery.models import (
 )
 from recovery.selectors.access import enrollments_visible_to
 from recovery.selectors.presence import app_silent_since, last_heard_at
+from recovery.selectors.questionnaires import latest_scores, missed_counts
 
 ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE, AttendanceStatus.LEFT_EARLY)
 
@@ -56,13 +59,16 @@ class CaseloadRow:
     open_flags: dict[str, int] = field(default_factory=dict)
     last_heard_at: datetime | None = None  # the app's last word: a request, socket, receipt
     app_silent_since: datetime | None = None  # set once the silence is the program's days
+    # Each instrument's latest score, band and change since baseline; missed questionnaires.
+    scores: list[dict[str, object]] = field(default_factory=list)
+    questionnaires_missed: int = 0
 
 
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _expected_days(days_of_week: list[int], start: date, end: date) -> int:
+def _expected_days(days_of_week: Collection[int], start: date, end: date) -> int:
     return sum(
         1
         for n in range((end - start).days + 1)
@@ -70,7 +76,19 @@ def _expected_days(days_of_week: list[int], start: date, end: date) -> int:
     )
 
 
-def _streak(days: set[date], today: date) -> int:
+def _local_day(zones: set[str]) -> TruncDate | Case:
+    """A check-in's date on its patient's wall (`local_date` in the enrollment's zone), for
+    the database to group by: one arm per zone of the caseload, however many patients."""
+    by_zone = {zone: TruncDate("device_time", tzinfo=zoneinfo.ZoneInfo(zone)) for zone in zones}
+    if len(by_zone) == 1:
+        return next(iter(by_zone.values()))
+    return Case(
+        *(When(enrollment__timezone=zone, then=day) for zone, day in sorted(by_zone.items())),
+        output_field=DateField(),
+    )
+
+
+def _streak(days: Collection[date], today: date) -> int:
     cursor = today if today in days else today - timedelta(days=1)
     streak = 0
     while cursor in days:
@@ -94,17 +112,34 @@ def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRo
     ids = list(rows)
     since = now - timedelta(days=31)
 
-    last = dict(
-        CheckIn.objects.filter(enrollment_id__in=ids)
+    week_ago, two_weeks_ago = now - timedelta(days=7), now - timedelta(days=14)
+    this_week_q = Q(device_time__gte=week_ago)
+    last_week_q = Q(device_time__gte=two_weeks_ago, device_time__lt=week_ago)
+    # Sums and counts, not the check-ins themselves: a mean is sum / count either way.
+    totals = {
+        enrollment_id: rest
+        for enrollment_id, *rest in CheckIn.objects.filter(enrollment_id__in=ids)
         .values("enrollment_id")
-        .annotate(m=Max("device_time"))
-        .values_list("enrollment_id", "m")
-    )
-    recent: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
-    for enrollment_id, at, craving in CheckIn.objects.filter(
-        enrollment_id__in=ids, device_time__gte=since
-    ).values_list("enrollment_id", "device_time", "craving"):
-        recent[enrollment_id].append((at, craving))
+        .annotate(
+            last=Max("device_time"),
+            n7=Count("id", filter=this_week_q),
+            s7=Sum("craving", filter=this_week_q),
+            n14=Count("id", filter=last_week_q),
+            s14=Sum("craving", filter=last_week_q),
+        )
+        .values_list("enrollment_id", "last", "n7", "s7", "n14", "s14")
+    }
+    # Per patient and local day of the last 31 days: how many check-ins, craving summed.
+    daily: dict[int, dict[date, tuple[int, int]]] = defaultdict(dict)
+    zones = {row.enrollment.timezone for row in rows.values()}
+    for enrollment_id, day, count, craving_sum in (
+        CheckIn.objects.filter(enrollment_id__in=ids, device_time__gte=since)
+        .annotate(day=_local_day(zones))
+        .values("enrollment_id", "day")
+        .annotate(n=Count("id"), s=Sum("craving"))
+        .values_list("enrollment_id", "day", "n", "s")
+    ):
+        daily[enrollment_id][day] = (count, craving_sum)
     schedules = dict(
         CheckInSchedule.objects.filter(enrollment_id__in=ids).values_list(
             "enrollment_id", "days_of_week"
@@ -141,33 +176,27 @@ def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRo
         if week_start(local_date(starts_at, zone)) == week_start(local_date(now, zone)):
             week_minutes[enrollment_id] += minutes
 
+    expected_days = cache(_expected_days)
+    last_30_days = cache(lambda today: [today - timedelta(days=29 - n) for n in range(30)])
     for enrollment_id, row in rows.items():
-        zone = zoneinfo.ZoneInfo(row.enrollment.timezone)
-        today = local_date(now, zone)
-        entries = recent.get(enrollment_id, [])
-        days = {local_date(at, zone) for at, _ in entries}
-        row.last_checkin_at = last.get(enrollment_id)
-        row.streak_days = _streak(days, today)
-        week_days = schedules.get(enrollment_id) or [1, 2, 3, 4, 5, 6, 7]
+        today = local_date(now, row.enrollment.timezone)
+        by_day = daily.get(enrollment_id, {})
+        last_checkin_at, n7, s7, n14, s14 = totals.get(enrollment_id, (None, 0, 0, 0, 0))
+        row.last_checkin_at = last_checkin_at
+        row.streak_days = _streak(by_day.keys(), today)
+        week_days = tuple(schedules.get(enrollment_id) or (1, 2, 3, 4, 5, 6, 7))
         start = row.enrollment.start_date
         for span, attr in ((7, "adherence_7d"), (30, "adherence_30d")):
             first = max(start, today - timedelta(days=span - 1))
-            expected = _expected_days(week_days, first, today)
-            done = sum(1 for d in days if first <= d <= today and d.isoweekday() in week_days)
+            expected = expected_days(week_days, first, today)
+            done = sum(1 for d in by_day if first <= d <= today and d.isoweekday() in week_days)
             setattr(row, attr, round(done / expected, 3) if expected else None)
-        this_week = [c for at, c in entries if at >= now - timedelta(days=7)]
-        last_week = [
-            c for at, c in entries if now - timedelta(days=14) <= at < now - timedelta(days=7)
-        ]
-        row.craving_avg_7d = round(mean(this_week), 2) if this_week else None
-        if this_week and last_week:
-            row.craving_trend = round(mean(this_week) - mean(last_week), 2)
-        by_day: dict[date, list[int]] = defaultdict(list)
-        for at, craving in entries:
-            by_day[local_date(at, zone)].append(craving)
+        row.craving_avg_7d = round(s7 / n7, 2) if n7 else None
+        if n7 and n14:
+            row.craving_trend = round(s7 / n7 - s14 / n14, 2)
         row.craving_daily_30d = [
-            round(mean(by_day[d]), 2) if (d := today - timedelta(days=29 - n)) in by_day else None
-            for n in range(30)
+            round(day[1] / day[0], 2) if (day := by_day.get(d)) else None
+            for d in last_30_days(today)
         ]
         row.last_session_attended_at = last_attended.get(enrollment_id)
         row.hours_this_week = round(week_minutes[enrollment_id] / 60, 2)
@@ -181,6 +210,10 @@ def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRo
             silent_after_days=row.enrollment.program.app_silent_after_days,
             now=now,
         )
+    scores, missed = latest_scores(ids), missed_counts(ids)
+    for enrollment_id, row in rows.items():
+        row.scores = scores.get(enrollment_id, [])
+        row.questionnaires_missed = missed.get(enrollment_id, 0)
     return list(rows.values())
 
 

@@ -9,6 +9,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from recovery.models import Enrollment
 from recovery.selectors.care import contact_card
+from recovery.selectors.fhir_questionnaires import questionnaire_entries
 
 QUESTIONNAIRE = "urn:iop-backend:questionnaire:daily-checkin:v1"
 
@@ -102,8 +103,10 @@ def _item(link_id: str, text: str, answer: dict[str, Any] | None) -> dict[str, A
 
 
 def export_fhir_bundle(*, enrollment: Enrollment) -> dict[str, Any]:
-    """Check-ins as FHIR R4 QuestionnaireResponse resources in a collection Bundle,
-    validated by the fhir.resources models before they leave."""
+    """Check-ins as FHIR R4 QuestionnaireResponse resources in a collection Bundle, with
+    the standardized questionnaires (Questionnaire, QuestionnaireResponse, and each total
+    as an Observation derived from its response), validated by the fhir.resources models
+    before they leave."""
     entries = []
     for checkin in enrollment.checkins.order_by("device_time"):
         items = [
@@ -152,6 +155,7 @@ def export_fhir_bundle(*, enrollment: Enrollment) -> dict[str, Any]:
                 },
             }
         )
+    entries += questionnaire_entries(enrollment=enrollment)
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",

@@ -255,6 +255,8 @@ def goal_progress(goal: PlanGoal, record: Record) -> dict[str, Any]:
             target_met=None if ratio is None else ratio >= target,
             basis=f"last_{ADHERENCE_DAYS}_days",
         )
+    elif goal.metric == GoalMetric.QUESTIONNAIRE_SCORE:
+        progress.update(score_goal_progress(goal, target))
     elif goal.metric == GoalMetric.ABSTINENT_DAYS:
         days = record.abstinent_days()
         progress.update(current_value=float(days), target_met=days >= target, basis="streak")
@@ -269,6 +271,28 @@ def goal_progress(goal: PlanGoal, record: Record) -> dict[str, Any]:
         else:
             progress["basis"] = "no_entry_yet"
     return progress
+
+
+def score_goal_progress(goal: PlanGoal, target: float) -> dict[str, Any]:
+    """A score goal: met while the latest score is at or below the target (lower scores are
+    better on every instrument in the library)."""
+    from recovery.models import QuestionnaireResponse
+
+    latest = (
+        QuestionnaireResponse.objects.filter(
+            enrollment_id=goal.plan.enrollment_id, instrument=goal.instrument
+        )
+        .order_by("-device_time", "-id")
+        .values_list("total", flat=True)
+        .first()
+    )
+    if latest is None:
+        return {"basis": "no_response_yet"}
+    return {
+        "current_value": float(latest),
+        "target_met": latest <= target,
+        "basis": "latest_response",
+    }
 
 
 def plan_progress(plan: TreatmentPlan, *, now: datetime | None = None) -> dict[int, dict[str, Any]]:

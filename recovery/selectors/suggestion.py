@@ -15,6 +15,7 @@ from django.utils import timezone
 from backend.timezones import local_date
 from recovery.models import Enrollment, EnrollmentChange, EnrollmentStatus, LevelOfCare, Stage
 from recovery.selectors.plan import Record, _ratio, _zone, monitoring_settings_of
+from recovery.selectors.questionnaires import score_blockers
 
 STAGE_ORDER = [
     Stage.ENGAGEMENT,
@@ -78,7 +79,9 @@ def care_suggestion(*, enrollment: Enrollment, now: datetime | None = None) -> S
     """Suggest the next stage after a full window in this stage with check-in adherence at
     the program's bar, no reported use, no positive and no missed screen; suggest stepping
     down from the last stage; suggest stepping up the level of care when use (reported days
-    plus positive or missed screens) reaches the program's count within the window."""
+    plus positive or missed screens) reaches the program's count within the window. A
+    questionnaire score in the window that meets an alert rule, or is reliably worse than
+    baseline, holds the next stage back too."""
     now = now or timezone.now()
     rules = monitoring_settings_of(enrollment.program_id)
     window = rules.suggestion_window_days
@@ -138,6 +141,7 @@ def care_suggestion(*, enrollment: Enrollment, now: datetime | None = None) -> S
         blockers.append(f"{positives} positive screens.")
     if missed:
         blockers.append(f"{missed} missed or refused screens.")
+    blockers.extend(score_blockers(enrollment=enrollment, since=now - timedelta(days=window)))
     if blockers:
         reasons.extend(blockers)
         return suggestion

@@ -151,7 +151,7 @@ def _apply_rules(result: CheckInResult, *, now: datetime) -> None:
     if checkin.self_harm_thoughts:
         kinds.append(FlagKind.SELF_HARM)
         result.crisis = True
-        _send_crisis_resources(enrollment=enrollment, key=f"checkin:{checkin.id}", now=now)
+        crisis_resources_send(enrollment=enrollment, key=f"checkin:{checkin.id}", now=now)
     flags_raise(
         candidates=[FlagCandidate(enrollment=enrollment, kind=k, window_key=day) for k in kinds],
         now=now,
@@ -167,7 +167,7 @@ def _apply_rules(result: CheckInResult, *, now: datetime) -> None:
             )
 
 
-def _send_crisis_resources(*, enrollment: Enrollment, key: str, now: datetime) -> None:
+def crisis_resources_send(*, enrollment: Enrollment, key: str, now: datetime) -> None:
     notify(
         recipients=[enrollment.patient_id],
         kind=NotificationKind.CRISIS_RESOURCES,

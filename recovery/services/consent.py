@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from backend import metrics
 from backend.errors import ServiceError
 from notifications.kinds import Email
 from notifications.models import Notification, NotificationState
@@ -219,6 +220,7 @@ class DisclosureEmail:
             outcome = Disclosure.State.SENT
         elif state == NotificationState.CANCELLED:
             outcome = Disclosure.State.BLOCKED
+        metrics.CONSENT_EMAILS.labels(outcome=outcome).inc()
         disclosure = Disclosure.objects.get(id=notification.payload["disclosure_id"])
         Disclosure.objects.filter(id=disclosure.id).update(
             state=outcome,

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from backend import metrics
 from backend.errors import NotAllowed, ServiceError
 from notifications.claim import claim_rows
 from notifications.services import Message, notify_all
@@ -34,6 +35,9 @@ SEVERITY_OF: dict[str, int] = {
     FlagKind.POSITIVE_SCREEN: Severity.URGENT,
     FlagKind.MISSED_SCREEN: Severity.WARNING,
     FlagKind.MISSED_MEDICATION: Severity.WARNING,
+    FlagKind.SEVERE_SCORE: Severity.WARNING,
+    FlagKind.SCORE_WORSENING: Severity.WARNING,
+    FlagKind.QUESTIONNAIRE_USE: Severity.WARNING,
 }
 
 
@@ -93,6 +97,7 @@ def flags_raise(*, candidates: list[FlagCandidate], now: datetime) -> list[Flag]
         [FlagEvent(flag=f, action=FlagEvent.Action.RAISED, at=now) for f in flags]
     )
     _notify_staff(flags, now=now)
+    metrics.count_flags_raised(f.kind for f in flags)
     return flags
 
 
@@ -198,11 +203,16 @@ def flag_acknowledge(*, flag: Flag, actor: User) -> Flag:
     _refuse_unless_in_reach(flag, actor)
     if flag.status != FlagStatus.OPEN:
         raise ServiceError({"status": [f"A {flag.status} flag cannot be acknowledged."]})
+    first = flag.acknowledged_at is None
     flag.status = FlagStatus.ACKNOWLEDGED
     flag.acknowledged_by = actor
-    flag.acknowledged_at = timezone.now()
+    flag.acknowledged_at = now = timezone.now()
     flag.escalate_at = None
     flag.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "escalate_at"])
+    if first:
+        metrics.observe_first_acknowledgement(
+            severity=Severity(flag.severity).label, after=now - flag.created_at
+        )
     return _transition(flag, action=FlagEvent.Action.ACKNOWLEDGED, actor=actor)
 
 
@@ -252,6 +262,9 @@ def flag_resolve(*, flag: Flag, actor: User, outcome_note: str) -> Flag:
     now = timezone.now()
     if flag.acknowledged_at is None:
         flag.acknowledged_by, flag.acknowledged_at = actor, now
+        metrics.observe_first_acknowledgement(
+            severity=Severity(flag.severity).label, after=now - flag.created_at
+        )
     flag.status = FlagStatus.RESOLVED
     flag.resolved_by = actor
     flag.resolved_at = now

@@ -31,6 +31,7 @@ from recovery.models import (
     TreatmentPlan,
     User,
 )
+from recovery.selectors.questionnaires import score_goal_problems
 
 MAX_GOALS_PER_PLAN = 60
 
@@ -41,6 +42,7 @@ TARGET_LIMITS: dict[str, tuple[Decimal, bool]] = {
     GoalMetric.SESSIONS_ATTENDED_PER_WEEK: (Decimal(14), True),
     GoalMetric.CHECKIN_ADHERENCE: (Decimal(1), False),
     GoalMetric.ABSTINENT_DAYS: (Decimal(3650), True),
+    GoalMetric.QUESTIONNAIRE_SCORE: (Decimal(999), True),
     GoalMetric.MANUAL: (Decimal("9999.99"), False),
 }
 
@@ -61,6 +63,7 @@ class GoalInput:
     metric: str
     target_value: Decimal
     due_date: date
+    instrument: str = ""  # the questionnaire_score metric's instrument
 
 
 def _require_active(enrollment: Enrollment) -> None:
@@ -92,11 +95,14 @@ def goal_problems(
     metric: str | None = None,
     target_value: Decimal | None = None,
     due_date: date | None = None,
+    instrument: str | None = None,
     prefix: str = "",
 ) -> dict[str, list[str]]:
     """The rules of a goal on whichever fields are given (None: not given), by field: the
     API checks them together with its own field errors."""
     errors: dict[str, list[str]] = {}
+    if metric is not None and instrument is not None:
+        errors.update(score_goal_problems(enrollment, metric, instrument, prefix))
     if target_value is not None:
         limit, whole = TARGET_LIMITS.get(metric or "", (None, False))
         if target_value <= 0:
@@ -114,6 +120,7 @@ def goal_problems(
 
 def _validate_goal(enrollment: Enrollment, goal: GoalInput, *, prefix: str = "") -> None:
     errors = goal_problems(
+        instrument=goal.instrument,
         enrollment=enrollment,
         description=goal.description,
         metric=goal.metric,
@@ -133,6 +140,7 @@ def _new_goal(plan: TreatmentPlan, goal: GoalInput, *, actor: User, now: datetim
         metric=goal.metric,
         target_value=goal.target_value,
         due_date=goal.due_date,
+        instrument=goal.instrument,
         status=GoalStatus.ACTIVE,
         created_by=actor,
         created_at=now,
@@ -272,6 +280,7 @@ def goal_revise(
         metric=metric or goal.metric,
         target_value=target_value if target_value is not None else goal.target_value,
         due_date=due_date or goal.due_date,
+        instrument=goal.instrument if (metric or goal.metric) == goal.metric else "",
     )
     if (
         successor.description == goal.description

@@ -8,6 +8,7 @@ is NULL while the schedule is paused or the patient discharged.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -102,26 +103,62 @@ def checkin_schedule_set(
 
 
 def schedule_advance_after_checkin(*, enrollment: Enrollment, at: datetime) -> None:
-    """A check-in at `at` satisfies the pending window if it falls inside it."""
+    """A check-in at `at` satisfies the pending window if it falls inside it.
+
+    The schedule read with the patient (AUTH_USER_SELECT_RELATED) is only trusted to try
+    one UPDATE that applies if nobody moved it since (the sweep, a new schedule). In any
+    other case (moved meanwhile, `at` outside what was read, nothing read) it is read
+    again under a row lock, as it always was."""
+    if Enrollment.checkin_schedule.is_cached(enrollment):
+        read = getattr(enrollment, "checkin_schedule", None)
+        if read is not None and _advance(read, enrollment, at, expected=read.next_due_at):
+            return
+        Enrollment.checkin_schedule.related.delete_cached_value(enrollment)  # may be stale
     schedule = (
         CheckInSchedule.objects.select_for_update()
         .filter(enrollment=enrollment, next_due_at__isnull=False)
         .first()
     )
-    if schedule is None or schedule.next_window_date is None:
-        return
+    if schedule is not None:
+        _advance(schedule, enrollment, at, expected=None)
+
+
+def _advance(
+    schedule: CheckInSchedule, enrollment: Enrollment, at: datetime, *, expected: datetime | None
+) -> bool:
+    """Move `schedule` past its window if `at` falls inside it; returns whether it did.
+    With `expected` (read without a lock) only if the row is still as read: the same
+    deadline and no save since (`updated_at`: a new schedule, a pause, a zone moved)."""
+    if schedule.next_due_at is None or schedule.next_window_date is None:
+        return False
     window = window_on(schedule, schedule.next_window_date, enrollment.timezone)
     if window is None or not (window.opens <= at <= window.deadline):
-        return
-    notifications_cancel_topic(topic=nudge_topic(enrollment.id, window.day))
+        return False
+    day, saved_at = schedule.next_window_date, schedule.updated_at
     schedule.consecutive_missed = 0
     nudge = apply_window(
         schedule, enrollment, first_window_after_day(schedule, window.day, enrollment.timezone)
     )
-    schedule.save(
-        update_fields=["next_due_at", "next_window_date", "consecutive_missed", "updated_at"]
-    )
-    notify_all(messages=[nudge] if nudge else [])
+    saving_at = timezone.now()
+    moved: dict[str, Any] = {
+        "next_due_at": schedule.next_due_at,
+        "next_window_date": schedule.next_window_date,
+        "consecutive_missed": 0,
+        "updated_at": saving_at,
+    }
+    if expected is not None:
+        rows = CheckInSchedule.objects.filter(
+            pk=schedule.pk, next_due_at=expected, next_window_date=day, updated_at=saved_at
+        ).update(**moved)
+        if not rows:
+            return False
+    else:
+        CheckInSchedule.objects.filter(pk=schedule.pk).update(**moved)
+    schedule.updated_at = saving_at
+    notifications_cancel_topic(topic=nudge_topic(enrollment.id, window.day))
+    patient = [enrollment.patient] if Enrollment.patient.is_cached(enrollment) else []
+    notify_all(messages=[nudge] if nudge else [], known_users=patient)
+    return True
 
 
 def schedule_stop(*, enrollment: Enrollment) -> None:

@@ -65,6 +65,16 @@ def test_after_a_restart_with_no_history_every_job_runs_within_seconds(mode):
     assert all(NOW <= when <= soon for when in next_runs.values()), next_runs
 
 
+def test_runs_fall_on_whole_seconds_like_due_times_whatever_the_start():
+    """A reminder due at a whole second is picked up by a run at that second, not up to an
+    interval later because the scheduler started at .6 of a second."""
+    started = NOW + timedelta(microseconds=600_000)
+    with time_machine.travel(started, tick=False):
+        next_runs = _next_runs()
+    assert all(when.microsecond == 0 for when in next_runs.values()), next_runs
+    assert next_runs["dispatch_notifications"] == NOW + timedelta(seconds=1)
+
+
 def test_a_job_that_ran_long_ago_runs_at_once_and_a_recent_one_waits_only_the_remainder():
     PeriodicJobRun.objects.create(
         name="medication_adherence_sweep",
@@ -192,12 +202,13 @@ def test_a_restarted_scheduler_runs_every_job_and_honours_the_runs_it_recorded(m
     assert set(recorded) == everyone
 
     # Restarted two minutes later: the frequent jobs are due again and run; the hourly
-    # ones just ran, so they wait out their hour instead of running again at start.
+    # (and daily) ones just ran, so they wait out their interval instead of running again.
     with time_machine.travel(NOW + timedelta(minutes=2), tick=True):
         second, planned = _start_real_scheduler(until=frequent)
     assert second == frequent
+    interval = {job.name: timedelta(seconds=job.every_seconds) for job in stubbed}
     for name in hourly:
-        assert planned[name] == recorded[name] + timedelta(hours=1), name
+        assert planned[name] == recorded[name] + interval[name], name
     assert last_successful_runs().keys() == recorded.keys()
     for name in hourly:
         assert last_successful_runs()[name] == recorded[name]

@@ -67,6 +67,8 @@ from recovery.models import (
 )
 from recovery.models.enrollment import Enrollment
 from recovery.notification_kinds import NotificationKind
+from recovery.services.messages import message_send
+from recovery.services.questionnaires import questionnaire_submit
 from tests.factories import (
     ContactFactory,
     CounselorFactory,
@@ -151,6 +153,16 @@ def _populate(
         )
         add("checkins", str(checkin.client_id))
     UrgeEvent.objects.create(enrollment=enrollment, intensity=7, occurred_at=now)
+    for days_ago, answer in ((10, "2"), (1, "1")):
+        questionnaire_submit(
+            enrollment=enrollment,
+            client_id=uuid.uuid4(),
+            instrument="phq9",
+            answers={str(i): answer for i in range(1, 9)} | {"9": "0"},
+            device_time=now - timedelta(days=days_ago),
+            device_timezone=enrollment.timezone,
+        )
+    message_send(enrollment=enrollment, sender=enrollment.patient, body=f"Hello from {tag}")
 
     contacts = [
         cast(
@@ -391,6 +403,7 @@ def build_world() -> World:
     ids["exercises"] = [library[0].id, library[2].id, program_exercise.id, foreign_exercise.id]
     ids["staff"] = [counselor.id, other_counselor.id, supervisor.id, foreign_counselor.id]
     ids["own_contacts"] = ids["contacts"][:2]
+    ids["questionnaires"] = ["phq9"]
     ids["incentive-protocols"] = [
         IncentiveProtocol.objects.create(
             program=program,

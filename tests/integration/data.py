@@ -100,9 +100,14 @@ def patients_create(
 
 
 def reminders_create(
-    enrollments: list[Enrollment], *, each: int, due_at: datetime | None = None
+    enrollments: list[Enrollment],
+    *,
+    each: int,
+    due_at: datetime | None = None,
+    expires_in: timedelta = timedelta(hours=1),
 ) -> list[int]:
-    """`each` session reminders per patient, due at `due_at` (now by default)."""
+    """`each` session reminders per patient, due at `due_at` (now by default), expiring
+    `expires_in` later (when the session starts: the reminder's offset)."""
     now = timezone.now()
     due = due_at or now
     tag = uuid.uuid4().hex[:6]
@@ -115,9 +120,9 @@ def reminders_create(
                 topic=f"it-session:{tag}:{number}",
                 title="Reminder: Process group",
                 body="Starts in 1 hour.",
-                payload={"offset_minutes": 60},
+                payload={"offset_minutes": round(expires_in.total_seconds() / 60)},
                 due_at=due,
-                expires_at=due + timedelta(hours=1),
+                expires_at=due + expires_in,
                 created_at=now,
             )
             for enrollment in enrollments

@@ -66,15 +66,24 @@ async def test_no_token_is_closed_after_the_auth_timeout(settings):
     assert closed == {"type": "websocket.close", "code": 4401}
 
 
-async def test_a_bad_token_is_refused():
-    _communicator, connected = await _connect("not-a-jwt")
-    assert not connected
+@pytest.mark.parametrize("first_message", [False, True])
+async def test_a_bad_token_is_refused_with_close_code_4401(first_message):
+    # The same rule as a subprotocol or in an `auth` message: the handshake succeeds and
+    # the socket closes with 4401 (asyncapi.yaml), never an HTTP 403 at the handshake.
+    communicator, connected = await _connect("not-a-jwt", first_message=first_message)
+    assert connected
+    closed = await communicator.receive_output(timeout=2)
+    assert closed == {"type": "websocket.close", "code": 4401}
 
 
-async def test_an_expired_token_is_refused():
+@pytest.mark.parametrize("first_message", [False, True])
+async def test_an_expired_token_is_refused_with_close_code_4401(first_message):
     user = await database_sync_to_async(PatientUserFactory)()
-    _communicator, connected = await _connect(_token(user, lifetime=timedelta(seconds=-1)))
-    assert not connected
+    token = _token(user, lifetime=timedelta(seconds=-1))
+    communicator, connected = await _connect(token, first_message=first_message)
+    assert connected
+    closed = await communicator.receive_output(timeout=2)
+    assert closed == {"type": "websocket.close", "code": 4401}
 
 
 async def test_a_wrong_first_message_closes_the_socket():
@@ -188,5 +197,6 @@ async def test_a_token_waiting_for_two_factor_setup_cannot_open_a_socket():
     counselor = await database_sync_to_async(CounselorFactory)()
     token = AccessToken.for_user(counselor)
     token["otp_pending"] = True
-    _, connected = await _connect(str(token))
-    assert not connected
+    communicator, connected = await _connect(str(token))
+    assert connected
+    assert (await communicator.receive_output(timeout=2))["code"] == 4401

@@ -74,3 +74,36 @@ async def test_an_ack_of_an_id_past_64_bits_is_ignored():
     await communicator.send_json_to({"type": "ping"})
     assert (await communicator.receive_json_from(timeout=2))["type"] == "pong"
     await communicator.disconnect()
+
+
+async def test_a_notification_read_over_rest_is_not_replayed_on_the_socket():
+    from tests.conftest import client_for
+
+    patient = await database_sync_to_async(PatientUserFactory)()
+    for key in ("read-on-the-phone", "still-unread"):
+        await database_sync_to_async(notify)(
+            recipients=[patient.id],
+            kind="session_reminder",
+            key=key,
+            payload={},
+            title="Reminder",
+            body="Soon.",
+            due_at=timezone.now(),
+        )
+    await database_sync_to_async(dispatch_due)()
+    read, unread = await database_sync_to_async(
+        lambda: list(Notification.objects.filter(recipient=patient).order_by("dedupe_key"))
+    )()
+    client = await database_sync_to_async(client_for)(patient)
+    response = await database_sync_to_async(client.post)(f"/api/v1/notifications/{read.id}/read/")
+    assert response.status_code == 200
+
+    communicator = WebsocketCommunicator(
+        application, "/ws/events/", subprotocols=["bearer", str(AccessToken.for_user(patient))]
+    )
+    assert (await communicator.connect())[0]
+    assert (await communicator.receive_json_from(timeout=2))["type"] == "ready"
+    replayed = await communicator.receive_json_from(timeout=2)
+    assert replayed["id"] == unread.id  # the one read over REST counts as acknowledged
+    assert await communicator.receive_nothing(timeout=0.2)
+    await communicator.disconnect()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -73,3 +74,21 @@ async def test_a_socket_that_died_on_a_send_leaves_no_timer_to_fail_later(caplog
     await asyncio.sleep(1.5)
 
     assert _unretrieved_task_errors(caplog) == []
+
+
+async def test_an_event_reaches_its_socket_while_the_database_thread_is_busy():
+    """In a burst the server's one database thread is busy with other sockets' work (acks,
+    connects): an event on its way to a socket needs no database and must not wait for it."""
+    communicator, _, user_id = await _ready_socket(timedelta(minutes=5))
+    await communicator.send_json_to({"type": "ping"})  # the connect's replay is done
+    assert (await communicator.receive_json_from(timeout=2))["type"] == "pong"
+    busy = asyncio.ensure_future(database_sync_to_async(time.sleep)(3))
+    await asyncio.sleep(0.1)  # the database thread is now taken
+
+    await get_channel_layer().group_send(
+        user_group(user_id), {"type": "push.event", "event": {"type": "notification", "id": 1}}
+    )
+
+    assert (await communicator.receive_json_from(timeout=1))["id"] == 1
+    await busy
+    await communicator.disconnect()

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import google.auth.credentials
 import httpx
 import pytest
 import time_machine
@@ -21,7 +22,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from firebase_admin import credentials, exceptions, messaging
 
 from notifications.push import Outcome, PushMessage, get_push_backend, reset_push_backends
-from notifications.push.fcm import FCMConfig, FCMPushBackend, _runtime_for, close_fcm
+from notifications.push.fcm import (
+    FCMConfig,
+    FCMPushBackend,
+    _runtime_for,
+    close_fcm,
+)
+from notifications.push.fcm_client import CredentialAuth, PlainCopyRetry
 from notifications.push.fcm_errors import retry_after_of
 from tests.fakes.fcm_server import FakeFCMServer
 
@@ -366,3 +373,80 @@ def test_the_fake_runs_as_a_process_and_prints_its_url() -> None:
     assert answer.status_code == 404
     assert answer.json()["error"]["details"][0]["errorCode"] == "UNREGISTERED"
     assert stats["requests"] == 1
+
+
+class _CountingCredentials(google.auth.credentials.Credentials):
+    """A credential whose token is its refresh count, as a service account's would change."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refreshes = 0
+        self.token = "token-0"
+
+    def refresh(self, request: Any) -> None:
+        self.refreshes += 1
+        self.token = f"token-{self.refreshes}"
+
+
+def test_the_async_client_authenticates_without_a_session_per_push(
+    settings: Any, fcm: FakeFCMServer
+) -> None:
+    use_fcm(settings, fcm.url)
+    backend = get_push_backend()
+    runtime = _runtime_for(FCMConfig.from_settings())
+    auth = runtime.service._async_client.async_client.auth
+    assert isinstance(auth, CredentialAuth)
+    shared = auth._auth_request
+
+    results = backend.send_many([push(f"ok-{i}", device_id=i) for i in range(5)])
+
+    assert {r.outcome for r in results} == {Outcome.SENT}
+    assert auth._auth_request is shared
+
+
+def test_a_401_refreshes_the_token_and_sends_again() -> None:
+    credential = _CountingCredentials()
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["authorization"])
+        return httpx.Response(401 if len(seen) == 1 else 200, json={})
+
+    with httpx.Client(
+        transport=httpx.MockTransport(answer), auth=CredentialAuth(credential)
+    ) as client:
+        response = client.post("http://fcm.test/v1/projects/p/messages:send", json={})
+
+    assert response.status_code == 200
+    assert seen == ["Bearer token-0", "Bearer token-1"]
+
+
+def test_a_token_that_stays_refused_gives_up_after_two_refreshes() -> None:
+    credential = _CountingCredentials()
+    transport = httpx.MockTransport(lambda request: httpx.Response(401, json={}))
+
+    with httpx.Client(transport=transport, auth=CredentialAuth(credential)) as client:
+        response = client.post("http://fcm.test/v1/projects/p/messages:send", json={})
+
+    assert response.status_code == 401
+    assert credential.refreshes == 2
+
+
+def test_the_sdk_retry_policy_is_kept_and_copied_apart_for_each_request(
+    settings: Any, fcm: FakeFCMServer
+) -> None:
+    use_fcm(settings, fcm.url)
+    get_push_backend()
+    client = _runtime_for(FCMConfig.from_settings()).service._async_client.async_client
+    policies = [t._retry for t in client._mounts.values() if t is not None]
+    assert len(policies) == 2  # http:// and https://
+    assert all(isinstance(p, PlainCopyRetry) for p in policies)
+    policy = policies[0]
+    assert (policy.retries_left, policy.status_forcelist) == (4, [500, 503])
+
+    attempt = policy.copy()
+    attempt.increment(httpx.Request("POST", fcm.url), httpx.Response(503), None)
+
+    assert attempt.retries_left == 3
+    assert len(attempt.history) == 1
+    assert (policy.retries_left, policy.history) == (4, [])

@@ -366,6 +366,14 @@ def test_the_urge_button_answers_with_everything_that_helps(
 
 def test_the_urge_button_still_helps_with_an_empty_toolkit(patient_client: APIClient) -> None:
     body = patient_client.post("/api/v1/urges/", {}, format="json").json()
-    assert body["exercises"] == []
+    # No favourites, no assignments: the library's first-line skills, never nothing.
+    first_line = [(e["name"], e["reason"]) for e in body["exercises"]]
+    assert first_line == [
+        ("Urge surfing", "first_line"),
+        ("Box breathing", "first_line"),
+        ("5-4-3-2-1 grounding", "first_line"),
+        ("HALT check", "first_line"),
+    ]
+    assert all(e["steps"] for e in body["exercises"])
     assert body["support_contacts"] == []
     assert body["crisis_resources"]

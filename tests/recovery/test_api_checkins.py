@@ -107,6 +107,16 @@ def test_two_patients_may_use_the_same_client_id(
 
 
 @pytest.mark.django_db
+def test_hours_slept_is_a_number_kept_to_one_decimal(
+    patient_client: APIClient, enrollment: Enrollment
+) -> None:
+    body = checkin_body(hours_slept=7.55)
+    response = patient_client.post("/api/v1/checkins/", body, format="json")
+    assert response.status_code == 201
+    assert response.json()["hours_slept"] == 7.6
+
+
+@pytest.mark.django_db
 def test_an_ordinary_checkin_answers_with_what_was_stored(
     patient_client: APIClient, enrollment: Enrollment
 ) -> None:
@@ -117,7 +127,7 @@ def test_an_ordinary_checkin_answers_with_what_was_stored(
     assert data["patient"] == enrollment.id
     assert data["mood"] == 4
     assert data["triggers"] == ["stress", "tiredness"]
-    assert data["hours_slept"] == "6.5"
+    assert data["hours_slept"] == 6.5  # a number, as the schema says
     assert data["note"] == "long day"
     assert data["is_late"] is False
     assert data["crisis_resources"] is None
@@ -380,3 +390,45 @@ def test_a_paused_schedule_has_no_deadline(
     mine = patient_client.get("/api/v1/me/checkin-schedule/").json()
     assert mine["paused"] is True
     assert mine["paused_reason"] == "in hospital"
+
+
+# --- what one check-in costs -----------------------------------------------------------
+
+
+# Inside the test's own transaction the request's BEGIN and COMMIT are a savepoint.
+def _controls_the_transaction(sql: str) -> bool:
+    return sql in {"BEGIN", "COMMIT"} or sql.startswith(("SAVEPOINT ", "RELEASE SAVEPOINT "))
+
+
+@pytest.mark.django_db
+def test_a_first_checkin_of_the_window_costs_at_most_five_statements(
+    enrollment: Enrollment, settings: Any, time_machine: Any, django_assert_max_num_queries: Any
+) -> None:
+    """The everyday check-in (inside the window: the schedule moves on, today's nudge is
+    cancelled and the next one queued) reads the patient once and writes; the heard-from
+    note waits for the process's next batch (notifications.presence)."""
+    from notifications.presence import presence_flush
+    from recovery.services.schedules import checkin_schedule_set
+
+    settings.APP_HEARD_WRITE_DELAY_SECONDS = 60
+    evening = datetime(2026, 3, 4, 18, 30, tzinfo=NEW_YORK)
+    time_machine.move_to(evening, tick=False)
+    checkin_schedule_set(
+        enrollment=enrollment,
+        opens_at=datetime.min.time().replace(hour=17),
+        due_by=datetime.min.time().replace(hour=21),
+        days_of_week=[1, 2, 3, 4, 5, 6, 7],
+        grace_minutes=60,
+    )
+    client = client_for(enrollment.patient)
+    body = checkin_body(device_time=evening.isoformat())
+    try:
+        with django_assert_max_num_queries(5 + 2) as captured:
+            response = client.post("/api/v1/checkins/", body, format="json")
+    finally:
+        assert presence_flush() == 1
+    assert response.status_code == 201, response.content
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert len([s for s in statements if not _controls_the_transaction(s)]) <= 5, statements
+    nudges = Notification.objects.filter(kind=NotificationKind.CHECKIN_NUDGE).order_by("due_at")
+    assert [n.state for n in nudges] == ["cancelled", "pending"]

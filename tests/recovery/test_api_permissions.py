@@ -63,6 +63,8 @@ from recovery.models import (
 )
 from recovery.notification_kinds import NotificationKind
 from recovery.selectors.access import enrollment_for_patient_user, enrollments_visible_to
+from recovery.services.messages import message_send
+from recovery.services.questionnaires import questionnaire_submit
 from tests.conftest import client_for
 from tests.factories import (
     ContactFactory,
@@ -178,6 +180,14 @@ def world() -> World:
         payload_hash="x",
     )
     urge = UrgeEvent.objects.create(enrollment=a, intensity=5, occurred_at=now)
+    questionnaire = questionnaire_submit(
+        enrollment=a,
+        client_id=uuid.uuid4(),
+        instrument="phq9",
+        answers=PHQ9_ANSWERS,
+        device_time=now,
+        device_timezone="America/New_York",
+    ).response
     FavoriteExercise.objects.create(enrollment=a, exercise=library[0])
     practice = ExercisePractice.objects.create(
         enrollment=a,
@@ -246,6 +256,7 @@ def world() -> World:
         created_at=now,
     )
     device = DeviceFactory(user=a.patient)
+    message = message_send(enrollment=a, sender=a.patient, body="Hello team").message
     return World(
         users={
             "owner": a.patient,
@@ -262,6 +273,7 @@ def world() -> World:
             "program_exercise": program_exercise,
             "checkin": checkin,
             "urge": urge,
+            "questionnaire": questionnaire,
             "practice": practice,
             "assignment": assignment,
             "contact": contact,
@@ -272,6 +284,7 @@ def world() -> World:
             "resolved_flag": resolved_flag,
             "notification": notification,
             "device": device,
+            "message": message,
         },
     )
 
@@ -287,6 +300,39 @@ def ids_include(key: str, want: Callable[[World], Any]) -> Callable[[Any, World]
         return want(w) in {row[key] for row in _results(body)}
 
     return sees
+
+
+PHQ9_ANSWERS = {str(i): "1" for i in range(1, 9)} | {"9": "0"}
+PROGRAM_SETTING = expect(403, 403, 403, 403, 200, 200)  # a supervisor, of their own program
+
+
+def questionnaire_body() -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "instrument": "phq9",
+        "answers": PHQ9_ANSWERS,
+        "device_time": timezone.now().isoformat(),
+        "device_timezone": "America/New_York",
+    }
+
+
+def instrument_body() -> dict[str, Any]:
+    option = {"code": "y", "score": 1, "text": {"en": "Yes"}}
+    return {
+        "definition": {
+            "code": "mine",
+            "version": "1",
+            "languages": ["en"],
+            "title": {"en": "Mine"},
+            "preamble": {"en": "Answer"},
+            "source": "Ours",
+            "terms": "Ours",
+            "option_sets": {"yn": [{**option, "code": "n", "score": 0}, option]},
+            "items": [{"id": "a", "text": {"en": "Q"}, "options": "yn"}],
+            "scales": [{"id": "t", "items": ["a"], "method": "sum"}],
+            "total": "t",
+        }
+    }
 
 
 def checkin_body(**overrides: Any) -> dict[str, Any]:
@@ -398,6 +444,102 @@ ROWS: list[Row] = [
         route="urges/",
     ),
     Row("urges create", "post", url("urges/"), me_endpoint(201, 201), body=lambda w: {}),
+    # --- questionnaires ----------------------------------------------------------------
+    Row(
+        "my due questionnaires",
+        "get",
+        url("me/questionnaires/"),
+        me_endpoint(200, 200),
+        route="me/questionnaires/",
+    ),
+    Row(
+        "my questionnaire",
+        "get",
+        url("me/questionnaires/phq9/"),
+        me_endpoint(200, 200),
+        route="me/questionnaires/<str:instrument>/",
+    ),
+    Row(
+        "questionnaire responses list",
+        "get",
+        url("questionnaire-responses/"),
+        PATIENT_RECORDS,
+        sees=ids_include("id", lambda w: str(w.questionnaire.client_id)),
+        route="questionnaire-responses/",
+    ),
+    Row(
+        "questionnaire responses create",
+        "post",
+        url("questionnaire-responses/"),
+        me_endpoint(201, 201),
+        body=lambda w: questionnaire_body(),
+    ),
+    Row(
+        "patient questionnaire assign",
+        "post",
+        url("patients/{w.a.id}/questionnaires/"),
+        staff_on(201),
+        body=lambda w: {"instrument": "gad7"},
+        route="patients/<int:pk>/questionnaires/",
+    ),
+    Row(
+        "patient scores",
+        "get",
+        url("patients/{w.a.id}/scores/"),
+        staff_on(200),
+        route="patients/<int:pk>/scores/",
+    ),
+    Row(
+        "program instruments",
+        "post",
+        url("program/instruments/"),
+        expect(403, 403, 403, 403, 201, 201),
+        body=lambda w: instrument_body(),
+        route="program/instruments/",
+    ),
+    Row(
+        "program instruments list",
+        "get",
+        url("program/instruments/"),
+        expect(403, 403, 200, 200, 200, 200),
+    ),
+    Row(
+        "program questionnaire schedule list",
+        "get",
+        url("program/questionnaire-schedule/"),
+        expect(403, 403, 200, 200, 200, 200),
+    ),
+    Row(
+        "program questionnaire schedule",
+        "post",
+        url("program/questionnaire-schedule/"),
+        PROGRAM_SETTING,
+        body=lambda w: {"instrument": "bam", "every_days": 7},
+        route="program/questionnaire-schedule/",
+    ),
+    Row(
+        "program questionnaire settings",
+        "put",
+        url("program/questionnaire-settings/"),
+        PROGRAM_SETTING,
+        body=lambda w: {"alert_thresholds": {"bam": {"use": 2}}},
+        route="program/questionnaire-settings/",
+    ),
+    Row(
+        "questionnaire outcome report",
+        "get",
+        url("reports/questionnaires/"),
+        expect(403, 403, 403, 403, SEE, HIDE),
+        sees=lambda body, w: any(r["instrument"] == "phq9" for r in body),
+        route="reports/questionnaires/",
+    ),
+    Row(
+        "questionnaires not improving",
+        "get",
+        url("questionnaires/not-improving/"),
+        expect(403, 403, 200, 200, 200, 200),
+        route="questionnaires/not-improving/",
+    ),
     # --- exercises ---------------------------------------------------------------------
     Row(
         "exercises list",
@@ -844,6 +986,142 @@ def _routes(patterns: list[Any]) -> set[str]:
 
 
 ROUTES = _routes(recovery_urls.urlpatterns) | _routes(notification_urls.urlpatterns)
+
+# The conversation with the care team.
+ROWS += [
+    Row(
+        "my conversation",
+        "get",
+        url("me/conversation/"),
+        me_endpoint(200, 200),
+        route="me/conversation/",
+    ),
+    Row(
+        "my messages",
+        "get",
+        url("me/conversation/messages/"),
+        me_endpoint(SEE, HIDE),
+        sees=ids_include("id", lambda w: w.message.id),
+        route="me/conversation/messages/",
+    ),
+    Row(
+        "my messages send",
+        "post",
+        url("me/conversation/messages/"),
+        me_endpoint(201, 201),
+        body=lambda w: {"body": "Are you there?"},
+    ),
+    Row(
+        "my messages read",
+        "post",
+        url("me/conversation/read/"),
+        me_endpoint(200, 400),  # B's conversation has no such message
+        body=lambda w: {"up_to": w.message.id},
+        route="me/conversation/read/",
+    ),
+    Row(
+        "conversations",
+        "get",
+        url("conversations/"),
+        expect(403, 403, SEE, HIDE, SEE, HIDE),
+        sees=lambda body, w: w.a.id in {c["patient"] for c in body["conversations"]},
+        route="conversations/",
+    ),
+    Row(
+        "patient conversation",
+        "get",
+        url("patients/{w.a.id}/conversation/"),
+        PATIENT_RECORD,
+        route="patients/<int:pk>/conversation/",
+    ),
+    Row(
+        "patient messages",
+        "get",
+        url("patients/{w.a.id}/conversation/messages/"),
+        PATIENT_RECORD,
+        route="patients/<int:pk>/conversation/messages/",
+    ),
+    Row(
+        "patient messages send",
+        "post",
+        url("patients/{w.a.id}/conversation/messages/"),
+        expect(201, 404, 201, 404, 201, 404),
+        body=lambda w: {"body": "We are here."},
+    ),
+    Row(
+        "patient messages read",
+        "post",
+        url("patients/{w.a.id}/conversation/read/"),
+        PATIENT_RECORD,
+        body=lambda w: {"up_to": w.message.id},
+        route="patients/<int:pk>/conversation/read/",
+    ),
+]
+
+# The safety plan, written together.
+ROWS += [
+    Row(
+        "my safety plan",
+        "get",
+        url("me/safety-plan/"),
+        me_endpoint(200, 200),
+        route="me/safety-plan/",
+    ),
+    Row(
+        "my safety plan save",
+        "put",
+        url("me/safety-plan/"),
+        me_endpoint(200, 200),
+        body=lambda w: {"base_version": 0, "sections": {}},
+    ),
+    Row(
+        "my safety plan history",
+        "get",
+        url("me/safety-plan/history/"),
+        me_endpoint(200, 200),
+        route="me/safety-plan/history/",
+    ),
+    Row(
+        "patient safety plan",
+        "get",
+        url("patients/{w.a.id}/safety-plan/"),
+        PATIENT_RECORD,
+        route="patients/<int:pk>/safety-plan/",
+    ),
+    Row(
+        "patient safety plan save",
+        "put",
+        url("patients/{w.a.id}/safety-plan/"),
+        PATIENT_RECORD,
+        body=lambda w: {"base_version": 0, "sections": {}},
+    ),
+    Row(
+        "patient safety plan history",
+        "get",
+        url("patients/{w.a.id}/safety-plan/history/"),
+        PATIENT_RECORD,
+        route="patients/<int:pk>/safety-plan/history/",
+    ),
+]
+
+# Recovery days.
+ROWS += [
+    Row("my recovery", "get", url("me/recovery/"), me_endpoint(200, 200), route="me/recovery/"),
+    Row(
+        "my recovery settings",
+        "patch",
+        url("me/recovery/"),
+        me_endpoint(200, 200),
+        body=lambda w: {"hidden": False},
+    ),
+    Row(
+        "patient recovery",
+        "get",
+        url("patients/{w.a.id}/recovery/"),
+        PATIENT_RECORD,
+        route="patients/<int:pk>/recovery/",
+    ),
+]
 
 # Second factor for staff sign-in, where it is wired up.
 ROWS += [

@@ -36,6 +36,8 @@ EXEMPT = {
     "/api/v1/notifications/preferences/": "the caller's own settings",
     "/api/v1/notifications/unread-count/": "the caller's own inbox",
     "/api/v1/audit/": "the trail itself (reading it is not re-logged)",
+    "/api/v1/program/instruments/": "the program's instrument library",
+    "/api/v1/program/questionnaire-schedule/": "the program's questionnaire schedule",
     "/api/v1/incentives/settings/": "the program's caps and its spending in total",
     "/api/v1/incentive-protocols/": "the program's incentive protocols",
     "/api/v1/incentives/catalogue/": "the program's catalogue of rewards",

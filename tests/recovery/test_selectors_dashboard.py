@@ -180,9 +180,9 @@ def test_the_caseload_selector_costs_the_same_queries_for_5_and_200_patients() -
         assert len(rows) == n
         counts.append(len(captured))
     assert counts[0] == counts[1]
-    # One per source: patients, last check-in, recent check-ins, schedules, last attended,
-    # open flags, this week's attendance.
-    assert counts[0] == 7
+    # One per source: patients, check-in totals, check-ins per local day, schedules, last attended,
+    # open flags, this week's attendance, questionnaire scores, missed questionnaires.
+    assert counts[0] == 9
 
 
 def test_an_empty_caseload_costs_one_query() -> None:
@@ -204,3 +204,30 @@ def test_the_figures_hold_at_scale() -> None:
         assert len(row.craving_daily_30d) == 30
         assert row.adherence_30d is not None
         assert 0 <= row.adherence_30d <= 1
+
+
+def test_the_caseload_rows_are_written_as_the_generic_serializer_writes_them() -> None:
+    import json
+
+    from rest_framework import serializers
+
+    from notifications.presence import heard_from
+    from recovery.api.flags import CaseloadRowSerializer
+    from tests.factories import EnrollmentFactory
+
+    program = ProgramFactory()
+    counselor = CounselorFactory(program=program)
+    enrollments = build_caseload(program, counselor, 4)
+    heard_from(user_id=enrollments[0].patient_id)
+    EnrollmentFactory(program=program, primary_counselor=counselor)  # nothing yet: nulls
+    rows = caseload(user=User.objects.get(id=counselor.id))
+
+    written = CaseloadRowSerializer(rows, many=True).data
+    generic = [
+        serializers.Serializer.to_representation(CaseloadRowSerializer(), row) for row in rows
+    ]
+
+    assert json.dumps(written) == json.dumps(generic)
+    assert any(r["last_checkin_at"] is None for r in written)
+    assert any(r["last_heard_at"] is not None for r in written)
+    assert any(r["craving_trend"] is not None for r in written)

@@ -82,3 +82,45 @@ def test_sessions_repeat_daily_at_most(enrollment, rule):
             duration_minutes=60,
             timezone_name="America/New_York",
         )
+
+
+def _patient_as_authenticated(enrollment):
+    """The patient as a request sees them: read with AUTH_USER_SELECT_RELATED."""
+    from django.conf import settings
+
+    from recovery.models import User
+
+    return User.objects.select_related(*settings.AUTH_USER_SELECT_RELATED).get(
+        id=enrollment.patient_id
+    )
+
+
+def test_a_schedule_moved_since_the_patient_was_read_is_read_again_before_moving_it(
+    enrollment,
+):
+    from recovery.services.sweep import sweep_missed_checkins
+
+    ny = zoneinfo.ZoneInfo("America/New_York")
+    with time_machine.travel(datetime(2026, 6, 1, 18, 0, tzinfo=ny), tick=False):
+        checkin_schedule_set(
+            enrollment=enrollment,
+            opens_at=time(17),
+            due_by=time(21),
+            days_of_week=[1, 2, 3, 4, 5, 6, 7],
+            grace_minutes=60,
+        )
+        stale = _patient_as_authenticated(enrollment).enrollment
+    assert stale.checkin_schedule.next_window_date.isoformat() == "2026-06-01"
+    # The sweep closes Monday's window (missed) after the patient was read...
+    with time_machine.travel(datetime(2026, 6, 1, 22, 30, tzinfo=ny), tick=False):
+        sweep_missed_checkins(now=datetime(2026, 6, 1, 22, 30, tzinfo=ny))
+    # ...and the check-in that arrives is inside Tuesday's window: Tuesday is satisfied.
+    with time_machine.travel(datetime(2026, 6, 2, 18, 0, tzinfo=ny), tick=False):
+        checkin_submit(
+            enrollment=stale,
+            client_id=uuid.uuid4(),
+            data=_answers(datetime(2026, 6, 2, 18, 0, tzinfo=ny)),
+        )
+    schedule = CheckInSchedule.objects.get(enrollment=enrollment)
+    assert schedule.next_window_date.isoformat() == "2026-06-03"
+    assert schedule.consecutive_missed == 0

@@ -445,3 +445,25 @@ def test_the_last_stage_suggests_stepping_down_and_the_program_sets_the_bar(pati
         program=patient.program, suggestion_min_checkin_adherence=Decimal("0.7")
     )
     assert care_suggestion(enrollment=patient).suggested_level_of_care == "1"
+
+
+def test_a_severe_questionnaire_score_holds_the_next_stage_back(patient, counselor):
+    import uuid
+
+    from recovery.services.questionnaires import questionnaire_submit
+
+    _stage_entered(patient, counselor, datetime(2026, 5, 6, 14, 0, tzinfo=UTC), "engagement")
+    today = date(2026, 6, 3)
+    for n in range(1, 29):
+        checkin(patient, evening(today - timedelta(days=n)))
+    questionnaire_submit(
+        enrollment=patient,
+        client_id=uuid.uuid4(),
+        instrument="phq9",
+        answers={str(i): "3" for i in range(1, 9)} | {"9": "0"},  # 24: severe
+        device_time=evening(today - timedelta(days=2)),
+        device_timezone="America/New_York",
+    )
+    suggestion = care_suggestion(enrollment=patient)
+    assert suggestion.suggested_stage is None
+    assert "Latest phq9 score 24 (Severe): severe." in suggestion.reasons

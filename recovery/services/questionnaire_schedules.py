@@ -1,0 +1,238 @@
+"""Administering questionnaires: a program's own instruments (validated before they are
+saved), its schedule per stage, a counselor's one-off assignment, and the sweep that makes
+questionnaires due (a reminder through `notify`, with the window as its expiry) and
+counts the ones whose window closed unanswered as missed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from backend.errors import NotAllowed, ServiceError
+from notifications.services import Message, notify_all
+from recovery.models import (
+    AssignmentSource,
+    AssignmentStatus,
+    Enrollment,
+    EnrollmentStatus,
+    Program,
+    ProgramInstrument,
+    ProgramQuestionnaireSettings,
+    QuestionnaireAssignment,
+    QuestionnaireSchedule,
+    Stage,
+    User,
+)
+from recovery.notification_kinds import NotificationKind
+from recovery.questionnaires import LIBRARY, definition_problems
+from recovery.selectors.access import is_program_staff, may_change_program_settings
+from recovery.selectors.questionnaires import instrument_definition
+
+CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
+DEFAULT_WINDOW_DAYS = 3
+
+
+def program_instrument_save(
+    *, program: Program, actor: User, definition: dict[str, Any]
+) -> ProgramInstrument:
+    """A program's own instrument, as data: refused with every problem named unless it is
+    a complete, consistent definition whose code is the program's own."""
+    if not may_change_program_settings(actor, program.id):
+        raise NotAllowed(message="Only the program's supervisors add instruments.")
+    errors = {f"definition.{k}": v for k, v in definition_problems(definition).items()}
+    code = definition.get("code") if isinstance(definition, dict) else None
+    if isinstance(code, str) and (code in LIBRARY or not CODE_PATTERN.match(code)):
+        errors["definition.code"] = [
+            "Lower-case letters, digits and _ (2-32), and not a published instrument's code."
+        ]
+    if errors:
+        raise ServiceError(errors)
+    try:
+        with transaction.atomic():
+            return ProgramInstrument.objects.create(
+                program=program,
+                code=definition["code"],
+                version=definition["version"],
+                definition=definition,
+                created_by=actor,
+                created_at=timezone.now(),
+            )
+    except IntegrityError:
+        raise ServiceError(
+            {"definition.version": ["This version exists; give the change a new version."]}
+        ) from None
+
+
+def questionnaire_schedule_set(
+    *,
+    program: Program,
+    actor: User,
+    instrument: str,
+    every_days: int,
+    stage: str = "",
+    window_days: int = DEFAULT_WINDOW_DAYS,
+) -> QuestionnaireSchedule:
+    if not may_change_program_settings(actor, program.id):
+        raise NotAllowed(message="Only the program's supervisors set the schedule.")
+    errors: dict[str, list[str]] = {}
+    if instrument_definition(program_id=program.id, code=instrument) is None:
+        errors["instrument"] = ["No such instrument in this program."]
+    if stage and stage not in Stage.values:
+        errors["stage"] = [f"One of: {', '.join(Stage.values)}, or blank for every stage."]
+    if not 1 <= every_days <= 365:
+        errors["every_days"] = ["Between 1 and 365."]
+    if not 1 <= window_days <= 30 or window_days > every_days:
+        errors["window_days"] = ["Between 1 and 30, and not longer than every_days."]
+    if errors:
+        raise ServiceError(errors)
+    schedule, _ = QuestionnaireSchedule.objects.update_or_create(
+        program=program,
+        instrument=instrument,
+        stage=stage,
+        defaults={"every_days": every_days, "window_days": window_days},
+    )
+    return schedule
+
+
+def questionnaire_settings_set(
+    *, program: Program, actor: User, alert_thresholds: dict[str, dict[str, int]]
+) -> ProgramQuestionnaireSettings:
+    """The program's own alert thresholds: {instrument: {rule: above}}."""
+    if not may_change_program_settings(actor, program.id):
+        raise NotAllowed(message="Only the program's supervisors change alert thresholds.")
+    errors: dict[str, list[str]] = {}
+    for code, rules in alert_thresholds.items():
+        definition = instrument_definition(program_id=program.id, code=code)
+        known = {a["rule"] for a in definition.get("alerts", [])} if definition else set()
+        for rule, above in rules.items():
+            if rule not in known or not isinstance(above, int) or above < 0:
+                errors[f"alert_thresholds.{code}.{rule}"] = [
+                    "Not an alert rule of this instrument, or not a whole number >= 0."
+                ]
+    if errors:
+        raise ServiceError(errors)
+    settings, _ = ProgramQuestionnaireSettings.objects.update_or_create(
+        program=program, defaults={"alert_thresholds": alert_thresholds}
+    )
+    return settings
+
+
+def _reminder(assignment: QuestionnaireAssignment) -> Message:
+    return Message(
+        kind=NotificationKind.QUESTIONNAIRE_DUE,
+        key=f"questionnaire_due:{assignment.id}",
+        recipients=[assignment.enrollment.patient_id],
+        title="A short questionnaire",
+        body="A questionnaire from your care team is waiting. Open the app.",
+        payload={"assignment_id": assignment.id, "instrument": assignment.instrument},
+        due_at=assignment.due_at,
+        expires_at=assignment.closes_at,
+    )
+
+
+def questionnaire_assign(
+    *,
+    enrollment: Enrollment,
+    instrument: str,
+    actor: User | None = None,
+    source: str = AssignmentSource.COUNSELOR,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    now: datetime | None = None,
+) -> QuestionnaireAssignment:
+    """Make one questionnaire due now (a counselor's choice, or a rule's); an open one of
+    the same instrument is returned as it is."""
+    if actor is not None and not is_program_staff(actor, enrollment.program_id):
+        raise NotAllowed(message="Only the patient's care team assigns questionnaires.")
+    if enrollment.status != EnrollmentStatus.ACTIVE:
+        raise ServiceError({"patient": ["The patient has been discharged."]})
+    if instrument_definition(program_id=enrollment.program_id, code=instrument) is None:
+        raise ServiceError({"instrument": ["No such instrument in this program."]})
+    if not 1 <= window_days <= 30:
+        raise ServiceError({"window_days": ["Between 1 and 30."]})
+    now = now or timezone.now()
+    with transaction.atomic():
+        open_one = QuestionnaireAssignment.objects.filter(
+            enrollment=enrollment,
+            instrument=instrument,
+            status=AssignmentStatus.DUE,
+            closes_at__gt=now,
+        ).first()
+        if open_one is not None:
+            return open_one
+        assignment = QuestionnaireAssignment.objects.create(
+            enrollment=enrollment,
+            instrument=instrument,
+            due_at=now,
+            closes_at=now + timedelta(days=window_days),
+            source=source,
+            assigned_by=actor,
+        )
+        notify_all(messages=[_reminder(assignment)], now=now)
+    return assignment
+
+
+@dataclass
+class QuestionnaireSweep:
+    made_due: int = 0
+    missed: int = 0
+
+
+def questionnaires_sweep(*, now: datetime | None = None) -> QuestionnaireSweep:
+    """Count closed windows as missed, then make due what each program's schedule asks
+    for (per the patient's stage; a stage's own line wins over the all-stages line)."""
+    now = now or timezone.now()
+    report = QuestionnaireSweep()
+    with transaction.atomic():
+        report.missed = QuestionnaireAssignment.objects.filter(
+            status=AssignmentStatus.DUE, closes_at__lte=now
+        ).update(status=AssignmentStatus.MISSED)
+    schedules: dict[int, list[QuestionnaireSchedule]] = {}
+    for schedule in QuestionnaireSchedule.objects.all():
+        schedules.setdefault(schedule.program_id, []).append(schedule)
+    if not schedules:
+        return report
+    enrollments = {
+        e.id: e
+        for e in Enrollment.objects.filter(program_id__in=schedules, status=EnrollmentStatus.ACTIVE)
+    }
+    last_due: dict[tuple[int, str], datetime] = {}
+    for enrollment_id, code, due_at in QuestionnaireAssignment.objects.filter(
+        enrollment_id__in=enrollments
+    ).values_list("enrollment_id", "instrument", "due_at"):
+        key = (enrollment_id, code)
+        last_due[key] = max(due_at, last_due.get(key, due_at))
+    created: list[QuestionnaireAssignment] = []
+    for enrollment in enrollments.values():
+        for schedule in _applicable(schedules[enrollment.program_id], enrollment.stage):
+            previous = last_due.get((enrollment.id, schedule.instrument))
+            if previous is not None and now - previous < timedelta(days=schedule.every_days):
+                continue
+            created.append(
+                QuestionnaireAssignment(
+                    enrollment=enrollment,
+                    instrument=schedule.instrument,
+                    due_at=now,
+                    closes_at=now + timedelta(days=schedule.window_days),
+                    source=AssignmentSource.SCHEDULE,
+                )
+            )
+    with transaction.atomic():
+        made = QuestionnaireAssignment.objects.bulk_create(created)
+        for assignment in made:
+            assignment.enrollment = enrollments[assignment.enrollment_id]
+        notify_all(messages=[_reminder(a) for a in made], now=now)
+    report.made_due = len(made)
+    return report
+
+
+def _applicable(schedules: list[QuestionnaireSchedule], stage: str) -> list[QuestionnaireSchedule]:
+    chosen: dict[str, QuestionnaireSchedule] = {}
+    for schedule in schedules:
+        if schedule.stage == stage or (schedule.stage == "" and schedule.instrument not in chosen):
+            chosen[schedule.instrument] = schedule
+    return list(chosen.values())
