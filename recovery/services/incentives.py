@@ -7,8 +7,8 @@ writers at once) finds its outcome and earns nothing more: the outcome is unique
 protocol, patient and fact. A corrected fact is judged again: a success that no longer
 holds is reversed by a ledger entry of its own, never edited.
 
-Questionnaires: `incentive_facts.incentives_questionnaire_completed` is the hook the
-questionnaire service calls when a completed response is stored; nothing calls it yet.
+Questionnaires: `questionnaire_submit` calls `incentives_questionnaire_completed` when a
+response completes an assigned questionnaire in its window.
 """
 
 from __future__ import annotations
