@@ -28,7 +28,7 @@ class Behaviour(models.TextChoices):
     MEDICATION_ADHERENCE = "medication_adherence", "MOUD adherence (screen positive as prescribed)"
     SESSION_ATTENDANCE = "session_attendance", "Session attendance"
     CHECKIN_STREAK = "checkin_streak", "Daily check-in streak"
-    # Wired when questionnaires land: `incentives_fact_recorded` with this behaviour.
+    # An assigned questionnaire completed in its window (`questionnaire_submit`).
     QUESTIONNAIRE_COMPLETED = "questionnaire_completed", "Completed questionnaire"
 
 

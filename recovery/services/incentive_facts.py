@@ -135,16 +135,16 @@ def incentives_checkin_recorded(*, checkin: CheckIn, now: datetime | None = None
 
 
 def incentives_questionnaire_completed(
-    *, enrollment: Enrollment, response_key: str, completed_on: date, now: datetime | None = None
+    *, enrollment: Enrollment, assignment_id: int, completed_on: date, now: datetime | None = None
 ) -> None:
-    """The hook for questionnaires (being built): call it in the transaction that stores a
-    completed response, with a key unique to that response (its id). Completion earns;
-    nothing counts as a miss (a questionnaire not sent is not a questionnaire skipped)."""
+    """A questionnaire the program assigned was completed: called by
+    `questionnaire_submit` in the transaction that stores the response. One fact per
+    assignment; nothing counts as a miss (a questionnaire not sent is not one skipped)."""
     incentives_fact_recorded(
         fact=Fact(
             enrollment=enrollment,
             behaviour=Behaviour.QUESTIONNAIRE_COMPLETED,
-            key=f"questionnaire:{response_key}"[:80],
+            key=f"questionnaire:{assignment_id}",
             occurred_on=completed_on,
             verdict=lambda protocol: OutcomeResult.SUCCESS,
         ),

@@ -7,8 +7,8 @@ writers at once) finds its outcome and earns nothing more: the outcome is unique
 protocol, patient and fact. A corrected fact is judged again: a success that no longer
 holds is reversed by a ledger entry of its own, never edited.
 
-Questionnaires: `incentive_facts.incentives_questionnaire_completed` is the hook the
-questionnaire service (`questionnaire_submit`) calls when a completed response is stored.
+Questionnaires: `questionnaire_submit` calls `incentives_questionnaire_completed` when a
+response completes an assigned questionnaire in its window.
 """
 
 from __future__ import annotations
@@ -205,6 +205,9 @@ def _pay(
     worth = ladder_of(protocol).worth(level)
     enrollment = outcome.enrollment
     year = outcome.occurred_on.year
+    # The program's budget is shared by its patients: their earnings wait for each other.
+    settings_for(enrollment.program)
+    IncentiveSettings.objects.select_for_update().filter(program_id=enrollment.program_id).first()
     room, binding = room_left(enrollment, year)
     entries: list[IncentiveEntry] = []
     wanted = 0

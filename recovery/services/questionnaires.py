@@ -110,6 +110,7 @@ def questionnaire_submit(
                 now=now,
             )
             _apply_rules(result, definition=definition, now=now)
+            _reward_completion(result.response, now=now)
     except IntegrityError:
         existing = QuestionnaireResponse.objects.filter(
             enrollment=enrollment, client_id=client_id
@@ -120,6 +121,19 @@ def questionnaire_submit(
             raise QuestionnaireIdConflict() from None
         return SubmitResult(response=existing, created=False, crisis=_is_crisis(existing))
     return result
+
+
+def _reward_completion(response: QuestionnaireResponse, *, now: datetime) -> None:
+    """Contingency management: a questionnaire the program assigned, completed in its
+    window, earns once per assignment (answering unassigned ones earns nothing)."""
+    if response.assignment_id is None or response.is_late:
+        return
+    incentives_questionnaire_completed(
+        enrollment=response.enrollment,
+        assignment_id=response.assignment_id,
+        completed_on=enrollment_date(response.enrollment, response.device_time),
+        now=now,
+    )
 
 
 def _store(
@@ -160,13 +174,6 @@ def _store(
         received_at=now,
         is_late=late,
         payload_hash=digest,
-    )
-    # Contingency management: a completed questionnaire earns (once per response).
-    incentives_questionnaire_completed(
-        enrollment=enrollment,
-        response_key=str(response.id),
-        completed_on=enrollment_date(enrollment, device_time),
-        now=now,
     )
     if assignment is not None and assignment.status == AssignmentStatus.DUE:
         assignment.status = AssignmentStatus.COMPLETED

@@ -424,11 +424,11 @@ def test_a_correction_reverses_even_after_the_protocol_ended(clinic: Any) -> Non
     assert earned_for(screen(clinic, MONDAY + timedelta(days=2), N).id) == 0  # ended
 
 
-def test_the_questionnaire_hook_earns_once_per_completed_response(clinic: Any) -> None:
+def test_the_questionnaire_hook_earns_once_per_assignment(clinic: Any) -> None:
     cocaine_vouchers(clinic, behaviour=Behaviour.QUESTIONNAIRE_COMPLETED, substance="")
-    for key in ("17", "17", "18"):
+    for assignment_id in (17, 17, 18):
         incentives_questionnaire_completed(
-            enrollment=clinic["enrollment"], response_key=key, completed_on=MONDAY
+            enrollment=clinic["enrollment"], assignment_id=assignment_id, completed_on=MONDAY
         )
     assert list(IncentiveEntry.objects.values_list("amount_cents", flat=True)) == [250, 375]
 
@@ -467,23 +467,16 @@ def test_the_yearly_cap_starts_afresh_on_the_first_of_january(time_machine: Any)
     assert balance_of(enrollment) == 550
 
 
-def test_a_submitted_questionnaire_earns_once_however_often_it_is_replayed(clinic: Any) -> None:
-    import uuid
-
-    from django.utils import timezone
-
-    from recovery.services.questionnaires import questionnaire_submit
+def test_an_assigned_questionnaire_completed_in_its_window_earns_once(clinic: Any) -> None:
+    from recovery.services.questionnaire_schedules import questionnaire_assign
+    from tests.recovery.test_services_questionnaires import phq9, submit
 
     cocaine_vouchers(clinic, behaviour=Behaviour.QUESTIONNAIRE_COMPLETED, substance="")
-    client_id = uuid.uuid4()
-    device_time = timezone.now()
-    for _ in range(3):
-        questionnaire_submit(
-            enrollment=clinic["enrollment"],
-            client_id=client_id,
-            instrument="gad7",
-            answers={str(i): "0" for i in range(1, 8)},
-            device_time=device_time,
-            device_timezone="UTC",
-        )
+    enrollment = clinic["enrollment"]
+    submit(enrollment, "phq9", phq9(4))  # not assigned: earns nothing
+    assert IncentiveEntry.objects.count() == 0
+    questionnaire_assign(enrollment=enrollment, instrument="phq9")
+    submit(enrollment, "phq9", phq9(3))
     assert list(IncentiveEntry.objects.values_list("amount_cents", flat=True)) == [250]
+    submit(enrollment, "phq9", phq9(2))  # the assignment is done: nothing more
+    assert IncentiveEntry.objects.count() == 1
