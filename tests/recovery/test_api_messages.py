@@ -199,3 +199,20 @@ def test_a_discharged_patients_conversation_is_read_only(enrollment, counselor):
     assert _send(client_for(counselor), staff).status_code == 403
     assert patient.get("/api/v1/me/conversation/messages/").status_code == 200
     assert patient.get("/api/v1/me/conversation/").data["read_only"] is True
+
+
+def test_supervisors_set_the_office_hours_that_decide_the_automatic_answer(
+    enrollment, counselor, supervisor
+):
+    hours = "/api/v1/program/office-hours/"
+    body = {"days": [6, 7], "opens_at": "10:00", "closes_at": "14:00"}  # weekends only
+    assert client_for(counselor).put(hours, body, format="json").status_code == 403
+    bad = client_for(supervisor).put(hours, {**body, "closes_at": "09:00"}, format="json")
+    assert bad.status_code == 400
+    assert "closes_at" in bad.json()["error"]["fields"]
+    saved = client_for(supervisor).put(hours, body, format="json")
+    assert saved.status_code == 200
+    assert client_for(counselor).get(hours).json()["days"] == [6, 7]
+    # Wednesday 10:00 is now outside office hours: the answer points to Saturday 10:00.
+    sent = _send(client_for(enrollment.patient), "/api/v1/me/conversation/messages/")
+    assert "Saturday, December 5, 10:00 AM EST" in sent.data["automatic_answer"]["body"]
