@@ -218,6 +218,9 @@ class CaseloadRowSerializer(serializers.Serializer):
         "(app_silent_after_days): the start of the silence, for which the app is sent one "
         "push asking the patient to open it.",
     )
+    unread_messages = serializers.IntegerField(
+        help_text="The patient's messages to the care team you have not read yet."
+    )
 
 
 class Caseload(APIView):

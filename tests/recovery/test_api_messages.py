@@ -216,3 +216,26 @@ def test_supervisors_set_the_office_hours_that_decide_the_automatic_answer(
     # Wednesday 10:00 is now outside office hours: the answer points to Saturday 10:00.
     sent = _send(client_for(enrollment.patient), "/api/v1/me/conversation/messages/")
     assert "Saturday, December 5, 10:00 AM EST" in sent.data["automatic_answer"]["body"]
+
+
+def test_the_caseload_shows_each_counselor_their_own_unread_count(enrollment, counselor, program):
+    other = EnrollmentFactory(program=program, primary_counselor=counselor)
+    for text in ["one", "two"]:
+        _send(client_for(enrollment.patient), "/api/v1/me/conversation/messages/", text)
+    staff = client_for(counselor)
+    rows = {
+        r["patient"]: r["unread_messages"] for r in staff.get("/api/v1/dashboard/caseload/").json()
+    }
+    assert rows == {enrollment.id: 2, other.id: 0}
+    newest = staff.get(f"/api/v1/patients/{enrollment.id}/conversation/messages/").data["results"][
+        0
+    ]
+    staff.post(
+        f"/api/v1/patients/{enrollment.id}/conversation/read/",
+        {"up_to": newest["id"]},
+        format="json",
+    )
+    rows = {
+        r["patient"]: r["unread_messages"] for r in staff.get("/api/v1/dashboard/caseload/").json()
+    }
+    assert rows[enrollment.id] == 0

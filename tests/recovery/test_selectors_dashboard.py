@@ -181,8 +181,8 @@ def test_the_caseload_selector_costs_the_same_queries_for_5_and_200_patients() -
         counts.append(len(captured))
     assert counts[0] == counts[1]
     # One per source: patients, last check-in, recent check-ins, schedules, last attended,
-    # open flags, this week's attendance.
-    assert counts[0] == 7
+    # open flags, unread messages, this week's attendance.
+    assert counts[0] == 8
 
 
 def test_an_empty_caseload_costs_one_query() -> None:
