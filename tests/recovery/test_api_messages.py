@@ -239,3 +239,15 @@ def test_the_caseload_shows_each_counselor_their_own_unread_count(enrollment, co
         r["patient"]: r["unread_messages"] for r in staff.get("/api/v1/dashboard/caseload/").json()
     }
     assert rows[enrollment.id] == 0
+
+
+def test_the_dashboard_shows_the_counselor_their_unread_messages(enrollment, counselor):
+    from django.test import Client
+
+    for text in ["one", "two", "three"]:
+        _send(client_for(enrollment.patient), "/api/v1/me/conversation/messages/", text)
+    browser = Client()
+    browser.force_login(counselor)
+    html = browser.get("/dashboard/").content.decode()
+    assert 'data-unread-messages="3"' in html
+    assert "3 unread messages" in html
