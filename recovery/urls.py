@@ -52,6 +52,7 @@ urlpatterns = [
         recovery_days.PatientRecovery.as_view(),
         name="patient-recovery",
     ),
+    path("program/office-hours/", messages.OfficeHoursView.as_view(), name="office-hours"),
     path("conversations/", messages.StaffConversationList.as_view(), name="conversations"),
     path(
         "patients/<int:pk>/conversation/",

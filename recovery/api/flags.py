@@ -224,6 +224,9 @@ class CaseloadRowSerializer(serializers.Serializer):
         help_text="Per instrument: latest total, band, when, change since baseline.",
     )
     questionnaires_missed = serializers.IntegerField()
+    unread_messages = serializers.IntegerField(
+        help_text="The patient's messages to the care team you have not read yet."
+    )
 
     def to_representation(self, instance: CaseloadRow) -> dict[str, Any]:
         """The fields above, written out: DRF's field-by-field machinery cost about a
@@ -254,6 +257,7 @@ class CaseloadRowSerializer(serializers.Serializer):
             # As the generic ListField(DictField()) gives them: the renderer writes `at`.
             "scores": [dict(score) for score in row.scores],
             "questionnaires_missed": int(row.questionnaires_missed),
+            "unread_messages": int(row.unread_messages),
         }
 
     def _instant(self, value: datetime | None) -> str | None:

@@ -12,15 +12,24 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from recovery.api.common import IdField, IsClinician, IsPatient, StrictSerializer, acting_user
-from recovery.models import MAX_MESSAGE_LENGTH, Enrollment, Message
+from backend.api import LocalTimeField
+from recovery.api.common import (
+    BoundedListField,
+    IdField,
+    IsClinician,
+    IsPatient,
+    StrictSerializer,
+    acting_user,
+)
+from recovery.api.monitoring import StaffReadSupervisorsChange
+from recovery.models import MAX_MESSAGE_LENGTH, Enrollment, Message, Program
 from recovery.selectors.access import shared_record_enrollment
 from recovery.selectors.messages import (
     conversation_messages,
     conversation_summary,
     staff_conversations,
 )
-from recovery.services.messages import message_send, messages_mark_read
+from recovery.services.messages import message_send, messages_mark_read, office_hours_set
 
 
 class MessageCursor(CursorPagination):
@@ -165,3 +174,50 @@ class MyMessageList(MessageList):
 
 class MyConversationRead(ConversationRead):
     permission_classes = [IsPatient]
+
+
+class OfficeHoursSerializer(StrictSerializer):
+    days = BoundedListField(
+        child=serializers.IntegerField(min_value=1, max_value=7), max_length=7, min_length=0
+    )
+    opens_at = LocalTimeField()
+    closes_at = LocalTimeField()
+    timezone = serializers.CharField(read_only=True)
+
+    def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
+        if {"opens_at", "closes_at"} & self.unparsed:
+            return {}
+        if attrs["closes_at"] <= attrs["opens_at"]:
+            return {"closes_at": ["Must be after opens_at."]}
+        return {}
+
+
+def _office_hours(program: Program) -> dict[str, Any]:
+    return {
+        "days": list(program.office_days),
+        "opens_at": program.office_opens_at,
+        "closes_at": program.office_closes_at,
+        "timezone": program.timezone,
+    }
+
+
+class OfficeHoursView(APIView):
+    """When the care team reads messages (ISO weekdays, wall times in the program's zone):
+    staff read, supervisors change. A message outside them gets the automatic answer."""
+
+    permission_classes = [StaffReadSupervisorsChange]
+
+    @extend_schema(responses={200: OfficeHoursSerializer})
+    def get(self, request: Request) -> Response:
+        user = acting_user(request)
+        assert user.program is not None  # IsClinician
+        return Response(OfficeHoursSerializer(_office_hours(user.program)).data)
+
+    @extend_schema(request=OfficeHoursSerializer, responses={200: OfficeHoursSerializer})
+    def put(self, request: Request) -> Response:
+        user = acting_user(request)
+        assert user.program is not None
+        serializer = OfficeHoursSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        program = office_hours_set(program=user.program, actor=user, **serializer.validated_data)
+        return Response(OfficeHoursSerializer(_office_hours(program)).data)

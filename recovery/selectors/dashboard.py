@@ -31,6 +31,7 @@ from recovery.models import (
     User,
 )
 from recovery.selectors.access import enrollments_visible_to
+from recovery.selectors.messages import unread_by_patient
 from recovery.selectors.presence import app_silent_since, last_heard_at
 from recovery.selectors.questionnaires import latest_scores, missed_counts
 
@@ -64,6 +65,7 @@ class CaseloadRow:
     # Each instrument's latest score, band and change since baseline; missed questionnaires.
     scores: list[dict[str, object]] = field(default_factory=list)
     questionnaires_missed: int = 0
+    unread_messages: int = 0  # the patient's messages this staff member has not read
 
 
 def week_start(day: date) -> date:
@@ -180,6 +182,8 @@ def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRo
     ):
         flags[enrollment_id][Severity(severity).label.lower()] = count
 
+    unread = unread_by_patient(user, ids)
+
     # Hours this week, in each program's own week (Monday to Sunday, local time).
     week_minutes: dict[int, int] = defaultdict(int)
     earliest_week = now - timedelta(days=8)
@@ -222,6 +226,7 @@ def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRo
             row.enrollment.program.required_hours_per_week or Decimal(0)
         )
         row.open_flags = flags.get(enrollment_id, {})
+        row.unread_messages = unread.get(enrollment_id, 0)
         row.last_heard_at = last_heard_at(row.enrollment.patient)
         row.app_silent_since = app_silent_since(
             last_heard_at=row.last_heard_at,

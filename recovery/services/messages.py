@@ -11,7 +11,7 @@ right now. Messages stay inside the program: they are never disclosures.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 
 from django.db import transaction
 from django.db.models import F
@@ -30,12 +30,14 @@ from recovery.models import (
     EnrollmentStatus,
     Message,
     MessageAuthor,
+    Program,
     ReadMarker,
     Role,
     User,
 )
 from recovery.notification_kinds import NotificationKind, care_teams, program_supervisors
 from recovery.office_hours import next_opening
+from recovery.selectors.access import may_change_program_settings
 
 CLOSED_MESSAGE = gettext_lazy(
     "Your program has ended, so this conversation is read-only. "
@@ -213,3 +215,18 @@ def messages_mark_read(
                     push=False,
                 )
     return marker
+
+
+def office_hours_set(
+    *, program: Program, actor: User, days: list[int], opens_at: time, closes_at: time
+) -> Program:
+    """When the care team reads messages, on the clinic's wall: supervisors decide."""
+    if not may_change_program_settings(actor, program.id):
+        raise NotAllowed(message="Only supervisors change the program's settings.")
+    if closes_at <= opens_at:
+        raise ServiceError({"closes_at": ["Must be after opens_at."]})
+    program.office_days = sorted(set(days))
+    program.office_opens_at = opens_at
+    program.office_closes_at = closes_at
+    program.save(update_fields=["office_days", "office_opens_at", "office_closes_at"])
+    return program

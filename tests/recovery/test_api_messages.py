@@ -199,3 +199,55 @@ def test_a_discharged_patients_conversation_is_read_only(enrollment, counselor):
     assert _send(client_for(counselor), staff).status_code == 403
     assert patient.get("/api/v1/me/conversation/messages/").status_code == 200
     assert patient.get("/api/v1/me/conversation/").data["read_only"] is True
+
+
+def test_supervisors_set_the_office_hours_that_decide_the_automatic_answer(
+    enrollment, counselor, supervisor
+):
+    hours = "/api/v1/program/office-hours/"
+    body = {"days": [6, 7], "opens_at": "10:00", "closes_at": "14:00"}  # weekends only
+    assert client_for(counselor).put(hours, body, format="json").status_code == 403
+    bad = client_for(supervisor).put(hours, {**body, "closes_at": "09:00"}, format="json")
+    assert bad.status_code == 400
+    assert "closes_at" in bad.json()["error"]["fields"]
+    saved = client_for(supervisor).put(hours, body, format="json")
+    assert saved.status_code == 200
+    assert client_for(counselor).get(hours).json()["days"] == [6, 7]
+    # Wednesday 10:00 is now outside office hours: the answer points to Saturday 10:00.
+    sent = _send(client_for(enrollment.patient), "/api/v1/me/conversation/messages/")
+    assert "Saturday, December 5, 10:00 AM EST" in sent.data["automatic_answer"]["body"]
+
+
+def test_the_caseload_shows_each_counselor_their_own_unread_count(enrollment, counselor, program):
+    other = EnrollmentFactory(program=program, primary_counselor=counselor)
+    for text in ["one", "two"]:
+        _send(client_for(enrollment.patient), "/api/v1/me/conversation/messages/", text)
+    staff = client_for(counselor)
+    rows = {
+        r["patient"]: r["unread_messages"] for r in staff.get("/api/v1/dashboard/caseload/").json()
+    }
+    assert rows == {enrollment.id: 2, other.id: 0}
+    newest = staff.get(f"/api/v1/patients/{enrollment.id}/conversation/messages/").data["results"][
+        0
+    ]
+    staff.post(
+        f"/api/v1/patients/{enrollment.id}/conversation/read/",
+        {"up_to": newest["id"]},
+        format="json",
+    )
+    rows = {
+        r["patient"]: r["unread_messages"] for r in staff.get("/api/v1/dashboard/caseload/").json()
+    }
+    assert rows[enrollment.id] == 0
+
+
+def test_the_dashboard_shows_the_counselor_their_unread_messages(enrollment, counselor):
+    from django.test import Client
+
+    for text in ["one", "two", "three"]:
+        _send(client_for(enrollment.patient), "/api/v1/me/conversation/messages/", text)
+    browser = Client()
+    browser.force_login(counselor)
+    html = browser.get("/dashboard/").content.decode()
+    assert 'data-unread-messages="3"' in html
+    assert "3 unread messages" in html

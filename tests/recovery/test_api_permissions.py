@@ -1020,6 +1020,20 @@ ROWS += [
         route="me/conversation/read/",
     ),
     Row(
+        "office hours",
+        "get",
+        url("program/office-hours/"),
+        expect(403, 403, 200, 200, 200, 200),
+        route="program/office-hours/",
+    ),
+    Row(
+        "office hours change",
+        "put",
+        url("program/office-hours/"),
+        expect(403, 403, 403, 403, 200, 200),  # each supervisor their own program's
+        body=lambda w: {"days": [1, 2, 3, 4, 5], "opens_at": "08:00", "closes_at": "18:00"},
+    ),
+    Row(
         "conversations",
         "get",
         url("conversations/"),

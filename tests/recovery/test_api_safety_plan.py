@@ -208,3 +208,22 @@ def test_nobody_else_reaches_the_plan(enrollment, program, who):
     assert client.get(url + "history/").status_code == 404
     put = client.put(url, {"base_version": 0, "sections": {}}, format="json")
     assert put.status_code == 404
+
+
+def test_after_discharge_the_plan_is_read_only_but_still_readable(enrollment, counselor):
+    from django.utils import timezone
+
+    client_for(enrollment.patient).put(
+        MINE,
+        {"base_version": 0, "sections": {"warning_signs": [{"text": "Pacing"}]}},
+        format="json",
+    )
+    enrollment.status = "discharged"
+    enrollment.discharged_at = timezone.now()
+    enrollment.save()
+    staff_url = f"/api/v1/patients/{enrollment.id}/safety-plan/"
+    body = {"base_version": 1, "sections": {"warning_signs": []}}
+    assert client_for(counselor).put(staff_url, body, format="json").status_code == 403
+    assert client_for(enrollment.patient).put(MINE, body, format="json").status_code == 403
+    plan = client_for(enrollment.patient).get(MINE).json()
+    assert _section(plan, "warning_signs")[0]["text"] == "Pacing"

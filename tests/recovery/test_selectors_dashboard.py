@@ -181,8 +181,9 @@ def test_the_caseload_selector_costs_the_same_queries_for_5_and_200_patients() -
         counts.append(len(captured))
     assert counts[0] == counts[1]
     # One per source: patients, check-in totals, check-ins per local day, schedules, last attended,
-    # open flags, this week's attendance, questionnaire scores, missed questionnaires.
-    assert counts[0] == 9
+    # open flags, unread messages, this week's attendance, questionnaire scores, missed
+    # questionnaires.
+    assert counts[0] == 10
 
 
 def test_an_empty_caseload_costs_one_query() -> None:
