@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _rows(count: int, *, token: uuid.UUID) -> list[Notification]:
-    user = PatientUserFactory()
+    user: Any = PatientUserFactory()
     now = timezone.now()
     return Notification.objects.bulk_create(
         Notification(
@@ -38,7 +39,7 @@ def _rows(count: int, *, token: uuid.UUID) -> list[Notification]:
     )
 
 
-def test_every_row_gets_its_own_values_and_the_shared_ones():
+def test_every_row_gets_its_own_values_and_the_shared_ones() -> None:
     token = uuid.uuid4()
     rows = _rows(3, token=token)
     sent_at = timezone.now()
@@ -64,7 +65,7 @@ def test_every_row_gets_its_own_values_and_the_shared_ones():
         assert stored.leased_until is None
 
 
-def test_rows_outside_the_queryset_are_left_alone():
+def test_rows_outside_the_queryset_are_left_alone() -> None:
     mine, theirs = uuid.uuid4(), uuid.uuid4()
     rows = _rows(2, token=mine)
     # The second row's lease ran out and another worker claimed it meanwhile.
@@ -83,7 +84,7 @@ def test_rows_outside_the_queryset_are_left_alone():
     assert (taken.state, taken.channel_results) == ("sending", {})
 
 
-def test_a_large_batch_is_one_statement_per_chunk():
+def test_a_large_batch_is_one_statement_per_chunk() -> None:
     token = uuid.uuid4()
     rows = _rows(ROWS_PER_UPDATE + 1, token=token)
     for i, row in enumerate(rows):

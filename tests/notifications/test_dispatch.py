@@ -264,3 +264,18 @@ def test_an_event_the_socket_could_not_take_is_sent_again_on_the_next_tick(
     notification.refresh_from_db()
     assert (notification.state, notification.channel_results["websocket"]) == ("sent", "sent")
     assert len(memory.outbox) == 1  # the phone was pushed once
+
+
+def test_a_row_whose_worker_died_is_claimed_before_rows_that_were_due_earlier(time_machine):
+    user = PatientUserFactory()
+    held = _queue(user, key="held")
+    claim_due(now=timezone.now(), limit=10, lease_seconds=1)  # that worker then dies
+    time_machine.move_to(timezone.now() + timedelta(seconds=5))
+    for i in range(3):
+        _queue(user, key=f"backlog-{i}", due_in=-timedelta(minutes=10))
+
+    (first,) = claim_due(now=timezone.now(), limit=1, lease_seconds=60)
+    rest = claim_due(now=timezone.now(), limit=10, lease_seconds=60)
+
+    assert first.id == held.id
+    assert len(rest) == 3
