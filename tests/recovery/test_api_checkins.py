@@ -390,3 +390,15 @@ def test_a_paused_schedule_has_no_deadline(
     mine = patient_client.get("/api/v1/me/checkin-schedule/").json()
     assert mine["paused"] is True
     assert mine["paused_reason"] == "in hospital"
+
+
+@pytest.mark.django_db
+def test_check_ins_sync_by_updated_since(patient_client: APIClient) -> None:
+    first = patient_client.post("/api/v1/checkins/", checkin_body(), format="json").json()
+    synced = patient_client.get("/api/v1/checkins/").json()
+    assert [c["id"] for c in synced["results"]] == [first["id"]]
+    second = patient_client.post("/api/v1/checkins/", checkin_body(), format="json").json()
+    since = patient_client.get("/api/v1/checkins/", {"updated_since": synced["synced_at"]})
+    assert [c["id"] for c in since.json()["results"]] == [second["id"]]
+    bad = patient_client.get("/api/v1/checkins/", {"updated_since": "soon"})
+    assert set(bad.json()["error"]["fields"]) == {"updated_since"}
