@@ -312,6 +312,12 @@ class StrictSerializer(serializers.Serializer):
         for field in self._writable_fields:
             name = cast(str, field.field_name)  # bound fields always have one
             validate_method = getattr(self, "validate_" + name, None)
+            raw = data.get(name)
+            if isinstance(field, serializers.CharField) and not isinstance(raw, str | None):
+                # DRF would turn 42 into "42": the schema says a string, so a number is
+                # an error, as every generated client expects.
+                errors[name] = ["Not a valid string."]
+                continue
             try:
                 value = field.run_validation(field.get_value(data))
                 if validate_method is not None:

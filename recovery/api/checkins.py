@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.api import LocalTimeField, request_user
+from backend.api import BoundedDateTimeField, LocalTimeField, SyncPagination, request_user
 from recovery.api.common import (
     AwareDateTimeField,
     BoundedListField,
@@ -183,15 +183,35 @@ class CheckInResponseSerializer(CheckInSerializer):
         fields = [*CheckInSerializer.Meta.fields, "crisis_resources"]
 
 
+class CheckInSyncSerializer(serializers.Serializer):  # query parameters
+    updated_since = BoundedDateTimeField(
+        required=False,
+        help_text="Only check-ins received at or after this instant: pass the `synced_at` "
+        "of the previous sync.",
+    )
+
+
 class CheckInListCreate(generics.ListCreateAPIView):
     """Patients submit check-ins (idempotent by `id`); staff read their caseload's."""
 
     serializer_class = CheckInSerializer
     permission_classes = [PatientWritesStaffReads]
     filterset_class = patient_and_range("device_time")
+    pagination_class = SyncPagination
 
     def get_queryset(self) -> QuerySet[CheckIn]:
-        return records_visible_to(acting_user(self.request), CheckIn.objects.all())
+        found = records_visible_to(acting_user(self.request), CheckIn.objects.all())
+        if self.request.method != "GET":
+            return found
+        query = CheckInSyncSerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        since = query.validated_data.get("updated_since")
+        # Check-ins are never edited or deleted: what changed is what arrived.
+        return found if since is None else found.filter(received_at__gte=since)
+
+    @extend_schema(parameters=[CheckInSyncSerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request=CheckInSerializer,

@@ -73,3 +73,17 @@ def test_no_write_serializer_picks_up_a_uniqueness_validator(
             if isinstance(validator, UNIQUENESS) and f"{name}.{field_name}" not in INTENDED
         ]
     assert not found, f"Uniqueness is the service's to decide: {found}"
+
+
+def test_a_number_where_a_string_is_declared_is_refused() -> None:
+    from rest_framework import serializers
+
+    from backend.api import StrictSerializer
+
+    class Named(StrictSerializer):
+        name = serializers.CharField(max_length=20)
+
+    refused = Named(data={"name": 42})
+    assert not refused.is_valid()
+    assert refused.errors == {"name": ["Not a valid string."]}
+    assert Named(data={"name": "42"}).is_valid()

@@ -339,6 +339,17 @@ def _populate(
             dedupe_key=f"fuzz-{tag}-{recipient.pk}",
             title="Reminder",
             body="Group at six.",
+            # What recovery/services/sessions.py writes for a reminder: the declared shape.
+            payload={
+                "session_id": upcoming.id,
+                "kind": upcoming.kind,
+                "title": upcoming.title,
+                "starts_at": upcoming.starts_at.isoformat(),
+                "ends_at": upcoming.ends_at.isoformat(),
+                "location": upcoming.location,
+                "video_url": upcoming.video_url,
+                "offset_minutes": 60,
+            },
             due_at=now,
             state=NotificationState.SENT,
             sent_at=now,

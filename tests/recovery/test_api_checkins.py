@@ -432,3 +432,15 @@ def test_a_first_checkin_of_the_window_costs_at_most_five_statements(
     assert len([s for s in statements if not _controls_the_transaction(s)]) <= 5, statements
     nudges = Notification.objects.filter(kind=NotificationKind.CHECKIN_NUDGE).order_by("due_at")
     assert [n.state for n in nudges] == ["cancelled", "pending"]
+
+
+@pytest.mark.django_db
+def test_check_ins_sync_by_updated_since(patient_client: APIClient) -> None:
+    first = patient_client.post("/api/v1/checkins/", checkin_body(), format="json").json()
+    synced = patient_client.get("/api/v1/checkins/").json()
+    assert [c["id"] for c in synced["results"]] == [first["id"]]
+    second = patient_client.post("/api/v1/checkins/", checkin_body(), format="json").json()
+    since = patient_client.get("/api/v1/checkins/", {"updated_since": synced["synced_at"]})
+    assert [c["id"] for c in since.json()["results"]] == [second["id"]]
+    bad = patient_client.get("/api/v1/checkins/", {"updated_since": "soon"})
+    assert set(bad.json()["error"]["fields"]) == {"updated_since"}
