@@ -71,6 +71,10 @@ class Program(models.Model):
     escalation_delay_minutes = models.PositiveIntegerField(default=4 * 60)
     crisis_escalation_delay_minutes = models.PositiveIntegerField(default=15)
     nudge_before_due_minutes = models.PositiveIntegerField(default=60)
+    # Kept by recovery.services.incentive_program: the longest active check-in streak
+    # protocol, or null. Read with the patient at sign-in, so a check-in in a program
+    # without one costs no query to find that out.
+    incentive_streak_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     # A patient's app not heard from for this long gets one "please open the app" push,
     # and the caseload shows "app silent since".
     app_silent_after_days = models.PositiveSmallIntegerField(

@@ -96,14 +96,7 @@ def incentives_checkin_recorded(*, checkin: CheckIn, now: datetime | None = None
     day without one is a miss (the ladder drops back)."""
     enrollment = checkin.enrollment
     day = enrollment_date(enrollment, checkin.device_time)
-    longest = (
-        IncentiveProtocol.objects.filter(
-            program_id=enrollment.program_id, behaviour=Behaviour.CHECKIN_STREAK, active=True
-        )
-        .order_by("-streak_days")
-        .values_list("streak_days", flat=True)
-        .first()
-    )
+    longest = enrollment.program.incentive_streak_days
     if longest is None:
         return
     instants = CheckIn.objects.filter(

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
 
 from backend.errors import NotAllowed, ServiceError
@@ -125,15 +125,27 @@ def incentive_protocol_create(
         )
         slots = [PrizeSlot(protocol=protocol, **vars(slot)) for slot in bowl]
         PrizeSlot.objects.bulk_create(slots)
+        _note_streak_length(program)
     return protocol
 
 
 def incentive_protocol_end(*, protocol: IncentiveProtocol, actor: User) -> IncentiveProtocol:
     """Stop a protocol: no fact earns on it from now; what was earned stays."""
     _require_supervisor(actor, protocol.program)
-    protocol.active = False
-    protocol.save(update_fields=["active"])
+    with transaction.atomic():
+        protocol.active = False
+        protocol.save(update_fields=["active"])
+        _note_streak_length(protocol.program)
     return protocol
+
+
+def _note_streak_length(program: Program) -> None:
+    """Program.incentive_streak_days follows the program's active streak protocols."""
+    longest = IncentiveProtocol.objects.filter(
+        program=program, behaviour=Behaviour.CHECKIN_STREAK, active=True
+    ).aggregate(longest=Max("streak_days"))["longest"]
+    Program.objects.filter(pk=program.pk).update(incentive_streak_days=longest)
+    program.incentive_streak_days = longest
 
 
 def incentive_settings_update(
