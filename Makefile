@@ -42,10 +42,11 @@ e2e: $(STAMP)
 fuzz: $(STAMP)
 	$(BIN)/pytest -q -m fuzz tests/fuzz
 
-# The same run, deeper: 50 cases per operation (each sent as every role). Minutes to hours
-# on a small machine; not part of .ci/run.
+# The same run, deeper and strict: 50 cases per operation (each sent as every role), every
+# schemathesis check (`--checks all`), valid and invalid data. Tens of minutes on a small
+# machine; not part of .ci/run.
 fuzz-deep: $(STAMP)
-	IOP_FUZZ_EXAMPLES=50 $(BIN)/pytest -q -m fuzz tests/fuzz
+	IOP_FUZZ_EXAMPLES=50 IOP_FUZZ_CHECKS=all $(BIN)/pytest -q -m fuzz tests/fuzz
 
 # The mobile developer's contract: generate a client from the served schema with
 # openapi-python-client (no generator warning allowed) and walk a patient's day through it

@@ -8,6 +8,7 @@ from typing import Any, cast
 import django_filters
 from django import forms
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.request import Request
@@ -89,6 +90,7 @@ class BoundedNumberFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(BoundedNumberFilter):
     """A filter by id (`?patient=12`): whole numbers in the id range only."""
 
