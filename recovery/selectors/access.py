@@ -25,7 +25,7 @@ one patient looked up by id, or the patients of the rows a list actually yields.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, TypeVar
 
 from django.db import models
@@ -44,6 +44,10 @@ from recovery.models import (
 )
 from recovery.selectors.audited import noting_reads
 from recovery.services.audit import audit_note
+
+# Patients' enrollment ids as a list or as a subquery (`enrollments_visible_to(...).values("id")`):
+# the selectors that take them only filter with `__in`.
+EnrollmentIds = Collection[int] | QuerySet[Any, Any]
 
 STAFF_ROLES = (Role.COUNSELOR, Role.SUPERVISOR)
 M = TypeVar("M", bound=models.Model)

@@ -13,7 +13,11 @@ from django.db.models.functions import Coalesce
 
 from recovery.crisis import CRISIS_RESOURCES
 from recovery.models import Conversation, Enrollment, Message, MessageAuthor, ReadMarker, Role, User
-from recovery.selectors.access import conversation_enrollments_for_staff, records_visible_to
+from recovery.selectors.access import (
+    EnrollmentIds,
+    conversation_enrollments_for_staff,
+    records_visible_to,
+)
 
 
 def _from_the_other_side(user: User) -> Q:
@@ -111,7 +115,7 @@ def staff_conversations(user: User) -> QuerySet[Enrollment]:
     )
 
 
-def unread_by_patient(user: User, enrollment_ids: list[int]) -> dict[int, int]:
+def unread_by_patient(user: User, enrollment_ids: EnrollmentIds) -> dict[int, int]:
     """For a staff member, how many of each patient's messages they have not read (one
     query; patients with none are left out)."""
     marker = ReadMarker.objects.filter(conversation=OuterRef("conversation"), reader=user).values(

@@ -4,7 +4,6 @@ as the patient sees it (in their language), what is due, score histories and cha
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +21,7 @@ from recovery.models import (
 )
 from recovery.questionnaires import LIBRARY, Definition
 from recovery.questionnaires.scoring import Change, change_between
+from recovery.selectors.access import EnrollmentIds
 
 
 def instrument_definition(*, program_id: int, code: str) -> Definition | None:
@@ -186,7 +186,7 @@ def score_blockers(*, enrollment: Enrollment, since: datetime) -> list[str]:
     return blockers
 
 
-def missed_counts(enrollment_ids: Collection[int]) -> dict[int, int]:
+def missed_counts(enrollment_ids: EnrollmentIds) -> dict[int, int]:
     counts: dict[int, int] = defaultdict(int)
     for enrollment_id in QuestionnaireAssignment.objects.filter(
         enrollment_id__in=enrollment_ids, status=AssignmentStatus.MISSED
@@ -205,7 +205,7 @@ class ScorePoint:
 
 
 def score_history(
-    *, enrollment_ids: Collection[int], instrument: str | None = None
+    *, enrollment_ids: EnrollmentIds, instrument: str | None = None
 ) -> dict[int, dict[str, list[ScorePoint]]]:
     """Each patient's scores, oldest first, per instrument."""
     rows = QuestionnaireResponse.objects.filter(enrollment_id__in=enrollment_ids)
@@ -227,7 +227,7 @@ def change_since_baseline(code: str, points: list[ScorePoint]) -> Change | None:
     return change_between(definition, points[0].total, points[-1].total)
 
 
-def latest_scores(enrollment_ids: Collection[int]) -> dict[int, list[dict[str, Any]]]:
+def latest_scores(enrollment_ids: EnrollmentIds) -> dict[int, list[dict[str, Any]]]:
     """For the caseload: per patient, each instrument's latest score, its band and its
     change since baseline."""
     latest: dict[int, list[dict[str, Any]]] = defaultdict(list)
