@@ -6,12 +6,12 @@ import io
 import json
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, models
+from django.db import DataError, IntegrityError, models
 from django.http import Http404, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.defaults import page_not_found
@@ -100,15 +100,23 @@ class CappedPagination(PageNumberPagination):
         return parameters
 
 
+# Longer than any write transaction of a synced row (a check-in with its flags and
+# notifications is well under a second; a dispatch batch a few seconds).
+SYNC_OVERLAP = timedelta(minutes=2)
+
+
 class SyncPagination(CappedPagination):
     """A list an app syncs: the answer says when it was read (`synced_at`), which the app
     passes as `updated_since` next time. Taken before the query, so a change made while
-    it runs comes again rather than never."""
+    it runs comes again rather than never. Rows are stamped when written, before their
+    transaction commits, so a row written just before the query may only become visible
+    after it: `synced_at` steps back SYNC_OVERLAP to hand those over next time (the app
+    dedupes by id; some rows come twice, none never)."""
 
     synced_at: datetime | None = None
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
-        self.synced_at = timezone.now()
+        self.synced_at = timezone.now() - SYNC_OVERLAP
         return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data: Any) -> Response:
@@ -237,6 +245,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    elif isinstance(exc, DataError):
+        # A value the column cannot hold that validation let through: the caller's input.
+        exc = exceptions.ValidationError(
+            {"non_field_errors": ["A value is too long or out of range."]}
         )
     elif isinstance(exc, IntegrityError):
         exc = exceptions.ValidationError(

@@ -21,6 +21,7 @@ from recovery.api.common import (
     IsClinician,
     IsPatient,
     PatientWritesStaffReads,
+    parse_id_param,
     program_of,
     validate_zone_name,
 )
@@ -205,9 +206,7 @@ class ResponseList(APIView):
         rows = records_visible_to(request_user(request), QuestionnaireResponse.objects.all())
         patient = request.query_params.get("patient")
         if patient is not None:
-            if not patient.isdigit():
-                raise serializers.ValidationError({"patient": ["A patient id."]})
-            rows = rows.filter(enrollment_id=int(patient))
+            rows = rows.filter(enrollment_id=parse_id_param(patient, "patient"))
         return Response([response_body(r) for r in rows[:200]])
 
 

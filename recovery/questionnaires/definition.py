@@ -51,6 +51,12 @@ def item_score_range(item: dict[str, Any], option_sets: dict[str, Any]) -> tuple
     return min(scores), max(scores)
 
 
+# QuestionnaireResponse.instrument/instrument_version and .language column sizes.
+CODE_LENGTH, LANGUAGE_LENGTH = 32, 8
+# A number item's answers add into an integer total: keep them far from its limits.
+NUMBER_BOUND = 10_000
+
+
 def definition_problems(definition: Any) -> dict[str, list[str]]:
     """Everything wrong with a definition, by where it is; {} when it can be used."""
     errors: dict[str, list[str]] = {}
@@ -59,11 +65,14 @@ def definition_problems(definition: Any) -> dict[str, list[str]]:
     for key in ("code", "version", "source", "terms"):
         if not isinstance(definition.get(key), str) or not definition[key].strip():
             errors.setdefault(key, []).append("Required text.")
+    for key in ("code", "version"):  # stored with every response, in 32 characters
+        if isinstance(definition.get(key), str) and len(definition[key]) > CODE_LENGTH:
+            errors.setdefault(key, []).append(f"At most {CODE_LENGTH} characters.")
     languages = definition.get("languages")
     if (
         not isinstance(languages, list)
         or not languages
-        or not all(isinstance(x, str) and x for x in languages)
+        or not all(isinstance(x, str) and 0 < len(x) <= LANGUAGE_LENGTH for x in languages)
     ):
         return {**errors, "languages": ["A list of language codes, the first the default."]}
     _texts(definition.get("title"), languages, "title", errors)
@@ -77,7 +86,7 @@ def definition_problems(definition: Any) -> dict[str, list[str]]:
             errors.setdefault(where, []).append("At least two options.")
             continue
         codes = [o.get("code") if isinstance(o, dict) else None for o in options]
-        if len(set(codes)) != len(codes) or not all(isinstance(c, str) and c for c in codes):
+        if not all(isinstance(c, str) and c for c in codes) or len(set(codes)) != len(codes):
             errors.setdefault(where, []).append("Each option needs its own code.")
         for index, option in enumerate(options):
             if not isinstance(option, dict) or not _is_int(option.get("score")):
@@ -98,9 +107,11 @@ def definition_problems(definition: Any) -> dict[str, list[str]]:
         _texts(item.get("text"), languages, where, errors)
         if item.get("kind") == "number":
             low, high = item.get("min"), item.get("max")
-            if not (isinstance(low, int) and isinstance(high, int) and low < high):
-                errors.setdefault(where, []).append("A number item needs whole min < max.")
-        elif item.get("options") not in option_sets:
+            if not (_is_int(low) and _is_int(high) and -NUMBER_BOUND <= low < high <= NUMBER_BOUND):
+                errors.setdefault(where, []).append(
+                    f"A number item needs whole min < max within ±{NUMBER_BOUND}."
+                )
+        elif not isinstance(item.get("options"), str) or item["options"] not in option_sets:
             errors.setdefault(where, []).append("Names no option set.")
         condition = item.get("enable_when")
         if condition is not None and (
@@ -130,7 +141,12 @@ def _scale_problems(definition: Definition, item_ids: list[str]) -> dict[str, li
             continue
         scale_ids.append(scale["id"])
         members = scale.get("items")
-        if not isinstance(members, list) or not members or not set(members) <= set(item_ids):
+        if (
+            not isinstance(members, list)
+            or not members
+            or not all(isinstance(member, str) for member in members)
+            or not set(members) <= set(item_ids)
+        ):
             errors.setdefault(where, []).append("Its items must be items of the instrument.")
         if scale.get("method") not in SCALE_METHODS:
             errors.setdefault(where, []).append(f"method: one of {', '.join(SCALE_METHODS)}.")
@@ -153,14 +169,20 @@ def _scale_problems(definition: Definition, item_ids: list[str]) -> dict[str, li
                 errors.setdefault(where, []).append("Bands must follow on without gaps.")
                 break
             expected = band["max"] + 1
-    if definition.get("total") not in scale_ids:
+    if not isinstance(definition.get("total"), str) or definition["total"] not in scale_ids:
         errors.setdefault("total", []).append("Must name one of the scales.")
-    for index, alert in enumerate(definition.get("alerts", [])):
+    alerts = definition.get("alerts", [])
+    if not isinstance(alerts, list):
+        return {**errors, "alerts": ["A list of alert rules."]}
+    for index, alert in enumerate(alerts):
         where = f"alerts.{index}"
         if not isinstance(alert, dict) or alert.get("rule") not in ALERT_RULES:
             errors.setdefault(where, []).append(f"rule: one of {', '.join(ALERT_RULES)}.")
             continue
         target_ok = alert.get("item") in item_ids or alert.get("scale") in scale_ids
+        target_ok = target_ok and all(
+            isinstance(alert.get(key), str | None) for key in ("item", "scale")
+        )
         if not target_ok or not _is_int(alert.get("above")):
             errors.setdefault(where, []).append("Needs an item or scale and a whole 'above'.")
     change = definition.get("change")

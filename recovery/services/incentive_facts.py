@@ -93,7 +93,11 @@ def checkin_run(days: set[date], day: date) -> int:
 
 def incentives_checkin_recorded(*, checkin: CheckIn, now: datetime | None = None) -> None:
     """A streak protocol of N days earns on each N-th day in a row; a check-in after a
-    day without one is a miss (the ladder drops back)."""
+    day without one is a miss (the ladder drops back). A late check-in (sent long after
+    the day it is dated, say a week of them backdated at once) keeps the record but
+    earns nothing: a streak is of days checked in on the day."""
+    if checkin.is_late:
+        return
     enrollment = checkin.enrollment
     day = enrollment_date(enrollment, checkin.device_time)
     longest = enrollment.program.incentive_streak_days

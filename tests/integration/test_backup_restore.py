@@ -88,6 +88,9 @@ def test_a_backup_restores_whole_into_an_empty_database(database, postgres, supe
     dump = tmp_path / "iop.dump"
     supervisor.run("backup", [*BACKUP_COMMAND, str(dump)], env=_env(database))
     manifest = json.loads((tmp_path / "iop.dump.manifest.json").read_text())
+    # Every patient's record: for the owner's eyes only, whatever the umask.
+    assert dump.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "iop.dump.manifest.json").stat().st_mode & 0o777 == 0o600
     assert manifest["tables"]["outbox"]["rows"] == counts["outbox"] > 0
     assert manifest["tables"]["audit_trail"]["rows"] == counts["audit_trail"] > 0
 

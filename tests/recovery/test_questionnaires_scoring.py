@@ -234,3 +234,37 @@ def test_a_definition_with_mistakes_is_refused_with_each_named() -> None:
     problems = definition_problems(broken)
     assert set(problems) == {"option_sets.yn", "items.0", "scales.0"}
     assert "Bands must follow on without gaps." in problems["scales.0"]
+
+
+def test_a_definition_of_the_wrong_shapes_is_refused_not_a_server_error() -> None:
+    """What the columns cannot hold and values of the wrong type are named, never raised."""
+    phq9 = LIBRARY["phq9"]
+    wrong = {
+        **phq9,
+        "version": "v" * 33,
+        "languages": ["zh-Hant-TW"],
+        "items": [{**phq9["items"][0], "options": []}, *phq9["items"][1:]],
+        "alerts": 5,
+    }
+    problems = definition_problems(wrong)
+    assert {"version", "languages"} <= set(problems)
+
+    wrong_items = {
+        **phq9,
+        "items": [{**phq9["items"][0], "options": []}, *phq9["items"][1:]],
+        "scales": [{**phq9["scales"][0], "items": [{"id": "1"}]}],
+        "alerts": 5,
+    }
+    problems = definition_problems(wrong_items)
+    assert {"items.0", "scales.0", "alerts"} <= set(problems)
+
+    huge = {
+        **phq9,
+        "items": [
+            {"id": "n", "text": {"en": "How many?"}, "kind": "number", "min": 0, "max": 10**12}
+        ],
+        "scales": [{"id": "total", "items": ["n"], "method": "sum", "bands": []}],
+        "alerts": [],
+        "total": "total",
+    }
+    assert "items.0" in definition_problems(huge)

@@ -29,6 +29,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         output: Path = options["output"]
         libpq, env = connection_args()
+        # The dump is every patient's record: readable by its owner only, whatever the
+        # umask (pg_dump creates the file itself, so it is made first, empty and private).
+        output.touch(mode=0o600, exist_ok=True)
+        output.chmod(0o600)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cursor.execute("SELECT pg_export_snapshot()")
@@ -46,6 +50,9 @@ class Command(BaseCommand):
                 raise CommandError(f"pg_dump failed: {done.stderr.strip()}")
             tables = fingerprint()
         manifest = {"dump": output.name, "tables": tables}
-        manifest_path(output).write_text(json.dumps(manifest, indent=2) + "\n")
+        manifest_file = manifest_path(output)
+        manifest_file.touch(mode=0o600, exist_ok=True)
+        manifest_file.chmod(0o600)
+        manifest_file.write_text(json.dumps(manifest, indent=2) + "\n")
         rows = ", ".join(f"{name} {entry['rows']}" for name, entry in tables.items())
         self.stdout.write(f"backed up to {output} ({rows})")
