@@ -79,6 +79,7 @@ from bench.common import (
     bench_env,
     cli,
     db_version,
+    distribution,
     free_port,
     fresh_database,
     percentile,
@@ -676,6 +677,7 @@ def summarize(report: Report, outcomes: list[SizeResult]) -> None:
             r[f"{prefix}p50_ms_{n}"] = rounded(percentile(o.latencies_ms, 50), 1)
             r[f"{prefix}p99_ms_{n}"] = rounded(percentile(o.latencies_ms, 99), 1)
             r[f"{prefix}max_ms_{n}"] = rounded(max(o.latencies_ms), 1)
+            report.meta[f"{prefix}latency_distribution_ms_{n}"] = distribution(o.latencies_ms)
         if o.sent_at_ms:
             r[f"{prefix}p99_sent_at_ms_{n}"] = rounded(percentile(o.sent_at_ms, 99), 1)
         if o.client_ms:
