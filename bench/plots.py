@@ -14,8 +14,13 @@ from pathlib import Path
 from typing import Any
 
 DATABASES = ("sqlite", "postgres")
-# Sweep series: results key infix -> legend label.
-SWEEP_SERIES = {"": "sweep", "one_at_a_time_": "one at a time", "naive_": "naive"}
+# Sweep series: results key infix -> (legend label, colour); the database is the line style.
+SWEEP_SERIES = {
+    "": ("sweep", "tab:blue"),
+    "one_at_a_time_": ("one at a time", "tab:orange"),
+    "naive_": ("naive", "tab:green"),
+}
+DATABASE_STYLE = {"postgres": ("-", "o"), "sqlite": ("--", "s")}
 WS_DISTRIBUTION = re.compile(r"^websocket\.(two_servers\.)?latency_distribution_ms_(\d+)$")
 HERD_SERIES = {
     "herd.delivered_by_second": "herd, quota fits",
@@ -37,9 +42,9 @@ def sweep_series(results: dict[str, Any], db: str, infix: str) -> list[tuple[int
 def draw_sweep(data: dict[str, Any], path: Path) -> bool:
     results = data.get("results") or {}
     lines = [
-        (f"{label} ({db})", points, db)
+        (f"{label} ({db})", points, db, colour)
         for db in DATABASES
-        for infix, label in SWEEP_SERIES.items()
+        for infix, (label, colour) in SWEEP_SERIES.items()
         if (points := sweep_series(results, db, infix))
     ]
     if not lines:
@@ -47,9 +52,10 @@ def draw_sweep(data: dict[str, Any], path: Path) -> bool:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5))
-    for label, points, db in lines:
+    for label, points, db, colour in lines:
         xs, ys = zip(*points, strict=True)
-        ax.plot(xs, ys, marker="o", linestyle="-" if db == "postgres" else "--", label=label)
+        style, marker = DATABASE_STYLE[db]
+        ax.plot(xs, ys, color=colour, linestyle=style, marker=marker, fillstyle="none", label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("patients")
