@@ -85,7 +85,7 @@ def draw_websocket(data: dict[str, Any], path: Path) -> bool:
         pcts, ms = zip(*points, strict=True)
         ax.plot(pcts, ms, marker="o", label=f"{size:,} sockets{servers}")
     ax.set_xlabel("percentile")
-    ax.set_ylabel("ms from due time to the event on the socket")
+    ax.set_ylabel("ms from due time T to arrival at the client")
     ax.set_title("Websocket notification latency distribution at each size")
     ax.grid(True, alpha=0.3)
     ax.legend()
