@@ -36,7 +36,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 # In this order; the ones with their own command line, the others through bench.common.
 MODULES = ("sweep", "dispatch", "checkin_post", "dashboard", "websocket", "herd", "revocation")
 OWN_CLI = {"sweep", "checkin_post", "dashboard", "websocket", "herd"}
-NOT_BENCHMARKS = {"__init__", "__main__", "common", "ws_plain"}
+NOT_BENCHMARKS = {"__init__", "__main__", "common", "plots", "ws_plain"}
 TIMEOUT_S = {"sweep": 3600.0, "herd": 1500.0}
 DEFAULT_TIMEOUT_S = 1800.0
 QUICK_TIMEOUT_S = 300.0
@@ -194,6 +194,18 @@ def as_markdown(report: Report, meta: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def figures(data: dict[str, Any], out_dir: Path) -> str:
+    """Draw the run's figures beside RESULTS.md; the markdown that links them. Without
+    matplotlib (not installed with the dev extra) the run still reports, without figures."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - matplotlib is a dev dependency
+        return f"\nNo figures: {exc}\n"
+    from bench import plots
+
+    return plots.as_markdown(plots.draw_all(data, out_dir))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, same code (< 2 min)")
@@ -215,8 +227,9 @@ def main() -> None:
     meta["seconds"] = seconds
     meta["load_average_end"] = load_average()
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(args.out_dir / "results.json", as_results_json(report, meta))
-    markdown = as_markdown(report, meta)
+    data = as_results_json(report, meta)
+    write_json(args.out_dir / "results.json", data)
+    markdown = as_markdown(report, meta) + figures(data, args.out_dir)
     (args.out_dir / "RESULTS.md").write_text(markdown)
     print(markdown)
     if meta.get("failed"):

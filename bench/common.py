@@ -169,6 +169,30 @@ def rounded(value: float, digits: int = 2) -> float:
     return round(value, digits)
 
 
+# The points of a latency distribution kept for bench/plots.py (report.meta, not results).
+DISTRIBUTION_PCTS = (1.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 100.0)
+
+
+def distribution(values: list[float], digits: int = 1) -> list[list[float]]:
+    """[[percentile, value], ...] at DISTRIBUTION_PCTS: a distribution's shape in ten points."""
+    return [[pct, rounded(percentile(values, pct), digits)] for pct in DISTRIBUTION_PCTS]
+
+
+def cumulative_per_second(times: list[float], start: float) -> list[int]:
+    """How many of `times` had happened by the end of each whole second after `start`."""
+    if not times:
+        return []
+    seconds = [max(0, math.ceil(t - start)) for t in times]
+    counts = [0] * (max(seconds) + 1)
+    for second in seconds:
+        counts[second] += 1
+    total = 0
+    for n, count in enumerate(counts):
+        total += count
+        counts[n] = total
+    return counts
+
+
 def summarize_sql(sql: str, width: int = 150) -> str:
     """One line per query for a report: column lists and values elided."""
     text = " ".join(sql.split())

@@ -84,6 +84,7 @@ from bench.common import (
     Report,
     Target,
     cli,
+    cumulative_per_second,
     db_version,
     fresh_database,
     percentile,
@@ -353,6 +354,8 @@ def unsettled() -> int:
 class Outcome:
     results: dict[str, Number]
     notes: list[str]
+    # Delivered by the end of each second after T, for bench/plots.py.
+    delivered_by_second: list[int]
 
 
 def warm_up(url: str, users: list[int]) -> None:
@@ -474,10 +477,10 @@ def run_scenario(
         f"herd ({label}): {delivered}/{size} delivered, p99 {results['p99_lateness_s']} s, "
         f"{results['responses_429']} answers 429, {ticks} ticks"
     )
-    return Outcome(results, notes)
+    return Outcome(results, notes, cumulative_per_second(list(first.values()), due_ts))
 
 
-def measure_bare(url: str, size: int) -> float:
+def measure_bare(url: str, size: int) -> tuple[float, list[int]]:
     """Seconds a bare httpx client takes to send `size` pushes to the same fake (no quota):
     the SDK's encoding of the same messages, built beforehand, FCM_MAX_CONCURRENCY in
     flight over pools of the backend's size. The herd cannot be less late than this."""
@@ -487,8 +490,10 @@ def measure_bare(url: str, size: int) -> float:
     configure_fake(url, quota=None, clock_offset=0.0)
     per_pool = FCMConfig.from_settings().connections_per_shard
     wall, _ = measure_bare_client(url, size, CONCURRENCY, per_pool=per_pool)
+    started = time.time() - wall
     progress(f"herd: a bare httpx client sent {size} in {wall:.1f} s")
-    return wall
+    accepted = list(fake_records(url)["first_accepted"].values())
+    return wall, cumulative_per_second(accepted, started)
 
 
 # --- Driver ------------------------------------------------------------------------------
@@ -536,7 +541,7 @@ def measure(args: argparse.Namespace) -> Report:
                     reset_push_backends()
                     try:
                         warm_up(url, users)
-                        bare_s = measure_bare(url, size)
+                        bare_s, bare_by_second = measure_bare(url, size)
                         fit = run_scenario(
                             url, users, quota=size, phase_s=PHASE_S, bound_s=bound, label="fit"
                         )
@@ -563,6 +568,9 @@ def measure(args: argparse.Namespace) -> Report:
     for key, value in throttled.results.items():
         report.results[f"herd.throttled.{key}"] = value
     report.notes.extend(fit.notes + throttled.notes)
+    report.meta["herd.delivered_by_second"] = fit.delivered_by_second
+    report.meta["herd.throttled.delivered_by_second"] = throttled.delivered_by_second
+    report.meta["herd.bare_client.delivered_by_second"] = bare_by_second
     report.notes.append(
         f"herd: fake FCM in its own process, {LATENCY_MS} ms per request, "
         f"FCM_MAX_CONCURRENCY={CONCURRENCY}, NOTIFICATION_BATCH_SIZE default, 1 s ticks; "

@@ -17,6 +17,8 @@ Keys (N: the size; the headline keys without a size are the largest size's, exce
 * `websocket.p50_ms_<N>`, `websocket.p99_ms_<N>`, `websocket.max_ms_<N>`: arrival at the
   client - T, over the notifications received: the scheduler's tick (up to 1 s), the
   claim, channels_redis, the server and the client's own event loop included;
+* meta `websocket.latency_distribution_ms_<N>`: the same latencies as [percentile, ms] at
+  ten points (bench/plots.py draws them);
 * `websocket.p99_sent_at_ms_<N>`: the dispatcher's own stamp, `sent_at` - T (stamped once
   a batch's websocket sends and pushes returned), to tell the tick from the delivery;
 * `websocket.dropped_<N>`: notifications not received within a bounded wait after T (full
@@ -79,6 +81,7 @@ from bench.common import (
     bench_env,
     cli,
     db_version,
+    distribution,
     free_port,
     fresh_database,
     percentile,
@@ -676,6 +679,7 @@ def summarize(report: Report, outcomes: list[SizeResult]) -> None:
             r[f"{prefix}p50_ms_{n}"] = rounded(percentile(o.latencies_ms, 50), 1)
             r[f"{prefix}p99_ms_{n}"] = rounded(percentile(o.latencies_ms, 99), 1)
             r[f"{prefix}max_ms_{n}"] = rounded(max(o.latencies_ms), 1)
+            report.meta[f"{prefix}latency_distribution_ms_{n}"] = distribution(o.latencies_ms)
         if o.sent_at_ms:
             r[f"{prefix}p99_sent_at_ms_{n}"] = rounded(percentile(o.sent_at_ms, 99), 1)
         if o.client_ms:

@@ -164,6 +164,27 @@ def test_image_is_python_slim_and_runs_as_a_user() -> None:
     assert json.loads(keyword["CMD"][-1]) == WEB_COMMAND
 
 
+def test_web_worker_and_scheduler_share_one_writable_metrics_directory(
+    compose: dict[str, Any], services: dict[str, Any]
+) -> None:
+    """Without the shared directory, web's /metrics would show only web's own counters:
+    the scheduler's job runs and the worker's sends would never be seen."""
+    mounts = set()
+    for name in ("web", "worker", "scheduler"):
+        directory = services[name]["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+        volumes = dict(v.split(":")[::-1][:2] for v in services[name]["volumes"])
+        mounts.add((volumes[directory], directory))
+    assert len(mounts) == 1
+    [(volume, _)] = mounts
+    assert "PROMETHEUS_MULTIPROC_DIR" not in json.dumps(services["migrate"])
+    # Empty at start (tmpfs), and writable by the image's user, not only by root.
+    options = compose["volumes"][volume]["driver_opts"]
+    assert options["type"] == "tmpfs"
+    image_uid = re.search(r"useradd [^\n]*--uid (\d+)", (ROOT / "Dockerfile").read_text())
+    assert image_uid
+    assert f"uid={image_uid.group(1)}" in options["o"].split(",")
+
+
 def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
     ignored = {
         line.strip()
