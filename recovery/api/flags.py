@@ -251,6 +251,8 @@ class CaseloadRowSerializer(serializers.Serializer):
             "open_flags": {str(k): int(v) for k, v in row.open_flags.items()},
             "last_heard_at": instant(row.last_heard_at),
             "app_silent_since": instant(row.app_silent_since),
+            "scores": [dict(score) for score in row.scores],
+            "questionnaires_missed": int(row.questionnaires_missed),
         }
 
     def _instant(self, value: datetime | None) -> str | None:
