@@ -40,7 +40,13 @@ from backend.revocation import FAMILY_CLAIM
 from backend.throttling import ScopedRateThrottle
 from recovery.models import AttendanceStatus, Flag, LevelOfCare, Stage, User
 from recovery.selectors.access import assignable_staff, is_program_staff, visible_enrollment
-from recovery.selectors.dashboard import attendance_counts, caseload, weekly_hours
+from recovery.selectors.dashboard import (
+    attendance_counts,
+    by_attention,
+    caseload,
+    needs_attention,
+    weekly_hours,
+)
 from recovery.selectors.timeline import TimelineCursor, timeline
 from recovery.services.tokens import new_family, tokens_revoke_family
 from recovery.web import present
@@ -161,12 +167,22 @@ def socket_token(request: HttpRequest) -> HttpResponse:
 @require_safe
 @staff_required
 def caseload_page(request: HttpRequest) -> HttpResponse:
-    rows = present.caseload_view(caseload(user=_user(request)))
-    return render(
-        request,
-        "dashboard/caseload.html",
-        {**_base_context(request, "caseload"), "rows": rows, "q": request.GET.get("q", "")},
-    )
+    """Who needs attention first (`?sort=name`: by name); `?show=attention` keeps only them."""
+    rows = caseload(user=_user(request))
+    attention_only = request.GET.get("show") == "attention"
+    by_name = request.GET.get("sort") == "name"
+    if attention_only:
+        rows = [row for row in rows if needs_attention(row)]
+    if not by_name:
+        rows = by_attention(rows)
+    context = {
+        **_base_context(request, "caseload"),
+        "rows": present.caseload_view(rows),
+        "q": request.GET.get("q", ""),
+        "attention_only": attention_only,
+        "by_name": by_name,
+    }
+    return render(request, "dashboard/caseload.html", context)
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
