@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -46,6 +47,7 @@ class FlagCandidate:
     enrollment: Enrollment
     kind: str
     window_key: str
+    reason: dict[str, Any] = field(default_factory=dict)  # what fired it (`Flag.reason`)
 
 
 def _escalate_at(enrollment: Enrollment, severity: int, now: datetime) -> datetime:
@@ -79,6 +81,7 @@ def flags_raise(*, candidates: list[FlagCandidate], now: datetime) -> list[Flag]
                 kind=c.kind,
                 severity=SEVERITY_OF[c.kind],
                 window_key=c.window_key,
+                reason=c.reason,
                 assigned_to_id=c.enrollment.primary_counselor_id,
                 escalate_at=_escalate_at(c.enrollment, SEVERITY_OF[c.kind], now),
                 created_at=now,

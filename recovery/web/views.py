@@ -50,7 +50,7 @@ from recovery.selectors.dashboard import (
 from recovery.selectors.timeline import TimelineCursor, timeline
 from recovery.services.tokens import new_family, tokens_revoke_family
 from recovery.web import present
-from recovery.web.forms import StaffAuthenticationForm
+from recovery.web.forms import FlagFilterForm, StaffAuthenticationForm
 from recovery.web.selectors import (
     care_path_history,
     daily_checkins,
@@ -220,7 +220,14 @@ def _flag_row(request: HttpRequest, flag: Flag, *, error: list[str] | None = Non
 @require_safe
 @staff_required
 def flag_queue_page(request: HttpRequest) -> HttpResponse:
-    flags = flag_queue(user=_user(request))
+    filters = FlagFilterForm(request.GET)
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    flags = flag_queue(
+        user=_user(request),
+        assigned=chosen.get("assigned") or "",
+        severity=chosen.get("severity"),
+        kind=chosen.get("kind") or "",
+    )
     return render(
         request,
         "dashboard/flags.html",
@@ -228,7 +235,10 @@ def flag_queue_page(request: HttpRequest) -> HttpResponse:
             **_base_context(request, "flags"),
             **_flag_context(request, request.get_full_path()),
             "flags": flags,
+            "filters": filters,
+            "filtered": any(chosen.get(name) for name in ("assigned", "severity", "kind")),
         },
+        status=200 if filters.is_valid() else 400,
     )
 
 
