@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from backend import metrics
@@ -58,6 +58,20 @@ def _escalate_at(enrollment: Enrollment, severity: int, now: datetime) -> dateti
         else program.escalation_delay_minutes
     )
     return now + timedelta(minutes=minutes)
+
+
+def flags_shift_escalation(*, program_id: int, crisis: bool, by: timedelta) -> int:
+    """The program's escalation delay (for crises, or for the rest) changed by `by`: open
+    flags not yet escalated escalate that much later or sooner (one already due is
+    escalated by the next sweep)."""
+    severity = Q(severity__gte=Severity.CRISIS) if crisis else Q(severity__lt=Severity.CRISIS)
+    waiting = Flag.objects.filter(
+        severity,
+        enrollment__program_id=program_id,
+        status=FlagStatus.OPEN,
+        escalate_at__isnull=False,
+    )
+    return waiting.update(escalate_at=F("escalate_at") + by)
 
 
 def flags_raise(*, candidates: list[FlagCandidate], now: datetime) -> list[Flag]:

@@ -1,26 +1,29 @@
 """A program's settings, changed by its supervisors (`may_change_program_settings`) from
 the API or the dashboard: one write that validates every field, records each change in
 the audit trail with its old and new value, and makes it count at once. New reminder
-offsets re-plan the reminders of every session still ahead; the other settings are read
-where they are used (a new flag's escalation, the next check-in's nudge, a new patient's
-schedule and quiet hours).
+offsets re-plan the reminders of every session still ahead; new escalation delays move
+the escalation of the open flags waiting for it; the other settings are read where they
+are used (the next check-in's nudge and flags, a new patient's schedule and quiet hours).
+Two-factor sign-in is required only by a supervisor who has set it up themselves.
 """
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from backend.errors import NotAllowed, ServiceError
 from recovery.models import AuditEntry, Program, ProgramMonitoringSettings, User
 from recovery.selectors.access import may_change_program_settings
 from recovery.selectors.program_settings import MONITORING_FIELDS, PROGRAM_FIELDS
 from recovery.services.audit import RequestMeta, audit_record_program
+from recovery.services.flags import flags_shift_escalation
 from recovery.services.monitoring import monitoring_settings_for
 from recovery.services.sessions import session_reminders_replan
 
@@ -64,6 +67,10 @@ def _clean(
     return {}
 
 
+def _has_second_factor(user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
 def program_settings_update(
     *, program: Program, actor: User, data: dict[str, Any], meta: RequestMeta
 ) -> Program:
@@ -85,6 +92,10 @@ def program_settings_update(
                     setattr(record, key, data[key])
         errors = _clean(locked, PROGRAM_FIELDS) | _clean(monitoring, MONITORING_FIELDS)
         errors = settings_problems({key: getattr(locked, key) for key in PROGRAM_FIELDS}) | errors
+        if changes.get("require_staff_2fa", {}).get("new") and not _has_second_factor(actor):
+            errors["require_staff_2fa"] = [
+                "Set up your own authenticator first, or you could not sign in again."
+            ]
         if errors:
             raise ServiceError(errors)
         if not changes:
@@ -101,6 +112,13 @@ def program_settings_update(
             meta=meta,
             changes=changes,
         )
+        for key, crisis in (
+            ("escalation_delay_minutes", False),
+            ("crisis_escalation_delay_minutes", True),
+        ):
+            if key in changes:
+                by = timedelta(minutes=changes[key]["new"] - changes[key]["old"])
+                flags_shift_escalation(program_id=program.id, crisis=crisis, by=by)
         if "reminder_offsets_minutes" in changes:
             # Queued rows, in the same transaction: the change and its reminders together.
             session_reminders_replan(program=locked, now=timezone.now())

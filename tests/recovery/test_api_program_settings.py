@@ -194,3 +194,48 @@ def test_a_counselor_of_another_program_cannot_change_this_one(program: Any) -> 
     )
     program.refresh_from_db()
     assert program.craving_threshold == 8
+
+
+def test_new_escalation_delays_move_the_open_flags_waiting_to_escalate(
+    supervisor: Any, enrollment: Any
+) -> None:
+    from recovery.models import Flag, FlagKind
+    from recovery.services.flags import FlagCandidate, flags_raise
+
+    now = timezone.now()
+    flags_raise(
+        candidates=[
+            FlagCandidate(enrollment, FlagKind.HIGH_CRAVING, "w1"),
+            FlagCandidate(enrollment, FlagKind.SELF_HARM, "w1"),
+        ],
+        now=now,
+    )
+    craving = Flag.objects.get(kind=FlagKind.HIGH_CRAVING)
+    crisis = Flag.objects.get(kind=FlagKind.SELF_HARM)
+    assert craving.escalate_at == now + timedelta(minutes=240)
+
+    response = client_for(supervisor).patch(
+        URL,
+        {"escalation_delay_minutes": 60, "crisis_escalation_delay_minutes": 5},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    craving.refresh_from_db()
+    crisis.refresh_from_db()
+    assert craving.escalate_at == now + timedelta(minutes=60)
+    assert crisis.escalate_at == now + timedelta(minutes=5)
+
+
+def test_two_factor_is_required_only_by_a_supervisor_who_has_it(supervisor: Any) -> None:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = client_for(supervisor)
+    refused = client.patch(URL, {"require_staff_2fa": True}, format="json")
+    assert refused.status_code == 400
+    assert "require_staff_2fa" in refused.json()["error"]["fields"]
+    assert not Program.objects.get(id=supervisor.program_id).require_staff_2fa
+
+    TOTPDevice.objects.create(user=supervisor, name="authenticator", confirmed=True)
+    assert client.patch(URL, {"require_staff_2fa": True}, format="json").status_code == 200
+    assert Program.objects.get(id=supervisor.program_id).require_staff_2fa
