@@ -228,6 +228,7 @@ def flag_queue_page(request: HttpRequest) -> HttpResponse:
         severity=chosen.get("severity"),
         kind=chosen.get("kind") or "",
     )
+    filtered = any(chosen.get(name) for name in ("assigned", "severity", "kind"))
     return render(
         request,
         "dashboard/flags.html",
@@ -236,7 +237,8 @@ def flag_queue_page(request: HttpRequest) -> HttpResponse:
             **_flag_context(request, request.get_full_path()),
             "flags": flags,
             "filters": filters,
-            "filtered": any(chosen.get(name) for name in ("assigned", "severity", "kind")),
+            "filtered": filtered,
+            "filter_values": chosen if filtered else {},
         },
         status=200 if filters.is_valid() else 400,
     )

@@ -102,3 +102,18 @@ def test_filters_for_mine_unassigned_severity_and_kind() -> None:
     assert shown(f"?kind={FlagKind.SELF_HARM}&assigned=nobody") == [FlagKind.SELF_HARM]
     assert shown(f"?kind={FlagKind.SELF_HARM}&assigned=me") == []
     assert client.get("/dashboard/flags/?severity=99").status_code == 400
+
+
+def test_a_filtered_queue_tells_the_live_script_its_filters(enrollment: Any) -> None:
+    _checkin(enrollment, craving=9)
+    client = _browser(enrollment.primary_counselor)
+    plain = client.get("/dashboard/flags/").content.decode()
+    assert "data-filter-severity" not in plain
+    assert f'data-kind="{FlagKind.HIGH_CRAVING}"' in plain
+    assert f'data-assigned-to="{enrollment.primary_counselor_id}"' in plain
+    filtered = client.get(f"/dashboard/flags/?severity={Severity.CRISIS}&assigned=me")
+    html = filtered.content.decode()
+    assert f'data-filter-severity="{Severity.CRISIS}"' in html
+    assert 'data-filter-assigned="me"' in html
+    assert f'data-user-id="{enrollment.primary_counselor_id}"' in html
+    assert "Craving 9 of 10" not in html
