@@ -100,11 +100,17 @@ def _streak(days: Collection[date], today: date) -> int:
     return streak
 
 
-def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRow]:
+def caseload(
+    *, user: User, include_discharged: bool = False, counselor_id: int | None = None
+) -> list[CaseloadRow]:
+    """The patients in the user's reach; `counselor_id`: only those on that counselor's
+    care team (how a supervisor looks at one counselor's caseload)."""
     now = timezone.now()
     enrollments = enrollments_visible_to(user).select_related(
         "patient", "program", "patient__app_presence"
     )
+    if counselor_id is not None:
+        enrollments = enrollments.filter(members__counselor_id=counselor_id)
     if not include_discharged:
         enrollments = enrollments.filter(status=EnrollmentStatus.ACTIVE)
     rows = {

@@ -39,7 +39,12 @@ from backend.bounds import date_in_range
 from backend.revocation import FAMILY_CLAIM
 from backend.throttling import ScopedRateThrottle
 from recovery.models import AttendanceStatus, Flag, LevelOfCare, Stage, User
-from recovery.selectors.access import assignable_staff, is_program_staff, visible_enrollment
+from recovery.selectors.access import (
+    assignable_staff,
+    is_program_staff,
+    is_program_supervisor,
+    visible_enrollment,
+)
 from recovery.selectors.dashboard import (
     attendance_counts,
     by_attention,
@@ -167,8 +172,13 @@ def socket_token(request: HttpRequest) -> HttpResponse:
 @require_safe
 @staff_required
 def caseload_page(request: HttpRequest) -> HttpResponse:
-    """Who needs attention first (`?sort=name`: by name); `?show=attention` keeps only them."""
-    rows = caseload(user=_user(request))
+    """Who needs attention first (`?sort=name`: by name); `?show=attention` keeps only them;
+    a supervisor picks one counselor's caseload (`?counselor=<id>`)."""
+    user = _user(request)
+    supervising = is_program_supervisor(user)
+    staff = list(assignable_staff(program_id=user.program_id)) if supervising else []
+    counselor = next((p for p in staff if str(p.id) == request.GET.get("counselor")), None)
+    rows = caseload(user=user, counselor_id=counselor.id if counselor else None)
     attention_only = request.GET.get("show") == "attention"
     by_name = request.GET.get("sort") == "name"
     if attention_only:
@@ -181,6 +191,8 @@ def caseload_page(request: HttpRequest) -> HttpResponse:
         "q": request.GET.get("q", ""),
         "attention_only": attention_only,
         "by_name": by_name,
+        "staff": staff,
+        "counselor": counselor,
     }
     return render(request, "dashboard/caseload.html", context)
 

@@ -104,3 +104,31 @@ def test_adherence_with_nothing_due_says_why_instead_of_n_a() -> None:
     html = _browser(enrollment.primary_counselor).get("/dashboard/").content.decode()
     assert "No check-in due yet" in html
     assert "n/a" not in html
+
+
+def test_a_supervisor_looks_at_one_counselors_caseload() -> None:
+    from tests.factories import SupervisorFactory
+
+    program = ProgramFactory()
+    first, second = CounselorFactory(program=program), CounselorFactory(program=program)
+    theirs = EnrollmentFactory(program=program, primary_counselor=first)
+    shared = EnrollmentFactory(program=program, primary_counselor=second, team=[first])
+    others = EnrollmentFactory(program=program, primary_counselor=second)
+    supervisor = SupervisorFactory(program=program)
+
+    rows = caseload(user=supervisor, counselor_id=first.id)
+    assert {row.enrollment.id for row in rows} == {theirs.id, shared.id}
+
+    client = _browser(supervisor)
+    everyone = client.get("/dashboard/").content.decode()
+    assert all(f"/dashboard/patients/{e.id}/" in everyone for e in (theirs, shared, others))
+    picked = client.get(f"/dashboard/?counselor={first.id}").content.decode()
+    assert f"/dashboard/patients/{others.id}/" not in picked
+    assert f"/dashboard/patients/{theirs.id}/" in picked
+    assert 'id="caseload-counselor"' in picked
+
+    # A counselor has no such choice: the parameter changes nothing of their reach.
+    mine = _browser(second).get(f"/dashboard/?counselor={first.id}").content.decode()
+    assert 'id="caseload-counselor"' not in mine
+    assert f"/dashboard/patients/{others.id}/" in mine
+    assert f"/dashboard/patients/{theirs.id}/" not in mine
