@@ -72,6 +72,7 @@ class FlagFilterForm(forms.Form):
         choices=[("", "Any"), *[(s.value, s.label) for s in reversed(Severity)]],
     )
     kind = forms.ChoiceField(label="Kind", required=False, choices=[("", "Any"), *FlagKind.choices])
+    escalated = forms.BooleanField(label="Escalated only", required=False)
 
 
 def add_service_error(form: forms.Form, exc: ServiceError) -> None:

@@ -55,9 +55,10 @@ def flag_queue(
     assigned: str = "",
     severity: int | None = None,
     kind: str = "",
+    escalated: bool = False,
 ) -> list[Flag]:
     """Open and acknowledged flags, most severe first, then oldest first; `assigned`
-    "me" or "nobody", `severity` and `kind` narrow them."""
+    "me" or "nobody", `severity`, `kind` and `escalated` narrow them."""
     flags = _flags_visible_to(user).filter(status__in=OPEN_STATUSES)
     if enrollment is not None:
         flags = flags.filter(enrollment=enrollment)
@@ -69,6 +70,8 @@ def flag_queue(
         flags = flags.filter(severity=severity)
     if kind:
         flags = flags.filter(kind=kind)
+    if escalated:
+        flags = flags.filter(escalated_at__isnull=False)
     return list(flags.order_by("-severity", "created_at", "id")[:FLAG_QUEUE_LIMIT])
 
 

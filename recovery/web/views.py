@@ -239,8 +239,9 @@ def flag_queue_page(request: HttpRequest) -> HttpResponse:
         assigned=chosen.get("assigned") or "",
         severity=chosen.get("severity"),
         kind=chosen.get("kind") or "",
+        escalated=bool(chosen.get("escalated")),
     )
-    filtered = any(chosen.get(name) for name in ("assigned", "severity", "kind"))
+    filtered = any(chosen.get(name) for name in ("assigned", "severity", "kind", "escalated"))
     return render(
         request,
         "dashboard/flags.html",

@@ -66,7 +66,7 @@ def test_a_lowered_threshold_is_the_one_the_reason_names(enrollment: Any, superv
     assert Flag.objects.get().reason == {"craving": 6, "threshold": 5}
 
 
-def test_filters_for_mine_unassigned_severity_and_kind() -> None:
+def test_filters_for_mine_unassigned_severity_kind_and_escalated() -> None:
     program = ProgramFactory()
     me, colleague = CounselorFactory(program=program), CounselorFactory(program=program)
     mine = EnrollmentFactory(program=program, primary_counselor=me)
@@ -102,6 +102,8 @@ def test_filters_for_mine_unassigned_severity_and_kind() -> None:
     assert shown(f"?kind={FlagKind.SELF_HARM}&assigned=nobody") == [FlagKind.SELF_HARM]
     assert shown(f"?kind={FlagKind.SELF_HARM}&assigned=me") == []
     assert client.get("/dashboard/flags/?severity=99").status_code == 400
+    Flag.objects.filter(kind=FlagKind.SUBSTANCE_USE).update(escalated_at=now)
+    assert shown("?escalated=on") == [FlagKind.SUBSTANCE_USE]
 
 
 def test_a_filtered_queue_tells_the_live_script_its_filters(enrollment: Any) -> None:

@@ -232,6 +232,7 @@
   function matchesFilters(filters, flag) {
     if (filters.filterSeverity && filters.filterSeverity !== flag.severity) return false;
     if (filters.filterKind && filters.filterKind !== flag.kind) return false;
+    if (filters.filterEscalated && !flag.escalated) return false;
     if (filters.filterAssigned === "nobody" && flag.assignedTo) return false;
     if (filters.filterAssigned === "me" && flag.assignedTo !== filters.userId) return false;
     return true;
