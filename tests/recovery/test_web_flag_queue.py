@@ -119,3 +119,27 @@ def test_a_filtered_queue_tells_the_live_script_its_filters(enrollment: Any) -> 
     assert 'data-filter-assigned="me"' in html
     assert f'data-user-id="{enrollment.primary_counselor_id}"' in html
     assert "Craving 9 of 10" not in html
+
+
+def test_a_positive_screen_flag_names_what_was_positive(enrollment: Any) -> None:
+    from recovery.dates import enrollment_today
+    from recovery.models import ScreenMethod, ScreenStatus
+    from recovery.services.screens import ResultInput, screen_record
+
+    screen_record(
+        enrollment=enrollment,
+        actor=enrollment.primary_counselor,
+        collected_on=enrollment_today(enrollment),
+        method=ScreenMethod.URINE,
+        status=ScreenStatus.COMPLETED,
+        results=[
+            ResultInput("cocaine", "positive"),
+            ResultInput("buprenorphine", "positive", prescribed=True),
+            ResultInput("alcohol", "negative"),
+        ],
+        observed=True,
+    )
+    flag = Flag.objects.get()
+    assert flag.reason["positive_for"] == ["cocaine"]
+    html = _browser(enrollment.primary_counselor).get("/dashboard/flags/").content.decode()
+    assert f"Drug screen {flag.reason['screen_outcome']}, positive for cocaine" in html
