@@ -59,6 +59,15 @@ def test_a_supervisor_changes_the_settings_on_the_page(
     assert settings["craving_threshold"] == 9
     assert settings["reminder_offsets_minutes"] == [120, 30]
 
+    # On a phone: every field and the save button without sideways scrolling.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    save = page.get_by_role("button", name="Save settings").bounding_box()
+    assert save is not None
+    assert save["x"] + save["width"] <= 390
+    page.screenshot(path=str(artifacts / "program-settings-phone.png"), full_page=True)
+
 
 def test_a_counselor_cannot_reach_the_settings_page(page: Any, live_app: LiveApp) -> None:
     _sign_in(page, DEMO_COUNSELOR)
