@@ -209,6 +209,15 @@ def notifications_cancel_topic(*, topic: str) -> int:
     )
 
 
+def notifications_cancel_kind(*, topics: Collection[str], kind: str) -> int:
+    """Cancel the notifications of one kind on these topics that have not gone out yet
+    (the reminders of many sessions, leaving their other news alone)."""
+    pending = Notification.objects.filter(
+        topic__in=list(topics), kind=kind, state=NotificationState.PENDING
+    )
+    return pending.update(state=NotificationState.CANCELLED, last_error="cancelled")
+
+
 def notification_mark_read(*, notification: Notification) -> Notification:
     if notification.read_at is None:
         notification.read_at = timezone.now()

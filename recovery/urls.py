@@ -8,6 +8,7 @@ from recovery.api import (
     flags,
     messages,
     patients,
+    program_settings,
     questionnaire_reports,
     questionnaires,
     recovery_days,
@@ -114,6 +115,11 @@ urlpatterns = [
         "questionnaires/not-improving/",
         questionnaire_reports.NotImproving.as_view(),
         name="questionnaires-not-improving",
+    ),
+    path(
+        "program/settings/",
+        program_settings.ProgramSettingsView.as_view(),
+        name="program-settings",
     ),
     path(
         "program/questionnaire-settings/",

@@ -38,6 +38,12 @@ class FlagSerializer(serializers.ModelSerializer):
     patient = serializers.IntegerField(source="enrollment_id")
     severity_label = serializers.SerializerMethodField()
     events = FlagEventSerializer(many=True, read_only=True)
+    reason = serializers.DictField(
+        read_only=True,
+        help_text="What fired the flag: the craving and the threshold, the substances "
+        "reported, the window missed and how many in a row, the urge's intensity. Empty "
+        "for flags raised before this was recorded.",
+    )
 
     class Meta:
         model = Flag
@@ -48,6 +54,7 @@ class FlagSerializer(serializers.ModelSerializer):
             "severity",
             "severity_label",
             "window_key",
+            "reason",
             "status",
             "assigned_to",
             "acknowledged_by",

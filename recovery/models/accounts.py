@@ -68,9 +68,25 @@ class Program(models.Model):
     craving_threshold = models.PositiveSmallIntegerField(
         default=8, validators=[MinValueValidator(1), MaxValueValidator(10)]
     )
-    escalation_delay_minutes = models.PositiveIntegerField(default=4 * 60)
-    crisis_escalation_delay_minutes = models.PositiveIntegerField(default=15)
-    nudge_before_due_minutes = models.PositiveIntegerField(default=60)
+    escalation_delay_minutes = models.PositiveIntegerField(
+        default=4 * 60, validators=[MinValueValidator(5), MaxValueValidator(7 * 24 * 60)]
+    )
+    crisis_escalation_delay_minutes = models.PositiveIntegerField(
+        default=15, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)]
+    )
+    nudge_before_due_minutes = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(5), MaxValueValidator(12 * 60)]
+    )
+    # What a new patient starts with (staff change each patient's afterwards), on the
+    # patient's wall clock: the daily check-in window and its grace, and the hours their
+    # phone keeps quiet (none when either end is empty).
+    checkin_opens_at = models.TimeField(default=time(17, 0))
+    checkin_due_by = models.TimeField(default=time(22, 0))
+    checkin_grace_minutes = models.PositiveIntegerField(
+        default=60, validators=[MaxValueValidator(12 * 60)]
+    )
+    quiet_start = models.TimeField(null=True, blank=True)
+    quiet_end = models.TimeField(null=True, blank=True)
     # Kept by recovery.services.incentive_program: the longest active check-in streak
     # protocol, or null. Read with the patient at sign-in, so a check-in in a program
     # without one costs no query to find that out.

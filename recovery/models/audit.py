@@ -43,6 +43,8 @@ class AuditEntry(models.Model):
     ip_address = models.GenericIPAddressField(null=True)
     user_agent = models.CharField(max_length=300, blank=True)
     at = models.DateTimeField(db_index=True)
+    # What a change of settings changed: {"field": {"old": ..., "new": ...}}.
+    changes = models.JSONField(default=dict, blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 

@@ -42,6 +42,8 @@ class Flag(models.Model):
     kind = models.CharField(max_length=32, choices=FlagKind.choices)
     severity = models.PositiveSmallIntegerField(choices=Severity.choices)
     window_key = models.CharField(max_length=64)
+    # What fired it, for the counselor: {"craving": 9, "threshold": 8}, {"substances": [...]}.
+    reason = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=FlagStatus.choices, default=FlagStatus.OPEN)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

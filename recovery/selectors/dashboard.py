@@ -6,13 +6,13 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from django.db import connections
-from django.db.models import Case, Count, DateField, Max, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, DateField, Max, Min, Q, QuerySet, Sum, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -60,6 +60,9 @@ class CaseloadRow:
     hours_this_week: float = 0.0
     required_hours_per_week: float = 0.0
     open_flags: dict[str, int] = field(default_factory=dict)
+    top_severity: int = 0  # of the open flags (`Severity`), 0 without any
+    oldest_open_flag_at: datetime | None = None
+    missed_checkins: int = 0  # check-in windows missed in a row, up to now
     last_heard_at: datetime | None = None  # the app's last word: a request, socket, receipt
     app_silent_since: datetime | None = None  # set once the silence is the program's days
     # Each instrument's latest score, band and change since baseline; missed questionnaires.
@@ -112,11 +115,17 @@ def _streak(days: Collection[date], today: date) -> int:
     return streak
 
 
-def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRow]:
+def caseload(
+    *, user: User, include_discharged: bool = False, counselor_id: int | None = None
+) -> list[CaseloadRow]:
+    """The patients in the user's reach; `counselor_id`: only those on that counselor's
+    care team (how a supervisor looks at one counselor's caseload)."""
     now = timezone.now()
     enrollments = enrollments_visible_to(user).select_related(
         "patient", "program", "patient__app_presence"
     )
+    if counselor_id is not None:
+        enrollments = enrollments.filter(members__counselor_id=counselor_id)
     if not include_discharged:
         enrollments = enrollments.filter(status=EnrollmentStatus.ACTIVE)
     rows = {
@@ -159,11 +168,13 @@ def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRo
         # SQLite has no date type: Django's own function hands the date over as text.
         day = day if isinstance(day, date) else date.fromisoformat(day)
         daily[enrollment_id][day] = (count, craving_sum)
-    schedules = dict(
-        CheckInSchedule.objects.filter(enrollment_id__in=ids).values_list(
-            "enrollment_id", "days_of_week"
-        )
-    )
+    schedules: dict[int, list[int]] = {}
+    missed_in_a_row: dict[int, int] = {}
+    for enrollment_id, days_of_week, missed_count in CheckInSchedule.objects.filter(
+        enrollment_id__in=ids
+    ).values_list("enrollment_id", "days_of_week", "consecutive_missed"):
+        schedules[enrollment_id] = days_of_week
+        missed_in_a_row[enrollment_id] = missed_count
     last_attended = dict(
         _held_attendance()
         .filter(enrollment_id__in=ids, status__in=ATTENDED)
@@ -172,15 +183,19 @@ def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRo
         .values_list("enrollment_id", "m")
     )
     flags: dict[int, dict[str, int]] = defaultdict(dict)
-    for enrollment_id, severity, count in (
+    for enrollment_id, severity, count, oldest in (
         Flag.objects.filter(
             enrollment_id__in=ids, status__in=[FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED]
         )
         .values("enrollment_id", "severity")
-        .annotate(n=Count("id"))
-        .values_list("enrollment_id", "severity", "n")
+        .annotate(n=Count("id"), oldest=Min("created_at"))
+        .values_list("enrollment_id", "severity", "n", "oldest")
     ):
         flags[enrollment_id][Severity(severity).label.lower()] = count
+        row = rows[enrollment_id]
+        row.top_severity = max(row.top_severity, severity)
+        if row.oldest_open_flag_at is None or oldest < row.oldest_open_flag_at:
+            row.oldest_open_flag_at = oldest
 
     unread = unread_by_patient(user, ids)
 
@@ -227,6 +242,7 @@ def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRo
         )
         row.open_flags = flags.get(enrollment_id, {})
         row.unread_messages = unread.get(enrollment_id, 0)
+        row.missed_checkins = missed_in_a_row.get(enrollment_id, 0)
         row.last_heard_at = last_heard_at(row.enrollment.patient)
         row.app_silent_since = app_silent_since(
             last_heard_at=row.last_heard_at,
@@ -238,6 +254,30 @@ def caseload(*, user: User, include_discharged: bool = False) -> list[CaseloadRo
         row.scores = scores.get(enrollment_id, [])
         row.questionnaires_missed = missed.get(enrollment_id, 0)
     return list(rows.values())
+
+
+def needs_attention(row: CaseloadRow) -> bool:
+    """An open (or acknowledged, not yet resolved) flag, or a check-in missed."""
+    return row.top_severity > 0 or row.missed_checkins > 0
+
+
+def by_attention(rows: list[CaseloadRow]) -> list[CaseloadRow]:
+    """Who needs attention first: the gravest open flag, then the flag waiting longest,
+    then the most check-ins missed in a row; then by name."""
+    never = datetime.max.replace(tzinfo=UTC)
+
+    def key(row: CaseloadRow) -> tuple[int, datetime, int, str, str, int]:
+        patient = row.enrollment.patient
+        return (
+            -row.top_severity,
+            row.oldest_open_flag_at or never,
+            -row.missed_checkins,
+            patient.last_name.lower(),
+            patient.first_name.lower(),
+            row.enrollment.id,
+        )
+
+    return sorted(rows, key=key)
 
 
 def weekly_hours(*, enrollment: Enrollment, weeks: int = 12) -> list[dict[str, object]]:

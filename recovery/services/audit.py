@@ -75,10 +75,17 @@ def audit_record(
 
 
 def audit_record_program(
-    *, actor: User, action: str, resource: str, program_id: int, meta: RequestMeta
+    *,
+    actor: User,
+    action: str,
+    resource: str,
+    program_id: int,
+    meta: RequestMeta,
+    changes: dict[str, dict[str, Any]] | None = None,
 ) -> AuditEntry:
     """One entry for a change to a program's own settings (no patient's record), such as
-    a contingency management protocol, cap or catalogue item: the supervisor's trail."""
+    a contingency management protocol, cap or catalogue item: the supervisor's trail.
+    `changes`: each changed field's old and new value."""
     return AuditEntry.objects.create(
         actor=actor,
         actor_role=actor.role,
@@ -91,6 +98,7 @@ def audit_record_program(
         ip_address=meta.ip_address,
         user_agent=meta.user_agent,
         at=timezone.now(),
+        changes=changes or {},
     )
 
 

@@ -143,17 +143,24 @@ def _apply_rules(result: CheckInResult, *, now: datetime) -> None:
     enrollment = checkin.enrollment
     program = enrollment.program
     day = _local_day_key(enrollment, checkin.device_time)
-    kinds: list[str] = []
+    reasons: dict[str, dict[str, Any]] = {}
     if checkin.craving >= program.craving_threshold:
-        kinds.append(FlagKind.HIGH_CRAVING)
+        reasons[FlagKind.HIGH_CRAVING] = {
+            "craving": checkin.craving,
+            "threshold": program.craving_threshold,
+        }
     if checkin.used_substance:
-        kinds.append(FlagKind.SUBSTANCE_USE)
+        reasons[FlagKind.SUBSTANCE_USE] = {"substances": list(checkin.substances)}
     if checkin.self_harm_thoughts:
-        kinds.append(FlagKind.SELF_HARM)
+        reasons[FlagKind.SELF_HARM] = {"self_harm_thoughts": True}
         result.crisis = True
         crisis_resources_send(enrollment=enrollment, key=f"checkin:{checkin.id}", now=now)
+    kinds = list(reasons)
     flags_raise(
-        candidates=[FlagCandidate(enrollment=enrollment, kind=k, window_key=day) for k in kinds],
+        candidates=[
+            FlagCandidate(enrollment=enrollment, kind=k, window_key=day, reason=reasons[k])
+            for k in kinds
+        ],
         now=now,
     )
     result.flags = kinds
@@ -201,6 +208,7 @@ def urge_record(
                     enrollment=enrollment,
                     kind=FlagKind.URGE,
                     window_key=_local_day_key(enrollment, now),
+                    reason={"intensity": intensity},
                 )
             ],
             now=now,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.errors import ServiceError
+from notifications.services import preference_set
 from recovery.dates import enrollment_start_today
 from recovery.models import (
     CareTeamMember,
@@ -160,11 +161,18 @@ def patient_enroll(
     )
     checkin_schedule_set(
         enrollment=enrollment,
-        opens_at=time(17, 0),
-        due_by=time(22, 0),
+        opens_at=program.checkin_opens_at,
+        due_by=program.checkin_due_by,
         days_of_week=[1, 2, 3, 4, 5, 6, 7],
-        grace_minutes=60,
+        grace_minutes=program.checkin_grace_minutes,
     )
+    if program.quiet_start is not None and program.quiet_end is not None:
+        preference_set(
+            user_id=patient.id,
+            quiet_start=program.quiet_start,
+            quiet_end=program.quiet_end,
+            timezone_name=zone_name,
+        )
     code, expires_at = enrollment_code_issue(enrollment=enrollment, issued_by=counselor)
     return enrollment, code, expires_at
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from backend import metrics
@@ -46,6 +47,7 @@ class FlagCandidate:
     enrollment: Enrollment
     kind: str
     window_key: str
+    reason: dict[str, Any] = field(default_factory=dict)  # what fired it (`Flag.reason`)
 
 
 def _escalate_at(enrollment: Enrollment, severity: int, now: datetime) -> datetime:
@@ -56,6 +58,20 @@ def _escalate_at(enrollment: Enrollment, severity: int, now: datetime) -> dateti
         else program.escalation_delay_minutes
     )
     return now + timedelta(minutes=minutes)
+
+
+def flags_shift_escalation(*, program_id: int, crisis: bool, by: timedelta) -> int:
+    """The program's escalation delay (for crises, or for the rest) changed by `by`: open
+    flags not yet escalated escalate that much later or sooner (one already due is
+    escalated by the next sweep)."""
+    severity = Q(severity__gte=Severity.CRISIS) if crisis else Q(severity__lt=Severity.CRISIS)
+    waiting = Flag.objects.filter(
+        severity,
+        enrollment__program_id=program_id,
+        status=FlagStatus.OPEN,
+        escalate_at__isnull=False,
+    )
+    return waiting.update(escalate_at=F("escalate_at") + by)
 
 
 def flags_raise(*, candidates: list[FlagCandidate], now: datetime) -> list[Flag]:
@@ -79,6 +95,7 @@ def flags_raise(*, candidates: list[FlagCandidate], now: datetime) -> list[Flag]
                 kind=c.kind,
                 severity=SEVERITY_OF[c.kind],
                 window_key=c.window_key,
+                reason=c.reason,
                 assigned_to_id=c.enrollment.primary_counselor_id,
                 escalate_at=_escalate_at(c.enrollment, SEVERITY_OF[c.kind], now),
                 created_at=now,

@@ -328,7 +328,12 @@ def medication_adherence_sweep(now: datetime | None = None) -> AdherenceSweepRep
             report.enrollments += 1
             if run is not None and run[1] >= threshold:
                 candidates.append(
-                    FlagCandidate(enrollment, FlagKind.MISSED_MEDICATION, f"doses:{run[0]}")
+                    FlagCandidate(
+                        enrollment,
+                        FlagKind.MISSED_MEDICATION,
+                        f"doses:{run[0]}",
+                        {"missed_doses": run[1], "threshold": threshold},
+                    )
                 )
         with transaction.atomic():
             report.flags += len(flags_raise(candidates=candidates, now=now))

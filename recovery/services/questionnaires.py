@@ -233,6 +233,7 @@ def _apply_rules(result: SubmitResult, *, definition: Definition, now: datetime)
             enrollment=enrollment,
             kind=kind,
             window_key=day if kind == FlagKind.SELF_HARM else f"{response.instrument}:{day}",
+            reason={"instrument": response.instrument, "total": response.total},
         )
         for kind in kinds
     ]

@@ -46,6 +46,14 @@ class ScreenRecorded:
     flags: list[Flag] = field(default_factory=list)
 
 
+def _flag_reason(outcome: str, results: list[ResultInput]) -> dict[str, object]:
+    """What a screen's flag says fired it: the outcome and what was unexpectedly positive."""
+    positive = [
+        r.substance for r in results if r.result == SubstanceResult.POSITIVE and not r.prescribed
+    ]
+    return {"screen_outcome": outcome, "positive_for": positive}
+
+
 def screen_outcome(status: str, results: list[ResultInput]) -> str:
     if status == ScreenStatus.MISSED:
         return ScreenOutcome.MISSED
@@ -153,7 +161,12 @@ def screen_record(
         if outcome in FLAG_OF_OUTCOME:
             flags = flags_raise(
                 candidates=[
-                    FlagCandidate(enrollment, FLAG_OF_OUTCOME[outcome], f"screen:{screen.id}")
+                    FlagCandidate(
+                        enrollment,
+                        FLAG_OF_OUTCOME[outcome],
+                        f"screen:{screen.id}",
+                        _flag_reason(outcome, results),
+                    )
                 ],
                 now=now,
             )
@@ -196,7 +209,12 @@ def screen_correct(
         if outcome in FLAG_OF_OUTCOME:
             flags = flags_raise(
                 candidates=[
-                    FlagCandidate(enrollment, FLAG_OF_OUTCOME[outcome], f"screen:{screen.id}")
+                    FlagCandidate(
+                        enrollment,
+                        FLAG_OF_OUTCOME[outcome],
+                        f"screen:{screen.id}",
+                        _flag_reason(outcome, results),
+                    )
                 ],
                 now=now,
             )

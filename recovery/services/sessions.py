@@ -10,11 +10,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.errors import ServiceError
-from notifications.services import Message, notifications_cancel_topic, notify_all
+from notifications.services import (
+    Message,
+    notifications_cancel_kind,
+    notifications_cancel_topic,
+    notify_all,
+)
 from recovery.models import (
     Attendance,
     AttendanceStatus,
     Enrollment,
+    Program,
     SessionStatus,
     TreatmentSession,
     User,
@@ -65,6 +71,25 @@ def reminders_for(
             )
         )
     return messages
+
+
+def session_reminders_replan(*, program: Program, now: datetime) -> int:
+    """The program's reminder offsets changed: the pending reminders of every session
+    still ahead are replaced by reminders at the new offsets. Returns how many are queued."""
+    sessions = list(
+        TreatmentSession.objects.filter(program=program, starts_at__gt=now)
+        .exclude(status=SessionStatus.CANCELLED)
+        .prefetch_related("patients")
+    )
+    notifications_cancel_kind(
+        topics=[session_topic(s.id) for s in sessions], kind=NotificationKind.SESSION_REMINDER
+    )
+    messages: list[Message] = []
+    for session in sessions:
+        session.program = program  # the offsets just saved
+        patients = [enrollment.patient_id for enrollment in session.patients.all()]
+        messages.extend(reminders_for(session, patients, now=now))
+    return notify_all(messages=messages, now=now)
 
 
 def _when_text(offset_minutes: int) -> str:

@@ -63,10 +63,15 @@ def _sweep_batch(*, now: datetime, limit: int) -> tuple[int, int]:
             day = schedule.next_window_date
             assert day is not None
             schedule.consecutive_missed += 1
-            candidates.append(FlagCandidate(enrollment, FlagKind.MISSED_CHECKIN, day.isoformat()))
+            missed = {"window": day.isoformat(), "missed_in_a_row": schedule.consecutive_missed}
+            candidates.append(
+                FlagCandidate(enrollment, FlagKind.MISSED_CHECKIN, day.isoformat(), missed)
+            )
             if schedule.consecutive_missed >= 2:
                 candidates.append(
-                    FlagCandidate(enrollment, FlagKind.MISSED_CHECKINS_IN_A_ROW, day.isoformat())
+                    FlagCandidate(
+                        enrollment, FlagKind.MISSED_CHECKINS_IN_A_ROW, day.isoformat(), missed
+                    )
                 )
             nudge = apply_window(
                 schedule, enrollment, first_window_after_day(schedule, day, enrollment.timezone)

@@ -10,7 +10,15 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from backend.bounds import MAX_ID
 from backend.errors import ServiceError
-from recovery.models import AttendanceStatus, Enrollment, Flag, TreatmentSession, User
+from recovery.models import (
+    AttendanceStatus,
+    Enrollment,
+    Flag,
+    FlagKind,
+    Severity,
+    TreatmentSession,
+    User,
+)
 from recovery.selectors.access import (
     assignable_staff,
     is_program_staff,
@@ -46,6 +54,25 @@ class StaffAuthenticationForm(AuthenticationForm):
             raise forms.ValidationError(
                 "Enter the current 6-digit code from your authenticator.", code="otp_invalid"
             )
+
+
+class FlagFilterForm(forms.Form):
+    """The flag queue's filters (GET): whose, how severe, what kind."""
+
+    assigned = forms.ChoiceField(
+        label="Assigned to",
+        required=False,
+        choices=[("", "Anyone"), ("me", "Me"), ("nobody", "Nobody")],
+    )
+    severity = forms.TypedChoiceField(
+        label="Severity",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "Any"), *[(s.value, s.label) for s in reversed(Severity)]],
+    )
+    kind = forms.ChoiceField(label="Kind", required=False, choices=[("", "Any"), *FlagKind.choices])
+    escalated = forms.BooleanField(label="Escalated only", required=False)
 
 
 def add_service_error(form: forms.Form, exc: ServiceError) -> None:

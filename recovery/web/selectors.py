@@ -48,11 +48,30 @@ def _flags_visible_to(user: User) -> QuerySet[Flag]:
     )
 
 
-def flag_queue(*, user: User, enrollment: Enrollment | None = None) -> list[Flag]:
-    """Open and acknowledged flags, most severe first, then oldest first."""
+def flag_queue(
+    *,
+    user: User,
+    enrollment: Enrollment | None = None,
+    assigned: str = "",
+    severity: int | None = None,
+    kind: str = "",
+    escalated: bool = False,
+) -> list[Flag]:
+    """Open and acknowledged flags, most severe first, then oldest first; `assigned`
+    "me" or "nobody", `severity`, `kind` and `escalated` narrow them."""
     flags = _flags_visible_to(user).filter(status__in=OPEN_STATUSES)
     if enrollment is not None:
         flags = flags.filter(enrollment=enrollment)
+    if assigned == "me":
+        flags = flags.filter(assigned_to_id=user.id)
+    elif assigned == "nobody":
+        flags = flags.filter(assigned_to__isnull=True)
+    if severity is not None:
+        flags = flags.filter(severity=severity)
+    if kind:
+        flags = flags.filter(kind=kind)
+    if escalated:
+        flags = flags.filter(escalated_at__isnull=False)
     return list(flags.order_by("-severity", "created_at", "id")[:FLAG_QUEUE_LIMIT])
 
 

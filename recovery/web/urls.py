@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from recovery.web import actions, incentives, views
+from recovery.web import actions, incentives, program_settings, views
 
 app_name = "dashboard"
 
@@ -25,5 +25,6 @@ urlpatterns = [
     ),
     path("incentives/", incentives.incentive_report_page, name="incentives"),
     path("incentives.csv", incentives.incentive_report_download, name="incentives-csv"),
+    path("settings/", program_settings.program_settings_page, name="settings"),
     path("assets/<path:path>", views.asset, name="asset"),
 ]

@@ -39,12 +39,23 @@ from backend.bounds import date_in_range
 from backend.revocation import FAMILY_CLAIM
 from backend.throttling import ScopedRateThrottle
 from recovery.models import AttendanceStatus, Flag, LevelOfCare, Stage, User
-from recovery.selectors.access import assignable_staff, is_program_staff, visible_enrollment
-from recovery.selectors.dashboard import attendance_counts, caseload, weekly_hours
+from recovery.selectors.access import (
+    assignable_staff,
+    is_program_staff,
+    is_program_supervisor,
+    visible_enrollment,
+)
+from recovery.selectors.dashboard import (
+    attendance_counts,
+    by_attention,
+    caseload,
+    needs_attention,
+    weekly_hours,
+)
 from recovery.selectors.timeline import TimelineCursor, timeline
 from recovery.services.tokens import new_family, tokens_revoke_family
 from recovery.web import present
-from recovery.web.forms import StaffAuthenticationForm
+from recovery.web.forms import FlagFilterForm, StaffAuthenticationForm
 from recovery.web.score_charts import score_charts
 from recovery.web.selectors import (
     care_path_history,
@@ -162,12 +173,29 @@ def socket_token(request: HttpRequest) -> HttpResponse:
 @require_safe
 @staff_required
 def caseload_page(request: HttpRequest) -> HttpResponse:
-    rows = present.caseload_view(caseload(user=_user(request)))
-    return render(
-        request,
-        "dashboard/caseload.html",
-        {**_base_context(request, "caseload"), "rows": rows, "q": request.GET.get("q", "")},
-    )
+    """Who needs attention first (`?sort=name`: by name); `?show=attention` keeps only them;
+    a supervisor picks one counselor's caseload (`?counselor=<id>`)."""
+    user = _user(request)
+    supervising = is_program_supervisor(user)
+    staff = list(assignable_staff(program_id=user.program_id)) if supervising else []
+    counselor = next((p for p in staff if str(p.id) == request.GET.get("counselor")), None)
+    rows = caseload(user=user, counselor_id=counselor.id if counselor else None)
+    attention_only = request.GET.get("show") == "attention"
+    by_name = request.GET.get("sort") == "name"
+    if attention_only:
+        rows = [row for row in rows if needs_attention(row)]
+    if not by_name:
+        rows = by_attention(rows)
+    context = {
+        **_base_context(request, "caseload"),
+        "rows": present.caseload_view(rows),
+        "q": request.GET.get("q", ""),
+        "attention_only": attention_only,
+        "by_name": by_name,
+        "staff": staff,
+        "counselor": counselor,
+    }
+    return render(request, "dashboard/caseload.html", context)
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -205,7 +233,16 @@ def _flag_row(request: HttpRequest, flag: Flag, *, error: list[str] | None = Non
 @require_safe
 @staff_required
 def flag_queue_page(request: HttpRequest) -> HttpResponse:
-    flags = flag_queue(user=_user(request))
+    filters = FlagFilterForm(request.GET)
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    flags = flag_queue(
+        user=_user(request),
+        assigned=chosen.get("assigned") or "",
+        severity=chosen.get("severity"),
+        kind=chosen.get("kind") or "",
+        escalated=bool(chosen.get("escalated")),
+    )
+    filtered = any(chosen.get(name) for name in ("assigned", "severity", "kind", "escalated"))
     return render(
         request,
         "dashboard/flags.html",
@@ -213,7 +250,11 @@ def flag_queue_page(request: HttpRequest) -> HttpResponse:
             **_base_context(request, "flags"),
             **_flag_context(request, request.get_full_path()),
             "flags": flags,
+            "filters": filters,
+            "filtered": filtered,
+            "filter_values": chosen if filtered else {},
         },
+        status=200 if filters.is_valid() else 400,
     )
 
 

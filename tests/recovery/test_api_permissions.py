@@ -518,6 +518,21 @@ ROWS: list[Row] = [
         route="program/questionnaire-schedule/",
     ),
     Row(
+        "program settings",
+        "get",
+        url("program/settings/"),
+        expect(403, 403, 200, 200, 200, 200),  # its staff read them
+        route="program/settings/",
+    ),
+    Row(
+        "change program settings",
+        "patch",
+        url("program/settings/"),
+        PROGRAM_SETTING,
+        body=lambda w: {"craving_threshold": 7},
+        route="program/settings/",
+    ),
+    Row(
         "program questionnaire settings",
         "put",
         url("program/questionnaire-settings/"),

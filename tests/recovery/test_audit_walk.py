@@ -32,6 +32,7 @@ EXEMPT = {
     "/api/v1/exercises/{id}/": "the exercise library",
     "/api/v1/monitoring-settings/": "the program's thresholds",
     "/api/v1/program/office-hours/": "the program's office hours",
+    "/api/v1/program/settings/": "the program's settings",
     "/api/v1/notifications/": "the caller's own inbox",
     "/api/v1/notifications/{id}/": "the caller's own inbox",
     "/api/v1/notifications/preferences/": "the caller's own settings",

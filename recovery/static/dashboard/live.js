@@ -213,6 +213,7 @@
       document.querySelectorAll("tbody[data-flag-rows]").forEach(function (container) {
         const only = container.dataset.enrollmentId;
         if (only && only !== String(payload.enrollment_id)) return;
+        if (!matchesFilters(container.dataset, row.dataset)) return;
         const copy = row.cloneNode(true);
         copy.classList.add("is-new");
         markSeen(copy);
@@ -225,6 +226,16 @@
     Dashboard.announce(text, severity >= URGENT);
     if (severity >= URGENT) Dashboard.beep(severity);
     document.dispatchEvent(new CustomEvent("dashboard:flag", { detail: payload }));
+  }
+
+  // The queue's filters (flags.html) hold for flags that arrive live as well.
+  function matchesFilters(filters, flag) {
+    if (filters.filterSeverity && filters.filterSeverity !== flag.severity) return false;
+    if (filters.filterKind && filters.filterKind !== flag.kind) return false;
+    if (filters.filterEscalated && !flag.escalated) return false;
+    if (filters.filterAssigned === "nobody" && flag.assignedTo) return false;
+    if (filters.filterAssigned === "me" && flag.assignedTo !== filters.userId) return false;
+    return true;
   }
 
   /* --- the socket -------------------------------------------------------------------- */
