@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -435,12 +436,32 @@ def test_a_first_checkin_of_the_window_costs_at_most_five_statements(
 
 
 @pytest.mark.django_db
-def test_check_ins_sync_by_updated_since(patient_client: APIClient) -> None:
-    first = patient_client.post("/api/v1/checkins/", checkin_body(), format="json").json()
-    synced = patient_client.get("/api/v1/checkins/").json()
-    assert [c["id"] for c in synced["results"]] == [first["id"]]
-    second = patient_client.post("/api/v1/checkins/", checkin_body(), format="json").json()
-    since = patient_client.get("/api/v1/checkins/", {"updated_since": synced["synced_at"]})
-    assert [c["id"] for c in since.json()["results"]] == [second["id"]]
-    bad = patient_client.get("/api/v1/checkins/", {"updated_since": "soon"})
+def test_check_ins_sync_by_updated_since(enrollment: Enrollment) -> None:
+    start = timezone.now() - timedelta(hours=3)
+
+    def at(offset: timedelta) -> Any:
+        return time_machine.travel(start + offset, tick=False)
+
+    with at(timedelta(0)):
+        first = client_for(enrollment.patient).post(
+            "/api/v1/checkins/", checkin_body(), format="json"
+        )
+    with at(timedelta(hours=1)):
+        synced = client_for(enrollment.patient).get("/api/v1/checkins/").json()
+    assert [c["id"] for c in synced["results"]] == [first.json()["id"]]
+    # Stamped a minute before the sync read, committed after it: it comes next time.
+    with at(timedelta(hours=1, minutes=-1)):
+        straggler = client_for(enrollment.patient).post(
+            "/api/v1/checkins/", checkin_body(), format="json"
+        )
+    with at(timedelta(hours=2)):
+        second = client_for(enrollment.patient).post(
+            "/api/v1/checkins/", checkin_body(), format="json"
+        )
+        client = client_for(enrollment.patient)
+        since = client.get("/api/v1/checkins/", {"updated_since": synced["synced_at"]}).json()
+        bad = client.get("/api/v1/checkins/", {"updated_since": "soon"})
+    assert sorted(c["id"] for c in since["results"]) == sorted(
+        [straggler.json()["id"], second.json()["id"]]
+    )
     assert set(bad.json()["error"]["fields"]) == {"updated_since"}
