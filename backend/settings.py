@@ -198,7 +198,7 @@ REST_FRAMEWORK = {
 # requests need on every call (a check-in: the enrollment, its program and schedule, and
 # which notifications the patient muted). One-to-one relations only: no row is multiplied.
 AUTH_USER_SELECT_RELATED = [
-    "enrollment__program",
+    "enrollment__program__questionnaire_settings",
     "enrollment__checkin_schedule",
     "notification_preference",
 ]
