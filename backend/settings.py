@@ -196,9 +196,10 @@ REST_FRAMEWORK = {
 
 # Read with the user when a request authenticates, in the same query: what a patient's
 # requests need on every call (a check-in: the enrollment, its program and schedule, and
-# which notifications the patient muted). One-to-one relations only: no row is multiplied.
+# which notifications the patient muted; a questionnaire: the program's alert thresholds).
+# One-to-one relations only: no row is multiplied.
 AUTH_USER_SELECT_RELATED = [
-    "enrollment__program",
+    "enrollment__program__questionnaire_settings",
     "enrollment__checkin_schedule",
     "notification_preference",
 ]

@@ -8,6 +8,11 @@ ratio compares them on the same server, database and moment. Each real request i
 different patient's first check-in inside an open window -- the common case, which also
 moves the patient's schedule on. Answers must be 201; anything else is counted.
 
+The same run measures the questionnaire submission the same way: POST
+/api/v1/questionnaire-responses/ with a PHQ-9 (no risk answer) answering the patient's
+due PHQ-9 assignment (the scheduled case: it completes the assignment and looks up the
+incentives), a different patient each time, in the same rounds against the same plain view.
+
 Queries per request are counted in this process with Django's CaptureQueriesContext on
 the test client, on the same database.
 
@@ -65,6 +70,9 @@ QUERY_SAMPLES = 5
 ZONE = "America/New_York"
 PLAIN_PATH = "/bench/plain-checkin/"
 REAL_PATH = "/api/v1/checkins/"
+QUESTIONNAIRE_PATH = "/api/v1/questionnaire-responses/"
+# What each timed request is: the check-in API, the questionnaire API, the plain view.
+CHECKIN, QUESTIONNAIRE, PLAIN = "checkin", "questionnaire", "plain"
 SERVER_START_TIMEOUT_S = 60
 
 
@@ -138,10 +146,13 @@ def populate(patients: int) -> tuple[Any, list[Any]]:
     from django.utils import timezone
 
     from recovery.models import (
+        AssignmentSource,
+        AssignmentStatus,
         CareTeamMember,
         CheckInSchedule,
         Enrollment,
         Program,
+        QuestionnaireAssignment,
         Role,
         User,
     )
@@ -201,6 +212,20 @@ def populate(patients: int) -> tuple[Any, list[Any]]:
             ],
             batch_size=1000,
         )
+        QuestionnaireAssignment.objects.bulk_create(
+            [
+                QuestionnaireAssignment(
+                    enrollment=e,
+                    instrument="phq9",
+                    due_at=now - timedelta(hours=1),
+                    closes_at=now + timedelta(days=3),
+                    status=AssignmentStatus.DUE,
+                    source=AssignmentSource.SCHEDULE,
+                )
+                for e in enrollments
+            ],
+            batch_size=1000,
+        )
     return program, enrollments
 
 
@@ -223,10 +248,32 @@ def checkin_body(device_time: datetime) -> dict[str, Any]:
     }
 
 
+def questionnaire_body(device_time: datetime) -> dict[str, Any]:
+    """A PHQ-9 totalling 7 with item 9 at zero: no alert, the everyday submission."""
+    answers = {str(item): "1" for item in range(1, 8)} | {"8": "0", "9": "0"}
+    return {
+        "id": str(uuid.uuid4()),
+        "instrument": "phq9",
+        "answers": answers,
+        "device_time": device_time.isoformat(),
+        "device_timezone": ZONE,
+    }
+
+
+def body_of(kind: str, device_time: datetime) -> dict[str, Any]:
+    return questionnaire_body(device_time) if kind == QUESTIONNAIRE else checkin_body(device_time)
+
+
+def path_of(kind: str) -> str:
+    return {CHECKIN: REAL_PATH, QUESTIONNAIRE: QUESTIONNAIRE_PATH, PLAIN: PLAIN_PATH}[kind]
+
+
 # --- Queries per request, in process -------------------------------------------------------
 
 
-def count_queries(enrollments: list[Any], report: Report) -> None:
+def count_queries(enrollments: list[Any], report: Report, kind: str = CHECKIN) -> None:
+    """Statements of one API request of `kind`, median over QUERY_SAMPLES patients; keys
+    `checkin_post.queries_per_request` (check-in) or `checkin_post.<kind>_...`."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
@@ -239,7 +286,7 @@ def count_queries(enrollments: list[Any], report: Report) -> None:
         client = APIClient(SERVER_NAME="127.0.0.1")
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(enrollment.patient)}")
         with CaptureQueriesContext(connection) as queries:
-            response = client.post(REAL_PATH, checkin_body(timezone.now()), format="json")
+            response = client.post(path_of(kind), body_of(kind, timezone.now()), format="json")
         if response.status_code != 201:
             raise AssertionError(
                 f"in-process POST answered {response.status_code}: {response.content[:300]!r}"
@@ -251,14 +298,15 @@ def count_queries(enrollments: list[Any], report: Report) -> None:
         with_transactions.append(len(statements))
         if not sample:
             sample = [summarize_sql(q["sql"]) for q in queries.captured_queries]
-    report.results["checkin_post.queries_per_request"] = int(median([float(c) for c in counts]))
-    report.results["checkin_post.statements_with_transactions"] = int(
+    prefix = "checkin_post." if kind == CHECKIN else f"checkin_post.{kind}_"
+    report.results[prefix + "queries_per_request"] = int(median([float(c) for c in counts]))
+    report.results[prefix + "statements_with_transactions"] = int(
         median([float(c) for c in with_transactions])
     )
-    report.meta["checkin_post.queries"] = sample
-    if report.results["checkin_post.queries_per_request"] > MAX_STATEMENTS:
+    report.meta[prefix + "queries"] = sample
+    if report.results[prefix + "queries_per_request"] > MAX_STATEMENTS:
         report.notes.append(
-            "checkin_post: the queries of one POST: "
+            f"checkin_post: the queries of one {kind} POST: "
             + " | ".join(f"[{i + 1}] {q}" for i, q in enumerate(sample))
         )
 
@@ -343,77 +391,80 @@ async def fire(
 
 
 def build_requests(
-    enrollments: list[Any], tokens: dict[int, str], real: bool, count: int, start: int
+    enrollments: list[Any], tokens: dict[int, str], kind: str, count: int, start: int
 ) -> list[Request]:
     from django.utils import timezone
 
     requests: list[Request] = []
     for n in range(count):
         enrollment = enrollments[(start + n) % len(enrollments)]
-        body = checkin_body(timezone.now())
+        body = body_of(kind, timezone.now())
         headers = {"Content-Type": "application/json"}
-        if real:
-            headers["Authorization"] = f"Bearer {tokens[enrollment.id]}"
-            requests.append((REAL_PATH, headers, json.dumps(body).encode()))
-        else:
+        if kind == PLAIN:
             body["enrollment"] = enrollment.id
-            requests.append((PLAIN_PATH, headers, json.dumps(body).encode()))
+        else:
+            headers["Authorization"] = f"Bearer {tokens[enrollment.id]}"
+        requests.append((path_of(kind), headers, json.dumps(body).encode()))
     return requests
 
 
 def load(report: Report, server: Server, enrollments: list[Any], quick: bool) -> None:
     rounds, per_round = (QUICK_ROUNDS, QUICK_PER_ROUND) if quick else (ROUNDS, PER_ROUND)
     tokens = {e.id: token_for(e.patient) for e in enrollments}
-    used = 0  # each real request is a new patient's first check-in of the window
+    # Each API request is a new patient's first check-in of the window, or the first
+    # answer to their due PHQ-9: each kind walks the patients on its own.
+    used = {CHECKIN: 0, QUESTIONNAIRE: 0}
 
-    def real_batch(count: int) -> list[Request]:
-        nonlocal used
-        batch = build_requests(enrollments, tokens, True, count, used)
-        used += count
+    def batch_of(kind: str, count: int, round_no: int) -> list[Request]:
+        if kind == PLAIN:
+            return build_requests(enrollments, tokens, PLAIN, count, round_no * count)
+        batch = build_requests(enrollments, tokens, kind, count, used[kind])
+        used[kind] += count
         return batch
 
-    for real in (True, False):  # warm-up, untimed
-        batch = (
-            real_batch(WARMUP) if real else build_requests(enrollments, tokens, False, WARMUP, 0)
-        )
-        _, _, errors = asyncio.run(fire(server.base, batch, CONCURRENCY))
-        if errors:
-            raise RuntimeError(f"warm-up answered {sorted(set(errors))}")
-    rps: dict[bool, list[float]] = {True: [], False: []}
-    latencies: dict[bool, list[float]] = {True: [], False: []}
-    errors: dict[bool, list[str]] = {True: [], False: []}
+    kinds = (CHECKIN, QUESTIONNAIRE, PLAIN)
+    for kind in kinds:  # warm-up, untimed
+        _, _, refused = asyncio.run(fire(server.base, batch_of(kind, WARMUP, 0), CONCURRENCY))
+        if refused:
+            raise RuntimeError(f"{kind} warm-up answered {sorted(set(refused))}")
+    rps: dict[str, list[float]] = {kind: [] for kind in kinds}
+    latencies: dict[str, list[float]] = {kind: [] for kind in kinds}
+    errors: dict[str, list[str]] = {kind: [] for kind in kinds}
     for round_no in range(rounds):
-        order = (True, False) if round_no % 2 == 0 else (False, True)
-        for real in order:
-            batch = (
-                real_batch(per_round)
-                if real
-                else build_requests(enrollments, tokens, False, per_round, round_no * per_round)
-            )
+        shift = round_no % len(kinds)  # each kind goes first in turn
+        for kind in kinds[shift:] + kinds[:shift]:
+            batch = batch_of(kind, per_round, round_no)
             seconds, lat, errs = asyncio.run(fire(server.base, batch, CONCURRENCY))
-            rps[real].append(len(batch) / seconds)
-            latencies[real].extend(lat)
-            errors[real].extend(errs)
-    assert used <= len(enrollments), "not enough patients for one first check-in each"
+            rps[kind].append(len(batch) / seconds)
+            latencies[kind].extend(lat)
+            errors[kind].extend(errs)
+    assert max(used.values()) <= len(enrollments), "not enough patients for one request each"
     r = report.results
     progress(
-        f"checkin_post: API {median(rps[True]):.0f} rps, plain view {median(rps[False]):.0f} rps"
+        f"checkin_post: check-in API {median(rps[CHECKIN]):.0f} rps, questionnaire API "
+        f"{median(rps[QUESTIONNAIRE]):.0f} rps, plain view {median(rps[PLAIN]):.0f} rps"
     )
-    r["checkin_post.rps"] = rounded(median(rps[True]), 1)
-    r["checkin_post.p99_ms"] = rounded(percentile(latencies[True], 99))
-    r["checkin_post.p50_ms"] = rounded(percentile(latencies[True], 50))
-    r["checkin_post.plain_rps"] = rounded(median(rps[False]), 1)
-    r["checkin_post.plain_p99_ms"] = rounded(percentile(latencies[False], 99))
-    r["checkin_post.ratio_to_plain"] = rounded(median(rps[True]) / median(rps[False]), 3)
+    plain = median(rps[PLAIN])
+    for kind, prefix in (
+        (CHECKIN, "checkin_post."),
+        (QUESTIONNAIRE, "checkin_post.questionnaire_"),
+    ):
+        r[prefix + "rps"] = rounded(median(rps[kind]), 1)
+        r[prefix + "p99_ms"] = rounded(percentile(latencies[kind], 99))
+        r[prefix + "p50_ms"] = rounded(percentile(latencies[kind], 50))
+        r[prefix + "ratio_to_plain"] = rounded(median(rps[kind]) / plain, 3)
+        r[prefix + "errors"] = len(errors[kind])
+    r["checkin_post.plain_rps"] = rounded(plain, 1)
+    r["checkin_post.plain_p99_ms"] = rounded(percentile(latencies[PLAIN], 99))
     r["checkin_post.concurrency"] = CONCURRENCY
     r["checkin_post.requests"] = rounds * per_round
-    r["checkin_post.errors"] = len(errors[True])
-    r["checkin_post.plain_errors"] = len(errors[False])
-    for real, name in ((True, "API"), (False, "plain view")):
-        if errors[real]:
+    r["checkin_post.plain_errors"] = len(errors[PLAIN])
+    names = {CHECKIN: "check-in API", QUESTIONNAIRE: "questionnaire API", PLAIN: "plain view"}
+    for kind in kinds:
+        if errors[kind]:
             report.notes.append(
-                f"checkin_post: {name} answered {sorted(set(errors[real]))} "
-                f"({len(errors[real])} times)"
+                f"checkin_post: {names[kind]} answered {sorted(set(errors[kind]))} "
+                f"({len(errors[kind])} times)"
             )
 
 
@@ -442,7 +493,8 @@ def measure(args: argparse.Namespace) -> Report:
                     type(enrollments[0]).objects.select_related("patient").order_by("id")
                 )
                 with stub_dispatch_enqueue():
-                    count_queries(enrollments[-(QUERY_SAMPLES + 1) :], report)
+                    for kind in (CHECKIN, QUESTIONNAIRE):
+                        count_queries(enrollments[-(QUERY_SAMPLES + 1) :], report, kind)
                 connections.close_all()
                 server = Server(url)
                 try:
@@ -456,8 +508,13 @@ def measure(args: argparse.Namespace) -> Report:
         ">=", MIN_RATIO_TO_PLAIN, "checkin_post.plain_rps"
     )
     report.targets["checkin_post.queries_per_request"] = Target("<=", MAX_STATEMENTS)
-    report.baselines["checkin_post.rps"] = "checkin_post.plain_rps"
-    report.baselines["checkin_post.p99_ms"] = "checkin_post.plain_p99_ms"
+    report.targets["checkin_post.questionnaire_ratio_to_plain"] = Target(
+        ">=", MIN_RATIO_TO_PLAIN, "checkin_post.plain_rps"
+    )
+    report.targets["checkin_post.questionnaire_queries_per_request"] = Target("<=", MAX_STATEMENTS)
+    for prefix in ("checkin_post.", "checkin_post.questionnaire_"):
+        report.baselines[prefix + "rps"] = "checkin_post.plain_rps"
+        report.baselines[prefix + "p99_ms"] = "checkin_post.plain_p99_ms"
     return report
 
 

@@ -322,15 +322,31 @@ class ProgramInstruments(APIView):
 
 class ScheduleSerializer(StrictSerializer):
     instrument = serializers.CharField(max_length=32)
-    every_days = serializers.IntegerField(min_value=1, max_value=365)
+    every_days = serializers.IntegerField(
+        min_value=1, max_value=365, required=False, allow_null=True, default=None
+    )
+    once = serializers.BooleanField(
+        default=False, help_text="Once per enrollment, at intake, instead of every_days."
+    )
     stage = serializers.ChoiceField(choices=[("", "Every stage"), *Stage.choices], default="")
     window_days = serializers.IntegerField(min_value=1, max_value=30, default=3)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        once = attrs.pop("once")
+        if once and attrs["every_days"] is not None:
+            raise serializers.ValidationError({"every_days": ["Leave it out with once."]})
+        if not once and attrs["every_days"] is None:
+            raise serializers.ValidationError(
+                {"every_days": ["How many days apart, or once: true for once at intake."]}
+            )
+        return attrs
 
 
 def schedule_body(schedule: QuestionnaireSchedule) -> dict[str, Any]:
     return {
         "instrument": schedule.instrument,
         "every_days": schedule.every_days,
+        "once": schedule.every_days is None,
         "stage": schedule.stage,
         "window_days": schedule.window_days,
     }
@@ -346,7 +362,11 @@ class ProgramQuestionnaireSchedule(APIView):
         responses={
             200: inline_serializer(
                 "QuestionnaireScheduleLine",
-                {"instrument": serializers.CharField(), "every_days": serializers.IntegerField()},
+                {
+                    "instrument": serializers.CharField(),
+                    "every_days": serializers.IntegerField(allow_null=True),
+                    "once": serializers.BooleanField(),
+                },
                 many=True,
             )
         }

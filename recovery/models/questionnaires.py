@@ -38,15 +38,16 @@ class ProgramInstrument(models.Model):
 
 
 class QuestionnaireSchedule(models.Model):
-    """Which instrument the program's patients take, how often, in which stage (blank:
-    every stage), and how many days a questionnaire stays open once due."""
+    """Which instrument the program's patients take, how often (every_days; blank: once
+    per enrollment, at intake, e.g. a C-SSRS screener), in which stage (blank: every
+    stage), and how many days a questionnaire stays open once due."""
 
     program = models.ForeignKey(
         Program, on_delete=models.CASCADE, related_name="questionnaire_schedules"
     )
     instrument = models.CharField(max_length=32)
     every_days = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(365)]
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(365)]
     )
     stage = models.CharField(max_length=24, choices=Stage.choices, blank=True)
     window_days = models.PositiveSmallIntegerField(

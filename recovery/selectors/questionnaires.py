@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 
 from recovery.models import (
     AssignmentStatus,
     Enrollment,
     GoalMetric,
+    Program,
     ProgramInstrument,
     ProgramQuestionnaireSettings,
     QuestionnaireAssignment,
@@ -117,27 +118,45 @@ def due_assignments(*, enrollment: Enrollment, now: datetime) -> QuerySet[Questi
     ).order_by("closes_at", "id")
 
 
-def open_assignment_for(
+def open_assignment_and_baseline(
     *, enrollment: Enrollment, instrument: str, at: datetime
-) -> QuestionnaireAssignment | None:
+) -> tuple[QuestionnaireAssignment | None, int | None]:
     """The assignment a response answers: the latest one of that instrument already due
-    at the device time, whether still open or missed (a late answer is kept)."""
-    return (
+    at the device time, whether still open or missed (a late answer is kept); and the
+    patient's baseline total on it (their first response), in one statement when there is
+    an assignment. Read before the new response is stored, so it is never its own baseline."""
+    baseline = (
+        QuestionnaireResponse.objects.filter(enrollment=enrollment, instrument=instrument)
+        .order_by("device_time", "id")
+        .values("total")[:1]
+    )
+    assignment = (
         QuestionnaireAssignment.objects.filter(
             enrollment=enrollment,
             instrument=instrument,
             due_at__lte=at,
             status__in=[AssignmentStatus.DUE, AssignmentStatus.MISSED],
         )
+        .annotate(baseline_total=Subquery(baseline))
         .order_by("-due_at", "-id")
         .first()
     )
+    if assignment is None:
+        return None, baseline.values_list("total", flat=True).first()
+    return assignment, assignment.baseline_total
 
 
-def alert_thresholds(*, program_id: int, definition: Definition) -> list[dict[str, Any]]:
+def alert_thresholds(
+    *, program_id: int, definition: Definition, program: Program | None = None
+) -> list[dict[str, Any]]:
     """The instrument's alert rules with the program's own thresholds over the published
-    defaults."""
-    settings = ProgramQuestionnaireSettings.objects.filter(program_id=program_id).first()
+    defaults. Given the program, its settings are read from it (the authenticated patient
+    carries them: AUTH_USER_SELECT_RELATED), else from the database."""
+    settings = (
+        _settings_of(program)
+        if program is not None
+        else ProgramQuestionnaireSettings.objects.filter(program_id=program_id).first()
+    )
     overrides = (settings.alert_thresholds if settings else {}).get(definition["code"], {})
     return [
         {**alert, "above": overrides.get(alert["rule"], alert["above"])}
@@ -145,12 +164,24 @@ def alert_thresholds(*, program_id: int, definition: Definition) -> list[dict[st
     ]
 
 
+def _settings_of(program: Program) -> ProgramQuestionnaireSettings | None:
+    try:
+        return program.questionnaire_settings
+    except ProgramQuestionnaireSettings.DoesNotExist:
+        return None
+
+
 def alerts_hit(
-    *, item_scores: dict[str, int], scales: dict[str, int], definition: Definition, program_id: int
+    *,
+    item_scores: dict[str, int],
+    scales: dict[str, int],
+    definition: Definition,
+    program_id: int,
+    program: Program | None = None,
 ) -> list[str]:
     """The alert rules a scored response meets (crisis, severe, use), each once."""
     hit: list[str] = []
-    for alert in alert_thresholds(program_id=program_id, definition=definition):
+    for alert in alert_thresholds(program_id=program_id, definition=definition, program=program):
         value = item_scores.get(alert["item"]) if "item" in alert else scales.get(alert["scale"])
         if value is not None and value > alert["above"] and alert["rule"] not in hit:
             hit.append(alert["rule"])

@@ -73,10 +73,13 @@ def questionnaire_schedule_set(
     program: Program,
     actor: User,
     instrument: str,
-    every_days: int,
+    every_days: int | None,
     stage: str = "",
     window_days: int = DEFAULT_WINDOW_DAYS,
 ) -> QuestionnaireSchedule:
+    """A line of the program's schedule: every `every_days` days, or once per enrollment
+    (every_days None: at the first sweep after the patient is enrolled in a stage the
+    line covers, and never again once they have had that instrument)."""
     if not may_change_program_settings(actor, program.id):
         raise NotAllowed(message="Only the program's supervisors set the schedule.")
     errors: dict[str, list[str]] = {}
@@ -84,9 +87,9 @@ def questionnaire_schedule_set(
         errors["instrument"] = ["No such instrument in this program."]
     if stage and stage not in Stage.values:
         errors["stage"] = [f"One of: {', '.join(Stage.values)}, or blank for every stage."]
-    if not 1 <= every_days <= 365:
-        errors["every_days"] = ["Between 1 and 365."]
-    if not 1 <= window_days <= 30 or window_days > every_days:
+    if every_days is not None and not 1 <= every_days <= 365:
+        errors["every_days"] = ["Between 1 and 365, or none for once at intake."]
+    if not 1 <= window_days <= 30 or (every_days is not None and window_days > every_days):
         errors["window_days"] = ["Between 1 and 30, and not longer than every_days."]
     if errors:
         raise ServiceError(errors)
@@ -210,7 +213,10 @@ def questionnaires_sweep(*, now: datetime | None = None) -> QuestionnaireSweep:
     for enrollment in enrollments.values():
         for schedule in _applicable(schedules[enrollment.program_id], enrollment.stage):
             previous = last_due.get((enrollment.id, schedule.instrument))
-            if previous is not None and now - previous < timedelta(days=schedule.every_days):
+            if previous is not None and (
+                schedule.every_days is None  # once: already had it
+                or now - previous < timedelta(days=schedule.every_days)
+            ):
                 continue
             created.append(
                 QuestionnaireAssignment(

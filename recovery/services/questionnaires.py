@@ -26,7 +26,7 @@ from recovery.questionnaires.scoring import Scored, answers_problems, change_bet
 from recovery.selectors.questionnaires import (
     alerts_hit,
     instrument_definition,
-    open_assignment_for,
+    open_assignment_and_baseline,
 )
 from recovery.services.checkins import (
     LATE_AFTER,
@@ -54,6 +54,7 @@ class QuestionnaireIdConflict(IdempotencyConflict):
 class SubmitResult:
     response: QuestionnaireResponse
     created: bool
+    baseline_total: int | None = None  # the patient's first total before this one
     crisis: bool = False
     flags: list[str] = field(default_factory=list)
 
@@ -119,6 +120,7 @@ def questionnaire_submit(
             raise
         if existing.payload_hash != digest:
             raise QuestionnaireIdConflict() from None
+        existing.enrollment = enrollment  # the caller's, with its program and settings
         return SubmitResult(response=existing, created=False, crisis=_is_crisis(existing))
     return result
 
@@ -149,7 +151,9 @@ def _store(
     now: datetime,
 ) -> SubmitResult:
     code = definition["code"]
-    assignment = open_assignment_for(enrollment=enrollment, instrument=code, at=device_time)
+    assignment, baseline_total = open_assignment_and_baseline(
+        enrollment=enrollment, instrument=code, at=device_time
+    )
     # Late: sent long after it was answered, or answered after its window closed (kept,
     # and the missed questionnaire stays counted as missed).
     late = now - device_time > LATE_AFTER or (
@@ -179,7 +183,7 @@ def _store(
         assignment.status = AssignmentStatus.COMPLETED
         assignment.completed_at = now
         assignment.save(update_fields=["status", "completed_at"])
-    return SubmitResult(response=response, created=True)
+    return SubmitResult(response=response, created=True, baseline_total=baseline_total)
 
 
 def _is_crisis(response: QuestionnaireResponse) -> bool:
@@ -188,34 +192,25 @@ def _is_crisis(response: QuestionnaireResponse) -> bool:
     )
     if definition is None:
         return False
-    return "crisis" in _rules_hit(response, definition, response.enrollment.program_id)
+    return "crisis" in _rules_hit(response, definition)
 
 
-def _rules_hit(
-    response: QuestionnaireResponse, definition: Definition, program_id: int
-) -> list[str]:
+def _rules_hit(response: QuestionnaireResponse, definition: Definition) -> list[str]:
+    enrollment = response.enrollment
     return alerts_hit(
         item_scores=response.item_scores,
         scales=response.scales,
         definition=definition,
-        program_id=program_id,
+        program_id=enrollment.program_id,
+        program=enrollment.program,
     )
 
 
-def _worsened(response: QuestionnaireResponse, definition: Definition) -> bool:
+def _worsened(result: SubmitResult, definition: Definition) -> bool:
     """Worse than the patient's baseline (their first response) by the reliable change."""
-    baseline = (
-        QuestionnaireResponse.objects.filter(
-            enrollment_id=response.enrollment_id, instrument=response.instrument
-        )
-        .exclude(id=response.id)
-        .order_by("device_time", "id")
-        .values_list("total", flat=True)
-        .first()
-    )
-    if baseline is None:
+    if result.baseline_total is None:
         return False
-    change = change_between(definition, baseline, response.total)
+    change = change_between(definition, result.baseline_total, result.response.total)
     return change is not None and change.reliable_worsening
 
 
@@ -223,9 +218,9 @@ def _apply_rules(result: SubmitResult, *, definition: Definition, now: datetime)
     response = result.response
     enrollment = response.enrollment
     day = enrollment_date(enrollment, response.device_time).isoformat()
-    rules = _rules_hit(response, definition, enrollment.program_id)
+    rules = _rules_hit(response, definition)
     kinds: list[str] = [FLAG_OF_RULE[rule] for rule in rules]
-    if _worsened(response, definition):
+    if _worsened(result, definition):
         kinds.append(FlagKind.SCORE_WORSENING)
     candidates = [
         # The self-harm flag shares the check-in's daily window: one crisis a day to act on.

@@ -227,3 +227,85 @@ def test_a_counselor_assigns_a_questionnaire_and_the_patient_sees_it_due(
     assert counselor_client.post(url, {"instrument": "nope"}).status_code == 400
     due = patient_client.get("/api/v1/me/questionnaires/").json()
     assert [d["instrument"] for d in due] == ["gad7"]
+
+
+# --- cost ------------------------------------------------------------------------------
+
+
+def _controls_the_transaction(sql: str) -> bool:
+    return sql in {"BEGIN", "COMMIT"} or sql.startswith(("SAVEPOINT ", "RELEASE SAVEPOINT "))
+
+
+@pytest.mark.django_db
+def test_a_scheduled_phq9_submission_costs_at_most_five_statements(
+    enrollment: Enrollment, settings: Any, django_assert_max_num_queries: Any
+) -> None:
+    """The everyday submission answers a due assignment: the patient (with program and
+    its alert settings) is read once, the assignment and the baseline in one statement,
+    then the response is stored, the assignment completed and the incentives looked up."""
+    from notifications.presence import presence_flush
+
+    settings.APP_HEARD_WRITE_DELAY_SECONDS = 60
+    questionnaire_assign(enrollment=enrollment, instrument="phq9")
+    client = client_for(enrollment.patient)
+    try:
+        with django_assert_max_num_queries(5 + 2) as captured:
+            response = client.post(URL, phq9_body(total=7), format="json")
+    finally:
+        presence_flush()
+    assert response.status_code == 201, response.content
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert len([s for s in statements if not _controls_the_transaction(s)]) <= 5, statements
+    assignment = QuestionnaireAssignment.objects.get(enrollment=enrollment, instrument="phq9")
+    assert assignment.status == AssignmentStatus.COMPLETED
+
+
+# --- once at intake ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_once_line_makes_the_screener_due_once_per_patient_never_again(
+    enrollment: Enrollment,
+) -> None:
+    supervisor = SupervisorFactory(program=enrollment.program)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        line = client_for(supervisor).post(
+            "/api/v1/program/questionnaire-schedule/",
+            {"instrument": "cssrs_screen", "once": True, "window_days": 7},
+            format="json",
+        )
+        assert line.status_code == 200, line.content
+        assert line.json()["once"] is True
+        assert line.json()["every_days"] is None
+        assert questionnaires_sweep().made_due == 1
+        assert questionnaires_sweep().made_due == 0
+    newcomer = EnrollmentFactory(program=enrollment.program)
+    with time_machine.travel(start + timedelta(days=400), tick=False):
+        assert questionnaires_sweep().made_due == 1  # the newcomer's intake, not again
+    assigned = QuestionnaireAssignment.objects.filter(instrument="cssrs_screen")
+    assert sorted(assigned.values_list("enrollment_id", flat=True)) == sorted(
+        [enrollment.id, newcomer.id]
+    )
+    lines = client_for(supervisor).get("/api/v1/program/questionnaire-schedule/").json()
+    assert [(x["instrument"], x["once"]) for x in lines] == [("cssrs_screen", True)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"instrument": "cssrs_screen"},
+        {"instrument": "cssrs_screen", "once": True, "every_days": 7},
+    ],
+)
+def test_a_schedule_line_is_either_every_n_days_or_once(
+    enrollment: Enrollment, body: dict[str, Any]
+) -> None:
+    supervisor = SupervisorFactory(program=enrollment.program)
+    response = client_for(supervisor).post(
+        "/api/v1/program/questionnaire-schedule/", body, format="json"
+    )
+    assert response.status_code == 400
+    assert "every_days" in response.json()["error"]["fields"]
+    assert not QuestionnaireSchedule.objects.exists()
