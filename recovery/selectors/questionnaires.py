@@ -159,9 +159,15 @@ def alert_thresholds(
     )
     overrides = (settings.alert_thresholds if settings else {}).get(definition["code"], {})
     return [
-        {**alert, "above": overrides.get(alert["rule"], alert["above"])}
+        {**alert, "above": _threshold(alert, overrides.get(alert["rule"], alert["above"]))}
         for alert in definition.get("alerts", [])
     ]
+
+
+def _threshold(alert: dict[str, Any], chosen: int) -> int:
+    """The program's threshold, except that the crisis rule is never made less sensitive
+    than published (questionnaire_settings_set refuses it; this holds for older rows)."""
+    return min(chosen, alert["above"]) if alert["rule"] == "crisis" else chosen
 
 
 def _settings_of(program: Program) -> ProgramQuestionnaireSettings | None:

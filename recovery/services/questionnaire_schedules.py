@@ -102,6 +102,9 @@ def questionnaire_schedule_set(
     return schedule
 
 
+CRISIS_RULE = "crisis"
+
+
 def questionnaire_settings_set(
     *, program: Program, actor: User, alert_thresholds: dict[str, dict[str, int]]
 ) -> ProgramQuestionnaireSettings:
@@ -111,12 +114,16 @@ def questionnaire_settings_set(
     errors: dict[str, list[str]] = {}
     for code, rules in alert_thresholds.items():
         definition = instrument_definition(program_id=program.id, code=code)
-        known = {a["rule"] for a in definition.get("alerts", [])} if definition else set()
+        known = {a["rule"]: a["above"] for a in definition.get("alerts", [])} if definition else {}
         for rule, above in rules.items():
+            where = f"alert_thresholds.{code}.{rule}"
             if rule not in known or not isinstance(above, int) or above < 0:
-                errors[f"alert_thresholds.{code}.{rule}"] = [
+                errors[where] = [
                     "Not an alert rule of this instrument, or not a whole number >= 0."
                 ]
+            elif rule == CRISIS_RULE and above > known[rule]:
+                # A program may make the crisis path more sensitive, never switch it off.
+                errors[where] = [f"The crisis rule can only be lowered (at most {known[rule]})."]
     if errors:
         raise ServiceError(errors)
     settings, _ = ProgramQuestionnaireSettings.objects.update_or_create(

@@ -158,6 +158,27 @@ def test_a_program_sets_its_own_threshold(enrollment: Enrollment, supervisor: Us
         )
 
 
+@pytest.mark.django_db
+def test_no_program_can_switch_off_the_crisis_path(
+    enrollment: Enrollment, supervisor: User
+) -> None:
+    """PHQ-9 item 9 above 0 is a crisis whatever a supervisor would like: raising its
+    threshold is refused, and a threshold stored before that rule is not obeyed."""
+    from recovery.models import ProgramQuestionnaireSettings
+
+    with pytest.raises(ServiceError) as refused:
+        questionnaire_settings_set(
+            program=enrollment.program, actor=supervisor, alert_thresholds={"phq9": {"crisis": 3}}
+        )
+    assert "alert_thresholds.phq9.crisis" in refused.value.fields
+    ProgramQuestionnaireSettings.objects.update_or_create(
+        program=enrollment.program, defaults={"alert_thresholds": {"phq9": {"crisis": 3}}}
+    )
+    result = submit(enrollment, "phq9", {str(i): "0" for i in range(1, 9)} | {"9": "1"})
+    assert result.crisis
+    assert FlagKind.SELF_HARM in kinds(enrollment)
+
+
 def own_instrument(**overrides: Any) -> dict[str, Any]:
     definition: dict[str, Any] = {
         "code": "sleep_check",
