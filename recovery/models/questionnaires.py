@@ -115,6 +115,15 @@ class QuestionnaireAssignment(models.Model):
                 condition=Q(status="due"),
             ),
         ]
+        # Two sweeps at once (two schedulers for a moment) or a counselor beside the sweep
+        # must not leave a patient two open copies: two reminders, two rewards.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "instrument"],
+                condition=Q(status="due"),
+                name="one_open_questionnaire_per_instrument",
+            )
+        ]
 
 
 class QuestionnaireResponse(models.Model):

@@ -106,7 +106,8 @@ def definition_problems(definition: Any) -> dict[str, list[str]]:
             errors.setdefault(where, []).append("Item ids must be unique.")
         _texts(item.get("text"), languages, where, errors)
         if item.get("kind") == "number":
-            low, high = item.get("min"), item.get("max")
+            low: Any = item.get("min")
+            high: Any = item.get("max")
             if not (_is_int(low) and _is_int(high) and -NUMBER_BOUND <= low < high <= NUMBER_BOUND):
                 errors.setdefault(where, []).append(
                     f"A number item needs whole min < max within ±{NUMBER_BOUND}."

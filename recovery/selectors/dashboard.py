@@ -192,10 +192,11 @@ def caseload(
         .values_list("enrollment_id", "severity", "n", "oldest")
     ):
         flags[enrollment_id][Severity(severity).label.lower()] = count
-        row = rows[enrollment_id]
-        row.top_severity = max(row.top_severity, severity)
-        if row.oldest_open_flag_at is None or oldest < row.oldest_open_flag_at:
-            row.oldest_open_flag_at = oldest
+        if (flagged := rows.get(enrollment_id)) is None:
+            continue  # enrolled since the caseload was read
+        flagged.top_severity = max(flagged.top_severity, severity)
+        if flagged.oldest_open_flag_at is None or oldest < flagged.oldest_open_flag_at:
+            flagged.oldest_open_flag_at = oldest
 
     unread = unread_by_patient(user, ids)
 

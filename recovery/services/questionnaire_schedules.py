@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from backend.errors import NotAllowed, ServiceError
@@ -165,23 +166,27 @@ def questionnaire_assign(
     if not 1 <= window_days <= 30:
         raise ServiceError({"window_days": ["Between 1 and 30."]})
     now = now or timezone.now()
+    mine = QuestionnaireAssignment.objects.filter(enrollment=enrollment, instrument=instrument)
     with transaction.atomic():
-        open_one = QuestionnaireAssignment.objects.filter(
-            enrollment=enrollment,
-            instrument=instrument,
-            status=AssignmentStatus.DUE,
-            closes_at__gt=now,
-        ).first()
+        # A window that closed before the sweep saw it is missed, not open.
+        mine.filter(status=AssignmentStatus.DUE, closes_at__lte=now).update(
+            status=AssignmentStatus.MISSED
+        )
+        open_one = mine.filter(status=AssignmentStatus.DUE).first()
         if open_one is not None:
             return open_one
-        assignment = QuestionnaireAssignment.objects.create(
-            enrollment=enrollment,
-            instrument=instrument,
-            due_at=now,
-            closes_at=now + timedelta(days=window_days),
-            source=source,
-            assigned_by=actor,
-        )
+        try:
+            with transaction.atomic():
+                assignment = QuestionnaireAssignment.objects.create(
+                    enrollment=enrollment,
+                    instrument=instrument,
+                    due_at=now,
+                    closes_at=now + timedelta(days=window_days),
+                    source=source,
+                    assigned_by=actor,
+                )
+        except IntegrityError:  # made due at the same moment by someone else: that one
+            return mine.get(status=AssignmentStatus.DUE)
         notify_all(messages=[_reminder(assignment)], now=now)
     return assignment
 
@@ -235,7 +240,22 @@ def questionnaires_sweep(*, now: datetime | None = None) -> QuestionnaireSweep:
                 )
             )
     with transaction.atomic():
-        made = QuestionnaireAssignment.objects.bulk_create(created)
+        # Another sweep may have made some of these due a moment ago: theirs stand, and
+        # only the rows this sweep inserted (stamped with its own instant) are announced.
+        before = QuestionnaireAssignment.objects.aggregate(last=Max("id"))["last"] or 0
+        QuestionnaireAssignment.objects.bulk_create(created, ignore_conflicts=True)
+        made = (
+            list(
+                QuestionnaireAssignment.objects.filter(
+                    id__gt=before,
+                    due_at=now,
+                    source=AssignmentSource.SCHEDULE,
+                    status=AssignmentStatus.DUE,
+                )
+            )
+            if created
+            else []
+        )
         for assignment in made:
             assignment.enrollment = enrollments[assignment.enrollment_id]
         notify_all(messages=[_reminder(a) for a in made], now=now)

@@ -248,3 +248,34 @@ def test_a_programs_own_instrument_is_validated_on_save_then_scored(
         program_instrument_save(
             program=enrollment.program, actor=supervisor, definition=own_instrument()
         )
+
+
+@pytest.mark.django_db
+def test_a_patient_never_has_two_open_copies_of_one_questionnaire(enrollment: Enrollment) -> None:
+    """Whoever makes it due second (a counselor beside the sweep, a second sweep) gets
+    the open one back; the database refuses a second open copy outright."""
+    from django.db import IntegrityError, transaction
+
+    from recovery.models import QuestionnaireAssignment
+    from recovery.services.questionnaire_schedules import questionnaire_assign
+
+    now = timezone.now()
+    first = questionnaire_assign(enrollment=enrollment, instrument="phq9", now=now)
+    again = questionnaire_assign(
+        enrollment=enrollment, instrument="phq9", now=now + timedelta(hours=1)
+    )
+    assert again.id == first.id
+    with pytest.raises(IntegrityError), transaction.atomic():
+        QuestionnaireAssignment.objects.create(
+            enrollment=enrollment,
+            instrument="phq9",
+            due_at=now,
+            closes_at=now + timedelta(days=3),
+            source=first.source,
+        )
+    # Its window closed unseen by the sweep: missed, and a new copy opens.
+    later = now + timedelta(days=30)
+    fresh = questionnaire_assign(enrollment=enrollment, instrument="phq9", now=later)
+    assert fresh.id != first.id
+    first.refresh_from_db()
+    assert first.status == "missed"
