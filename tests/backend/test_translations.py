@@ -142,8 +142,11 @@ def test_accept_language_picks_for_those_without_a_profile_language(enrollment, 
 
 @pytest.mark.django_db
 def test_the_automatic_answer_in_spanish_names_the_opening_in_spanish(enrollment):
+    enrollment.language = "es"
+    enrollment.save()
     saturday_night = datetime(2026, 3, 7, 23, 0, tzinfo=UTC)
-    with time_machine.travel(saturday_night, tick=False), translation.override("es"):
+    # The patient's language, not the connection's that sent it.
+    with time_machine.travel(saturday_night, tick=False), translation.override("en"):
         answer = message_send(enrollment=enrollment, sender=enrollment.patient, body="Hola")
     assert answer.automatic_answer is not None
     body = answer.automatic_answer.body

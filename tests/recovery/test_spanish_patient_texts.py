@@ -1,0 +1,58 @@
+"""What a Spanish-speaking patient reads is in Spanish even when no request of theirs is
+running: crisis lines in any answer, the crisis message a check-in sends, milestones and
+the restart message written by the hourly job."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from django.utils import translation
+
+from notifications.models import Notification
+from recovery.crisis import crisis_resources
+from recovery.notification_kinds import NotificationKind
+from recovery.services.milestones import recovery_milestones_detect
+from tests.conftest import client_for
+from tests.factories import EnrollmentFactory
+from tests.recovery.test_api_checkins import checkin_body
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def spanish(program, counselor):
+    return EnrollmentFactory(
+        program=program, primary_counselor=counselor, start_date=date(2026, 6, 1), language="es"
+    )
+
+
+def test_the_crisis_lines_in_spanish_say_how_to_reach_them_in_spanish(spanish):
+    lines = client_for(spanish.patient).get("/api/v1/me/support/").json()["crisis_resources"]
+    by_phone = {line["phone"] or line["sms"]: line for line in lines}
+    assert by_phone["988"]["name"] == "988 Línea de Prevención del Suicidio y Crisis"
+    assert "oprime 2" in by_phone["988"]["description"]
+    assert by_phone["1-800-662-4357"]["name"] == "Línea Nacional de Ayuda de SAMHSA"
+    assert "AYUDA" in by_phone["741741"]["description"]
+    with translation.override("en"):
+        assert crisis_resources()[0]["name"] == "988 Suicide & Crisis Lifeline"
+
+
+def test_a_crisis_check_in_sends_the_patient_spanish_text_and_lines(spanish):
+    client_for(spanish.patient).post(
+        "/api/v1/checkins/", checkin_body(self_harm_thoughts=True), format="json"
+    )
+    sent = Notification.objects.get(kind=NotificationKind.CRISIS_RESOURCES)
+    assert sent.title == "No estás solo ni sola"
+    assert "Tu equipo de atención" in sent.body
+    assert sent.payload["crisis_resources"][1]["name"] == "Línea Nacional de Ayuda de SAMHSA"
+
+
+def test_the_hourly_job_writes_a_milestone_in_the_patients_language(spanish, counselor):
+    with translation.override("en"):  # the job's own language is not the patient's
+        recovery_milestones_detect(now=datetime(2026, 6, 7, 4, 30, tzinfo=UTC))
+    to_patient = Notification.objects.get(kind="recovery_milestone", recipient=spanish.patient)
+    assert to_patient.title == "Un logro"
+    assert to_patient.body.startswith("7 días.")
+    to_team = Notification.objects.get(kind="recovery_milestone", recipient=counselor)
+    assert to_team.title == "Recovery milestone"
