@@ -4,15 +4,17 @@ the restart message written by the hourly job."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 import pytest
+import time_machine
 from django.utils import translation
 
 from notifications.models import Notification
 from recovery.crisis import crisis_resources
 from recovery.notification_kinds import NotificationKind
 from recovery.services.milestones import recovery_milestones_detect
+from recovery.services.schedules import checkin_schedule_set
 from tests.conftest import client_for
 from tests.factories import EnrollmentFactory
 from tests.recovery.test_api_checkins import checkin_body
@@ -56,3 +58,22 @@ def test_the_hourly_job_writes_a_milestone_in_the_patients_language(spanish, cou
     assert to_patient.body.startswith("7 días.")
     to_team = Notification.objects.get(kind="recovery_milestone", recipient=counselor)
     assert to_team.title == "Recovery milestone"
+
+
+def test_a_counselor_sets_the_schedule_and_the_nudge_is_in_the_patients_language(spanish):
+    with (
+        time_machine.travel(datetime(2026, 6, 1, 16, 0, tzinfo=UTC), tick=False),
+        translation.override("en"),  # the counselor's request
+    ):
+        checkin_schedule_set(
+            enrollment=spanish,
+            opens_at=time(17, 0),
+            due_by=time(21, 0),
+            days_of_week=[1, 2, 3, 4, 5, 6, 7],
+            grace_minutes=60,
+        )
+    nudge = Notification.objects.get(recipient=spanish.patient, kind="checkin_nudge")
+    assert (nudge.title, nudge.body) == (
+        "Hora de tu registro diario",
+        "Un minuto para anotar cómo estás hoy.",
+    )
