@@ -4,13 +4,15 @@ the restart message written by the hourly job."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, date, datetime, time
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 from django.utils import translation
 
-from notifications.models import Notification
+from notifications.models import Notification, NotificationPreference
 from recovery.crisis import crisis_resources
 from recovery.notification_kinds import NotificationKind
 from recovery.services.milestones import recovery_milestones_detect
@@ -77,3 +79,12 @@ def test_a_counselor_sets_the_schedule_and_the_nudge_is_in_the_patients_language
         "Hora de tu registro diario",
         "Un minuto para anotar cómo estás hoy.",
     )
+
+
+def test_patients_already_in_spanish_get_spanish_pushes_after_the_migration(spanish, enrollment):
+    migration = importlib.import_module(
+        "recovery.migrations.0015_push_language_of_spanish_patients"
+    )
+    migration.copy_language(django_apps, None)
+    assert NotificationPreference.objects.get(user=spanish.patient).language == "es"
+    assert not NotificationPreference.objects.filter(user=enrollment.patient).exists()
