@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backend.errors import ServiceError
 from notifications.services import Message, notifications_cancel_topic, notify_all
@@ -43,38 +46,50 @@ def reminders_for(
     session: TreatmentSession, patient_ids: Iterable[int], *, now: datetime
 ) -> list[Message]:
     """Reminders at the program's offsets; offsets already past are skipped, so a session
-    made 30 minutes ahead sends no 24-hour reminder."""
+    made 30 minutes ahead sends no 24-hour reminder. One message per language spoken."""
     messages = []
     recipients = list(patient_ids)
+    by_language: dict[str, list[int]] = defaultdict(list)
+    if recipients:
+        for patient_id, language in Enrollment.objects.filter(
+            patient_id__in=recipients
+        ).values_list("patient_id", "language"):
+            by_language[language].append(patient_id)
     stamp = session.starts_at.strftime("%Y%m%dT%H%M%SZ")
     for offset in session.program.reminder_offsets_minutes:
         due_at = session.starts_at - timedelta(minutes=offset)
-        if due_at <= now or not recipients:
+        if due_at <= now:
             continue
-        messages.append(
-            Message(
-                kind=NotificationKind.SESSION_REMINDER,
-                key=f"reminder:{session.id}:{stamp}:{offset}",
-                recipients=recipients,
-                topic=session_topic(session.id),
-                title=f"Reminder: {session.title}",
-                body=_when_text(offset),
-                payload={**_session_payload(session), "offset_minutes": offset},
-                due_at=due_at,
-                expires_at=session.starts_at,
+        for language, people in sorted(by_language.items()):
+            with translation.override(language):
+                title = _("Reminder: %(session)s") % {"session": session.title}
+                body = _when_text(offset)
+            messages.append(
+                Message(
+                    kind=NotificationKind.SESSION_REMINDER,
+                    key=f"reminder:{session.id}:{stamp}:{offset}",
+                    recipients=sorted(people),
+                    topic=session_topic(session.id),
+                    title=title,
+                    body=body,
+                    payload={**_session_payload(session), "offset_minutes": offset},
+                    due_at=due_at,
+                    expires_at=session.starts_at,
+                )
             )
-        )
     return messages
 
 
 def _when_text(offset_minutes: int) -> str:
     if offset_minutes % (24 * 60) == 0:
         days = offset_minutes // (24 * 60)
-        return f"Starts in {days} day{'s' if days > 1 else ''}."
+        return ngettext("Starts in %(n)d day.", "Starts in %(n)d days.", days) % {"n": days}
     if offset_minutes % 60 == 0:
         hours = offset_minutes // 60
-        return f"Starts in {hours} hour{'s' if hours > 1 else ''}."
-    return f"Starts in {offset_minutes} minutes."
+        return ngettext("Starts in %(n)d hour.", "Starts in %(n)d hours.", hours) % {"n": hours}
+    return ngettext("Starts in %(n)d minute.", "Starts in %(n)d minutes.", offset_minutes) % {
+        "n": offset_minutes
+    }
 
 
 def _patient_ids(session: TreatmentSession) -> list[int]:

@@ -17,8 +17,9 @@ from recovery.crisis import crisis_resources
 from recovery.notification_kinds import NotificationKind
 from recovery.services.milestones import recovery_milestones_detect
 from recovery.services.schedules import checkin_schedule_set
+from recovery.services.sessions import reminders_for
 from tests.conftest import client_for
-from tests.factories import EnrollmentFactory
+from tests.factories import EnrollmentFactory, SessionFactory
 from tests.recovery.test_api_checkins import checkin_body
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +89,31 @@ def test_patients_already_in_spanish_get_spanish_pushes_after_the_migration(span
     migration.copy_language(django_apps, None)
     assert NotificationPreference.objects.get(user=spanish.patient).language == "es"
     assert not NotificationPreference.objects.filter(user=enrollment.patient).exists()
+
+
+def test_session_reminders_go_to_each_patient_in_their_own_language(spanish, enrollment):
+    spanish.program.reminder_offsets_minutes = [24 * 60, 60]
+    session = SessionFactory(
+        program=spanish.program,
+        title="Grupo de proceso",
+        starts_at=datetime(2026, 6, 2, 22, 0, tzinfo=UTC),
+        ends_at=datetime(2026, 6, 2, 23, 0, tzinfo=UTC),
+    )
+    with translation.override("en"):  # the counselor's request
+        reminders = reminders_for(
+            session,
+            [spanish.patient_id, enrollment.patient_id],
+            now=datetime(2026, 6, 1, 12, 0, tzinfo=UTC),
+        )
+    by_patient: dict[int, set[tuple[str, str]]] = {}
+    for message in reminders:
+        (patient_id,) = message.recipients
+        by_patient.setdefault(patient_id, set()).add((message.title, message.body))
+    assert by_patient[spanish.patient_id] == {
+        ("Recordatorio: Grupo de proceso", "Empieza en 1 día."),
+        ("Recordatorio: Grupo de proceso", "Empieza en 1 hora."),
+    }
+    assert by_patient[enrollment.patient_id] == {
+        ("Reminder: Grupo de proceso", "Starts in 1 day."),
+        ("Reminder: Grupo de proceso", "Starts in 1 hour."),
+    }
