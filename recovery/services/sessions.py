@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from backend.errors import ServiceError
 from notifications.services import Message, notifications_cancel_topic, notify_all
@@ -49,12 +49,7 @@ def reminders_for(
     made 30 minutes ahead sends no 24-hour reminder. One message per language spoken."""
     messages = []
     recipients = list(patient_ids)
-    by_language: dict[str, list[int]] = defaultdict(list)
-    if recipients:
-        for patient_id, language in Enrollment.objects.filter(
-            patient_id__in=recipients
-        ).values_list("patient_id", "language"):
-            by_language[language].append(patient_id)
+    by_language = _by_language(recipients)
     stamp = session.starts_at.strftime("%Y%m%dT%H%M%SZ")
     for offset in session.program.reminder_offsets_minutes:
         due_at = session.starts_at - timedelta(minutes=offset)
@@ -96,17 +91,38 @@ def _patient_ids(session: TreatmentSession) -> list[int]:
     return list(session.patients.values_list("patient_id", flat=True))
 
 
-def _notice(session: TreatmentSession, kind: str, title: str, body: str, now: datetime) -> Message:
-    return Message(
-        kind=kind,
-        key=f"{kind}:{session.id}:{now:%Y%m%dT%H%M%S%f}",
-        recipients=_patient_ids(session),
-        topic=f"{session_topic(session.id)}:notice",
-        title=title,
-        body=body,
-        payload=_session_payload(session),
-        due_at=now,
-    )
+def _by_language(patient_ids: list[int]) -> dict[str, list[int]]:
+    """The patients by the language they read (one query; none for no patients)."""
+    by_language: dict[str, list[int]] = defaultdict(list)
+    if patient_ids:
+        for patient_id, language in Enrollment.objects.filter(
+            patient_id__in=patient_ids
+        ).values_list("patient_id", "language"):
+            by_language[language].append(patient_id)
+    return by_language
+
+
+def _notices(
+    session: TreatmentSession, kind: str, title: str, body: str, now: datetime
+) -> list[Message]:
+    """A change told to the session's patients, each in their language: `title` and `body`
+    are marked with gettext_noop, `title` takes the session's title as %(session)s."""
+    messages = []
+    for language, people in sorted(_by_language(_patient_ids(session)).items()):
+        with translation.override(language):
+            messages.append(
+                Message(
+                    kind=kind,
+                    key=f"{kind}:{session.id}:{now:%Y%m%dT%H%M%S%f}",
+                    recipients=sorted(people),
+                    topic=f"{session_topic(session.id)}:notice",
+                    title=_(title) % {"session": session.title},
+                    body=_(body),
+                    payload=_session_payload(session),
+                    due_at=now,
+                )
+            )
+    return messages
 
 
 def _validate_patients(program_id: int, patients: list[Enrollment]) -> None:
@@ -199,15 +215,13 @@ def session_update(
         notify_all(messages=reminders_for(session, _patient_ids(session), now=now), now=now)
     if moved:
         notify_all(
-            messages=[
-                _notice(
-                    session,
-                    NotificationKind.SESSION_MOVED,
-                    f"Moved: {session.title}",
-                    "The time of a session changed.",
-                    now,
-                )
-            ],
+            messages=_notices(
+                session,
+                NotificationKind.SESSION_MOVED,
+                gettext_noop("Moved: %(session)s"),
+                gettext_noop("The time of a session changed."),
+                now,
+            ),
             now=now,
         )
     return session
@@ -222,15 +236,13 @@ def session_cancel(*, session: TreatmentSession, notify: bool = True) -> Treatme
     notifications_cancel_topic(topic=session_topic(session.id))
     if notify and session.starts_at > timezone.now():
         notify_all(
-            messages=[
-                _notice(
-                    session,
-                    NotificationKind.SESSION_CANCELLED,
-                    f"Cancelled: {session.title}",
-                    "A session was cancelled.",
-                    timezone.now(),
-                )
-            ]
+            messages=_notices(
+                session,
+                NotificationKind.SESSION_CANCELLED,
+                gettext_noop("Cancelled: %(session)s"),
+                gettext_noop("A session was cancelled."),
+                timezone.now(),
+            )
         )
     return session
 

@@ -17,7 +17,7 @@ from recovery.crisis import crisis_resources
 from recovery.notification_kinds import NotificationKind
 from recovery.services.milestones import recovery_milestones_detect
 from recovery.services.schedules import checkin_schedule_set
-from recovery.services.sessions import reminders_for
+from recovery.services.sessions import reminders_for, session_cancel
 from tests.conftest import client_for
 from tests.factories import EnrollmentFactory, SessionFactory
 from tests.recovery.test_api_checkins import checkin_body
@@ -116,4 +116,16 @@ def test_session_reminders_go_to_each_patient_in_their_own_language(spanish, enr
     assert by_patient[enrollment.patient_id] == {
         ("Reminder: Grupo de proceso", "Starts in 1 day."),
         ("Reminder: Grupo de proceso", "Starts in 1 hour."),
+    }
+
+
+def test_a_cancelled_session_is_told_to_each_patient_in_their_language(spanish, enrollment):
+    session = SessionFactory(program=spanish.program, title="Grupo de proceso")
+    session.patients.set([spanish, enrollment])
+    with translation.override("en"):
+        session_cancel(session=session)
+    notices = Notification.objects.filter(kind="session_cancelled")
+    assert {(n.recipient_id, n.title, n.body) for n in notices} == {
+        (spanish.patient_id, "Cancelada: Grupo de proceso", "Se canceló una sesión."),
+        (enrollment.patient_id, "Cancelled: Grupo de proceso", "A session was cancelled."),
     }
