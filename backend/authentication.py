@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils import translation
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -50,6 +51,16 @@ def token_invalid() -> exceptions.AuthenticationFailed:
 
 def token_revoked() -> exceptions.AuthenticationFailed:
     return exceptions.AuthenticationFailed("This sign-in has ended. Sign in again.", TOKEN_REVOKED)
+
+
+def profile_language(user: Any) -> str | None:
+    """The user's own language (settings.AUTH_USER_LANGUAGE), if they have one this API
+    speaks; None leaves the choice to Accept-Language."""
+    value: Any = user
+    for name in settings.AUTH_USER_LANGUAGE.split("."):
+        # A missing one-to-one raises an AttributeError: None, and no query once selected.
+        value = getattr(value, name, None)
+    return value if value in dict(settings.LANGUAGES) else None
 
 
 def token_refused(error: TokenError) -> exceptions.AuthenticationFailed:
@@ -105,4 +116,8 @@ class JWTWithSecondFactorAuthentication(JWTAuthentication):
             raise exceptions.AuthenticationFailed(
                 "Set up two-factor sign-in first (auth/totp/setup/).", code="otp_setup_required"
             )
+        language = profile_language(user)
+        if language is not None:
+            # Over LocaleMiddleware's Accept-Language choice; it activates anew every request.
+            translation.activate(language)
         return user, token

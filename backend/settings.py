@@ -204,6 +204,11 @@ AUTH_USER_SELECT_RELATED = [
     "notification_preference",
 ]
 
+# Where a signed-in user's own language lives, as an attribute path on the user (read from
+# what AUTH_USER_SELECT_RELATED loaded: no query). When it names a language, the API answers
+# in it; otherwise (staff, before sign-in) Accept-Language picks.
+AUTH_USER_LANGUAGE = "enrollment.language"
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("REFRESH_TOKEN_DAYS", default=14)),

@@ -133,7 +133,7 @@ def deliver_batch(batch: list[Notification], *, now: datetime, report: DispatchR
         _deliver_email(notification, now=now, report=report)
     if not to_send:
         return
-    _deliver(to_send, devices=devices, now=now, report=report)
+    _deliver(to_send, devices=devices, prefs=prefs, now=now, report=report)
 
 
 def _deliver_email(notification: Notification, *, now: datetime, report: DispatchReport) -> None:
@@ -214,6 +214,7 @@ def _deliver(
     to_send: list[Notification],
     *,
     devices: dict[int | None, list[Device]],
+    prefs: dict[int | None, NotificationPreference],
     now: datetime,
     report: DispatchReport,
 ) -> None:
@@ -232,7 +233,8 @@ def _deliver(
         if not notification.push:
             continue
         done = notification.channel_results.get("push", {})
-        title, body = push_text(notification.kind)
+        pref = prefs.get(notification.recipient_id)
+        title, body = push_text(notification.kind, pref.language if pref else None)
         ttl = None
         if notification.expires_at is not None:
             ttl = max(1, int((notification.expires_at - now).total_seconds()))

@@ -13,10 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
+
 if TYPE_CHECKING:
     from notifications.models import Notification
 
-DEFAULT_PUSH_TEXT = ("New message", "Open the app to read it.")
+DEFAULT_PUSH_TEXT = (gettext_noop("New message"), gettext_noop("Open the app to read it."))
 
 
 @dataclass(frozen=True)
@@ -95,10 +99,13 @@ def unmutable_kinds() -> frozenset[str]:
     return frozenset(kind.name for kind in _KINDS.values() if not kind.mutable)
 
 
-def push_text(name: str) -> tuple[str, str]:
-    """The generic title and body of a push of this kind (an unknown kind: neutral text)."""
+def push_text(name: str, language: str | None = None) -> tuple[str, str]:
+    """The generic title and body of a push of this kind (an unknown kind: neutral text),
+    in `language` (None or "": the server's default, not whoever's request is running)."""
     kind = _KINDS.get(name)
-    return (kind.push_title, kind.push_body) if kind else DEFAULT_PUSH_TEXT
+    title, body = (kind.push_title, kind.push_body) if kind else DEFAULT_PUSH_TEXT
+    with translation.override(language or settings.LANGUAGE_CODE):
+        return gettext(title), gettext(body)
 
 
 def register_staff_group(name: str, resolve: StaffResolver) -> None:

@@ -151,6 +151,8 @@ class NotificationPreference(models.Model):
     quiet_start = models.TimeField(null=True, blank=True)
     quiet_end = models.TimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default="UTC")
+    # The language generic push titles and bodies are written in ("": the server's default).
+    language = models.CharField(max_length=8, blank=True, default="")
 
 
 class PeriodicJobRun(models.Model):

@@ -301,6 +301,14 @@ def preference_set(
     return pref
 
 
+def preference_language_set(*, user_id: int, language: str) -> NotificationPreference:
+    """The language this user's generic push texts are written in."""
+    pref, _ = NotificationPreference.objects.update_or_create(
+        user_id=user_id, defaults={"language": language}
+    )
+    return pref
+
+
 def device_register(
     *, user_id: int, address: str, address_kind: str, platform: str, app_version: str = ""
 ) -> Device:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import translation
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -13,10 +15,11 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import Token
 
 from backend.api import request_user
+from backend.errors import NotAllowed
 from notifications.services import device_unregister
 from recovery.api.common import StrictSerializer
-from recovery.models import Role
-from recovery.services.enrollment import enrollment_code_redeem
+from recovery.models import Language, Role
+from recovery.services.enrollment import enrollment_code_redeem, patient_language_set
 from recovery.services.tokens import tokens_issue, tokens_logout
 
 
@@ -89,34 +92,52 @@ class Logout(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+ME_RESPONSE = inline_serializer(
+    "Me",
+    {
+        "id": serializers.IntegerField(),
+        "username": serializers.CharField(),
+        "first_name": serializers.CharField(),
+        "role": serializers.ChoiceField(choices=Role.choices),
+        "program": serializers.IntegerField(allow_null=True),
+        "patient": serializers.IntegerField(allow_null=True),
+        "language": serializers.ChoiceField(choices=Language.choices, allow_null=True),
+    },
+)
+
+
+class MeUpdateSerializer(StrictSerializer):
+    language = serializers.ChoiceField(choices=Language.choices)
+
+
 class Me(APIView):
-    @extend_schema(
-        responses={
-            200: inline_serializer(
-                "Me",
-                {
-                    "id": serializers.IntegerField(),
-                    "username": serializers.CharField(),
-                    "first_name": serializers.CharField(),
-                    "role": serializers.ChoiceField(choices=Role.choices),
-                    "program": serializers.IntegerField(allow_null=True),
-                    "patient": serializers.IntegerField(allow_null=True),
-                },
-            )
-        }
-    )
+    @extend_schema(responses={200: ME_RESPONSE})
     def get(self, request: Request) -> Response:
+        return Response(_me(request_user(request)))
+
+    @extend_schema(request=MeUpdateSerializer, responses={200: ME_RESPONSE})
+    def patch(self, request: Request) -> Response:
+        """A patient sets their language: the API, pushes and questionnaires follow it."""
         user = request_user(request)
-        enrollment_id = None
-        if user.role == Role.PATIENT:
-            enrollment_id = getattr(getattr(user, "enrollment", None), "id", None)
-        return Response(
-            {
-                "id": user.id,
-                "username": user.username,
-                "first_name": user.first_name,
-                "role": user.role,
-                "program": user.program_id,
-                "patient": enrollment_id,
-            }
-        )
+        enrollment = getattr(user, "enrollment", None) if user.role == Role.PATIENT else None
+        if enrollment is None:
+            raise NotAllowed(message=_("Only a patient has a language setting here."))
+        serializer = MeUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        language = serializer.validated_data["language"]
+        patient_language_set(enrollment=enrollment, language=language)
+        translation.activate(language)  # this answer already in the new language
+        return Response(_me(user))
+
+
+def _me(user: Any) -> dict[str, Any]:
+    enrollment = getattr(user, "enrollment", None) if user.role == Role.PATIENT else None
+    return {
+        "id": user.id,
+        "username": user.username,
+        "first_name": user.first_name,
+        "role": user.role,
+        "program": user.program_id,
+        "patient": enrollment.id if enrollment else None,
+        "language": enrollment.language if enrollment else None,
+    }

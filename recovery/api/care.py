@@ -27,7 +27,7 @@ from recovery.api.common import (
     staff_writes,
 )
 from recovery.api.filters import patient_and_range
-from recovery.crisis import CRISIS_RESOURCES
+from recovery.crisis import crisis_resources
 from recovery.models import (
     Exercise,
     ExerciseAssignment,
@@ -357,7 +357,7 @@ class SupportView(APIView):
                 "support_contacts": ContactSerializer(
                     enrollment.support_contacts.all(), many=True
                 ).data,
-                "crisis_resources": CRISIS_RESOURCES,
+                "crisis_resources": crisis_resources(),
             },
             status=status.HTTP_200_OK,
         )

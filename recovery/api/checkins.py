@@ -32,7 +32,7 @@ from recovery.api.common import (
     validate_zone_name,
 )
 from recovery.api.filters import patient_and_range
-from recovery.crisis import CRISIS_RESOURCES
+from recovery.crisis import crisis_resources
 from recovery.models import CheckIn, CheckInSchedule, Trigger, UrgeEvent
 from recovery.models.exercises import ExerciseCategory
 from recovery.models.monitoring import ScreenSubstance
@@ -225,7 +225,7 @@ class CheckInListCreate(generics.ListCreateAPIView):
         client_id = data.pop("client_id")
         result = checkin_submit(enrollment=enrollment, client_id=client_id, data=data)
         body = CheckInSerializer(result.checkin).data
-        body["crisis_resources"] = CRISIS_RESOURCES if result.crisis else None
+        body["crisis_resources"] = crisis_resources() if result.crisis else None
         headers = {} if result.created else {"Idempotent-Replayed": "true"}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 

@@ -25,7 +25,7 @@ from recovery.api.common import (
     program_of,
     validate_zone_name,
 )
-from recovery.crisis import CRISIS_RESOURCES
+from recovery.crisis import crisis_resources
 from recovery.models import QuestionnaireResponse, QuestionnaireSchedule, Stage
 from recovery.selectors.access import (
     enrollment_for_patient_user,
@@ -185,7 +185,7 @@ class ResponseList(APIView):
             device_timezone=data["device_timezone"],
         )
         body = response_body(result.response)
-        body["crisis_resources"] = CRISIS_RESOURCES if result.crisis else None
+        body["crisis_resources"] = crisis_resources() if result.crisis else None
         headers = {} if result.created else {"Idempotent-Replayed": "true"}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from recovery.crisis import CRISIS_RESOURCES
+from recovery.crisis import crisis_resources
 from recovery.exercise_library import FIRST_LINE_SLUGS
 from recovery.models import (
     Enrollment,
@@ -84,5 +84,5 @@ def urge_toolkit(*, enrollment: Enrollment) -> dict[str, Any]:
     return {
         "exercises": cards,
         "support_contacts": [contact_card(c) for c in enrollment.support_contacts.all()],
-        "crisis_resources": CRISIS_RESOURCES,
+        "crisis_resources": crisis_resources(),
     }

@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from recovery.crisis import CRISIS_RESOURCES
+from recovery.crisis import crisis_resources
 from recovery.models import Conversation, Enrollment, Message, MessageAuthor, ReadMarker, Role, User
 from recovery.selectors.access import (
     EnrollmentIds,
@@ -90,7 +90,7 @@ def conversation_summary(user: User, enrollment: Enrollment) -> dict[str, Any]:
             "closes_at": program.office_closes_at,
             "timezone": program.timezone,
         },
-        "crisis_resources": CRISIS_RESOURCES,
+        "crisis_resources": crisis_resources(),
     }
 
 

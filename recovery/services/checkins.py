@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from backend.errors import Conflict, NotAllowed, ServiceError
 from notifications.services import notify
-from recovery.crisis import CRISIS_RESOURCES
+from recovery.crisis import crisis_resources
 from recovery.dates import enrollment_date
 from recovery.models import (
     CheckIn,
@@ -175,16 +176,18 @@ def _apply_rules(result: CheckInResult, *, now: datetime) -> None:
 
 
 def crisis_resources_send(*, enrollment: Enrollment, key: str, now: datetime) -> None:
-    notify(
-        recipients=[enrollment.patient_id],
-        kind=NotificationKind.CRISIS_RESOURCES,
-        key=f"crisis:{key}",
-        title="You are not alone",
-        body="Call or text 988 any time. Your care team has been told.",
-        payload={"crisis_resources": CRISIS_RESOURCES},
-        due_at=now,
-        urgent=True,
-    )
+    # In the patient's language, whoever's request or job found the crisis.
+    with translation.override(enrollment.language):
+        notify(
+            recipients=[enrollment.patient_id],
+            kind=NotificationKind.CRISIS_RESOURCES,
+            key=f"crisis:{key}",
+            title=_("You are not alone"),
+            body=_("Call or text 988 any time. Your care team has been told."),
+            payload={"crisis_resources": crisis_resources()},
+            due_at=now,
+            urgent=True,
+        )
 
 
 @dataclass

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.errors import ServiceError
-from notifications.services import preference_set
+from notifications.services import preference_language_set, preference_set
 from recovery.dates import enrollment_start_today
 from recovery.models import (
     CareTeamMember,
@@ -260,6 +260,15 @@ def enrollment_discharge(*, enrollment: Enrollment, actor: User, reason: str = "
     enrollment.discharged_at = now
     enrollment.save(update_fields=["status", "discharged_at"])
     schedule_stop(enrollment=enrollment)
+    return enrollment
+
+
+@transaction.atomic
+def patient_language_set(*, enrollment: Enrollment, language: str) -> Enrollment:
+    """The patient's language: what the API answers them in, their pushes, questionnaires."""
+    enrollment.language = language
+    enrollment.save(update_fields=["language"])
+    preference_language_set(user_id=enrollment.patient_id, language=language)
     return enrollment
 
 

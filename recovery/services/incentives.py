@@ -19,7 +19,8 @@ from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from notifications.services import Message, notify_all
 from recovery.models import (
@@ -258,11 +259,14 @@ def _reverse(outcome: IncentiveOutcome, now: datetime) -> None:
         at=now,
     )
     outcome.reversed_at = now
+    with translation.override(outcome.enrollment.language):
+        title = _("Reward corrected")
+        body = _("A record was corrected, so a reward was taken back. Your counselor can explain.")
     _notify(
         key=f"cm-reversed:{outcome.id}:{now.isoformat()}",
         recipients=[outcome.enrollment.patient_id],
-        title="Reward corrected",
-        body="A record was corrected, so a reward was taken back. Your counselor can explain.",
+        title=title,
+        body=body,
         payload={"incentive": "reversed", "outcome": outcome.id, "amount_cents": -earned},
         now=now,
     )
@@ -272,16 +276,19 @@ def _tell_patient(
     outcome: IncentiveOutcome, *, paid: int, withheld: int, binding: str, now: datetime
 ) -> None:
     cap_reached = withheld > 0
-    if cap_reached and paid == 0:
-        body = "You did it! The yearly reward limit is reached, so no value was added."
-    elif cap_reached:
-        body = f"You earned ${paid / 100:.2f}; the yearly reward limit is now reached."
-    else:
-        body = f"You earned ${paid / 100:.2f}. Keep going!"
+    amount = {"amount": f"{paid / 100:.2f}"}
+    with translation.override(outcome.enrollment.language):
+        title = _("Reward earned")
+        if cap_reached and paid == 0:
+            body = _("You did it! The yearly reward limit is reached, so no value was added.")
+        elif cap_reached:
+            body = _("You earned $%(amount)s; the yearly reward limit is now reached.") % amount
+        else:
+            body = _("You earned $%(amount)s. Keep going!") % amount
     _notify(
         key=f"cm-earned:{outcome.id}:{now.isoformat()}",
         recipients=[outcome.enrollment.patient_id],
-        title="Reward earned",
+        title=title,
         body=body,
         payload={
             "incentive": "earned",

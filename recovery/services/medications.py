@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from backend.errors import ServiceError
 from backend.timezones import as_zone, earliest_local_date, latest_local_date, local_date
@@ -35,6 +36,7 @@ from recovery.notification_kinds import NotificationKind
 from recovery.selectors.access import medication_fields_for
 from recovery.services.flags import FlagCandidate, flags_raise
 from recovery.services.monitoring import _require_active, in_care_problems
+from recovery.texts import in_language
 
 REMINDER_DAYS_AHEAD = 2
 ADHERENCE_LOOKBACK_DAYS = 90
@@ -207,8 +209,10 @@ def _reminder_rows(
                     key=f"med-reminder:{enrollment.id}:{day.isoformat()}:{wall:%H%M}",
                     recipients=[enrollment.patient_id],
                     topic=reminder_topic(enrollment.id),
-                    title="Medication reminder",
-                    body="It is time for your medication.",
+                    title=in_language(enrollment.language, gettext_noop("Medication reminder")),
+                    body=in_language(
+                        enrollment.language, gettext_noop("It is time for your medication.")
+                    ),
                     payload={"reminder": "medication", "local_time": f"{wall:%H:%M}"},
                     due_at=due,
                 )

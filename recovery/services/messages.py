@@ -16,7 +16,7 @@ from datetime import datetime, time
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
-from django.utils import dateformat, timezone
+from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
@@ -101,7 +101,9 @@ def message_send(
         _advance_marker(conversation=conversation, reader=sender, up_to=message.id, now=now)
         result = SendResult(message=message)
         if message.author_kind == MessageAuthor.PATIENT:
-            result.automatic_answer = _answer_after_hours(conversation, enrollment, now)
+            # Stored text: in the patient's language, whichever connection sent it.
+            with translation.override(enrollment.language):
+                result.automatic_answer = _answer_after_hours(conversation, enrollment, now)
         _announce(enrollment, message, exclude=sender.id)
         if result.automatic_answer is not None:
             _announce(enrollment, result.automatic_answer, exclude=None)

@@ -16,7 +16,7 @@ from collections import defaultdict
 from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -72,19 +72,21 @@ def _celebrate(enrollment: Enrollment, counter: RecoveryCounter, days: int, sinc
     payload = {"patient_id": enrollment.id, "days": days}
     key = f"milestone:{enrollment.id}:{since.isoformat()}:{days}"
     if not counter.hidden:
-        notify(
-            recipients=[enrollment.patient_id],
-            kind=NotificationKind.RECOVERY_MILESTONE,
-            key=key,
-            payload=payload,
-            title=str(_("A milestone")),
-            body=ngettext(
-                "%(days)d day. Every day counts: well done.",
-                "%(days)d days. Every day counts: well done.",
-                days,
+        # In the patient's language: this runs in an hourly job, not in their request.
+        with translation.override(enrollment.language):
+            notify(
+                recipients=[enrollment.patient_id],
+                kind=NotificationKind.RECOVERY_MILESTONE,
+                key=key,
+                payload=payload,
+                title=str(_("A milestone")),
+                body=ngettext(
+                    "%(days)d day. Every day counts: well done.",
+                    "%(days)d days. Every day counts: well done.",
+                    days,
+                )
+                % {"days": days},
             )
-            % {"days": days},
-        )
     notify(
         staff=[(CARE_TEAM, enrollment.id)],
         kind=NotificationKind.RECOVERY_MILESTONE,
@@ -98,14 +100,15 @@ def _celebrate(enrollment: Enrollment, counter: RecoveryCounter, days: int, sinc
 def _restart(enrollment: Enrollment, counter: RecoveryCounter, since: date) -> None:
     if counter.hidden:
         return
-    notify(
-        recipients=[enrollment.patient_id],
-        kind=NotificationKind.RECOVERY_RESTART,
-        key=f"recovery-restart:{enrollment.id}:{since.isoformat()}",
-        payload={"patient_id": enrollment.id},
-        title=str(_("We are with you")),
-        body=str(RESTART_MESSAGE),
-    )
+    with translation.override(enrollment.language):
+        notify(
+            recipients=[enrollment.patient_id],
+            kind=NotificationKind.RECOVERY_RESTART,
+            key=f"recovery-restart:{enrollment.id}:{since.isoformat()}",
+            payload={"patient_id": enrollment.id},
+            title=str(_("We are with you")),
+            body=str(RESTART_MESSAGE),
+        )
 
 
 def recovery_milestones_detect(*, now: datetime | None = None) -> int:

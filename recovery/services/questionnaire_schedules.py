@@ -13,6 +13,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from backend.errors import NotAllowed, ServiceError
 from notifications.services import Message, notify_all
@@ -33,6 +34,7 @@ from recovery.notification_kinds import NotificationKind
 from recovery.questionnaires import LIBRARY, definition_problems
 from recovery.selectors.access import is_program_staff, may_change_program_settings
 from recovery.selectors.questionnaires import instrument_definition
+from recovery.texts import in_language
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 DEFAULT_WINDOW_DAYS = 3
@@ -138,8 +140,11 @@ def _reminder(assignment: QuestionnaireAssignment) -> Message:
         kind=NotificationKind.QUESTIONNAIRE_DUE,
         key=f"questionnaire_due:{assignment.id}",
         recipients=[assignment.enrollment.patient_id],
-        title="A short questionnaire",
-        body="A questionnaire from your care team is waiting. Open the app.",
+        title=in_language(assignment.enrollment.language, gettext_noop("A short questionnaire")),
+        body=in_language(
+            assignment.enrollment.language,
+            gettext_noop("A questionnaire from your care team is waiting. Open the app."),
+        ),
         payload={"assignment_id": assignment.id, "instrument": assignment.instrument},
         due_at=assignment.due_at,
         expires_at=assignment.closes_at,

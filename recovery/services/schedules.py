@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from notifications.services import Message, notifications_cancel_topic, notify_all
 from recovery.models import CheckInSchedule, Enrollment, EnrollmentStatus
@@ -22,6 +23,7 @@ from recovery.services.windows import (
     first_window_closing_after,
     window_on,
 )
+from recovery.texts import in_language
 
 
 def nudge_topic(enrollment_id: int, day: date) -> str:
@@ -49,8 +51,10 @@ def nudge_for(schedule: CheckInSchedule, enrollment: Enrollment, window: Window)
         key=nudge_key(enrollment.id, window),
         recipients=[enrollment.patient_id],
         topic=nudge_topic(enrollment.id, window.day),
-        title="Time for your check-in",
-        body="A minute to note how you are doing today.",
+        title=in_language(enrollment.language, gettext_noop("Time for your check-in")),
+        body=in_language(
+            enrollment.language, gettext_noop("A minute to note how you are doing today.")
+        ),
         payload={"window_day": window.day.isoformat(), "due_at": window.due.isoformat()},
         due_at=due_at,
         expires_at=window.deadline,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from backend.errors import ServiceError
 from notifications.services import (
@@ -49,27 +52,32 @@ def reminders_for(
     session: TreatmentSession, patient_ids: Iterable[int], *, now: datetime
 ) -> list[Message]:
     """Reminders at the program's offsets; offsets already past are skipped, so a session
-    made 30 minutes ahead sends no 24-hour reminder."""
+    made 30 minutes ahead sends no 24-hour reminder. One message per language spoken."""
     messages = []
     recipients = list(patient_ids)
+    by_language = _by_language(recipients)
     stamp = session.starts_at.strftime("%Y%m%dT%H%M%SZ")
     for offset in session.program.reminder_offsets_minutes:
         due_at = session.starts_at - timedelta(minutes=offset)
-        if due_at <= now or not recipients:
+        if due_at <= now:
             continue
-        messages.append(
-            Message(
-                kind=NotificationKind.SESSION_REMINDER,
-                key=f"reminder:{session.id}:{stamp}:{offset}",
-                recipients=recipients,
-                topic=session_topic(session.id),
-                title=f"Reminder: {session.title}",
-                body=_when_text(offset),
-                payload={**_session_payload(session), "offset_minutes": offset},
-                due_at=due_at,
-                expires_at=session.starts_at,
+        for language, people in sorted(by_language.items()):
+            with translation.override(language):
+                title = _("Reminder: %(session)s") % {"session": session.title}
+                body = _when_text(offset)
+            messages.append(
+                Message(
+                    kind=NotificationKind.SESSION_REMINDER,
+                    key=f"reminder:{session.id}:{stamp}:{offset}",
+                    recipients=sorted(people),
+                    topic=session_topic(session.id),
+                    title=title,
+                    body=body,
+                    payload={**_session_payload(session), "offset_minutes": offset},
+                    due_at=due_at,
+                    expires_at=session.starts_at,
+                )
             )
-        )
     return messages
 
 
@@ -95,28 +103,51 @@ def session_reminders_replan(*, program: Program, now: datetime) -> int:
 def _when_text(offset_minutes: int) -> str:
     if offset_minutes % (24 * 60) == 0:
         days = offset_minutes // (24 * 60)
-        return f"Starts in {days} day{'s' if days > 1 else ''}."
+        return ngettext("Starts in %(n)d day.", "Starts in %(n)d days.", days) % {"n": days}
     if offset_minutes % 60 == 0:
         hours = offset_minutes // 60
-        return f"Starts in {hours} hour{'s' if hours > 1 else ''}."
-    return f"Starts in {offset_minutes} minutes."
+        return ngettext("Starts in %(n)d hour.", "Starts in %(n)d hours.", hours) % {"n": hours}
+    return ngettext("Starts in %(n)d minute.", "Starts in %(n)d minutes.", offset_minutes) % {
+        "n": offset_minutes
+    }
 
 
 def _patient_ids(session: TreatmentSession) -> list[int]:
     return list(session.patients.values_list("patient_id", flat=True))
 
 
-def _notice(session: TreatmentSession, kind: str, title: str, body: str, now: datetime) -> Message:
-    return Message(
-        kind=kind,
-        key=f"{kind}:{session.id}:{now:%Y%m%dT%H%M%S%f}",
-        recipients=_patient_ids(session),
-        topic=f"{session_topic(session.id)}:notice",
-        title=title,
-        body=body,
-        payload=_session_payload(session),
-        due_at=now,
-    )
+def _by_language(patient_ids: list[int]) -> dict[str, list[int]]:
+    """The patients by the language they read (one query; none for no patients)."""
+    by_language: dict[str, list[int]] = defaultdict(list)
+    if patient_ids:
+        for patient_id, language in Enrollment.objects.filter(
+            patient_id__in=patient_ids
+        ).values_list("patient_id", "language"):
+            by_language[language].append(patient_id)
+    return by_language
+
+
+def _notices(
+    session: TreatmentSession, kind: str, title: str, body: str, now: datetime
+) -> list[Message]:
+    """A change told to the session's patients, each in their language: `title` and `body`
+    are marked with gettext_noop, `title` takes the session's title as %(session)s."""
+    messages = []
+    for language, people in sorted(_by_language(_patient_ids(session)).items()):
+        with translation.override(language):
+            messages.append(
+                Message(
+                    kind=kind,
+                    key=f"{kind}:{session.id}:{now:%Y%m%dT%H%M%S%f}",
+                    recipients=sorted(people),
+                    topic=f"{session_topic(session.id)}:notice",
+                    title=_(title) % {"session": session.title},
+                    body=_(body),
+                    payload=_session_payload(session),
+                    due_at=now,
+                )
+            )
+    return messages
 
 
 def _validate_patients(program_id: int, patients: list[Enrollment]) -> None:
@@ -209,15 +240,13 @@ def session_update(
         notify_all(messages=reminders_for(session, _patient_ids(session), now=now), now=now)
     if moved:
         notify_all(
-            messages=[
-                _notice(
-                    session,
-                    NotificationKind.SESSION_MOVED,
-                    f"Moved: {session.title}",
-                    "The time of a session changed.",
-                    now,
-                )
-            ],
+            messages=_notices(
+                session,
+                NotificationKind.SESSION_MOVED,
+                gettext_noop("Moved: %(session)s"),
+                gettext_noop("The time of a session changed."),
+                now,
+            ),
             now=now,
         )
     return session
@@ -232,15 +261,13 @@ def session_cancel(*, session: TreatmentSession, notify: bool = True) -> Treatme
     notifications_cancel_topic(topic=session_topic(session.id))
     if notify and session.starts_at > timezone.now():
         notify_all(
-            messages=[
-                _notice(
-                    session,
-                    NotificationKind.SESSION_CANCELLED,
-                    f"Cancelled: {session.title}",
-                    "A session was cancelled.",
-                    timezone.now(),
-                )
-            ]
+            messages=_notices(
+                session,
+                NotificationKind.SESSION_CANCELLED,
+                gettext_noop("Cancelled: %(session)s"),
+                gettext_noop("A session was cancelled."),
+                timezone.now(),
+            )
         )
     return session
 

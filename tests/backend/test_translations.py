@@ -100,21 +100,41 @@ def test_the_compiled_catalog_is_the_po_file():
 
 
 @pytest.mark.django_db
-def test_accept_language_picks_spanish_errors(enrollment):
+def test_a_spanish_patient_gets_spanish_errors_and_texts_whatever_the_device_says(enrollment):
+    enrollment.language = "es"
+    enrollment.save()
     response = client_for(enrollment.patient).put(
         "/api/v1/me/safety-plan/",
         {"base_version": 0, "sections": {"warning_signs": [{"text": " "}]}},
         format="json",
-        HTTP_ACCEPT_LANGUAGE="es-US,es;q=0.9,en;q=0.5",
+        HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9",
     )
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["warning_signs.0"] == [
         "Escribe algo, o enlaza un ejercicio o un contacto."
     ]
-    english = client_for(enrollment.patient).get("/api/v1/me/safety-plan/")
-    assert english.json()["sections"][0]["title"] == "Warning signs"
     spanish = client_for(enrollment.patient).get(
-        "/api/v1/me/safety-plan/", HTTP_ACCEPT_LANGUAGE="es"
+        "/api/v1/me/safety-plan/", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert spanish.json()["sections"][0]["title"] == "Señales de alerta"
+    assert spanish["Content-Language"] == "es"
+
+
+@pytest.mark.django_db
+def test_an_english_patient_gets_english_on_a_spanish_device(enrollment):
+    response = client_for(enrollment.patient).get(
+        "/api/v1/me/safety-plan/", HTTP_ACCEPT_LANGUAGE="es-US,es;q=0.9"
+    )
+    assert response.json()["sections"][0]["title"] == "Warning signs"
+
+
+@pytest.mark.django_db
+def test_accept_language_picks_for_those_without_a_profile_language(enrollment, counselor):
+    english = client_for(counselor).get(f"/api/v1/patients/{enrollment.id}/safety-plan/")
+    assert english.json()["sections"][0]["title"] == "Warning signs"
+    spanish = client_for(counselor).get(
+        f"/api/v1/patients/{enrollment.id}/safety-plan/",
+        HTTP_ACCEPT_LANGUAGE="es-US,es;q=0.9,en;q=0.5",
     )
     assert spanish.json()["sections"][0]["title"] == "Señales de alerta"
     assert spanish["ETag"] != english["ETag"]
@@ -122,8 +142,11 @@ def test_accept_language_picks_spanish_errors(enrollment):
 
 @pytest.mark.django_db
 def test_the_automatic_answer_in_spanish_names_the_opening_in_spanish(enrollment):
+    enrollment.language = "es"
+    enrollment.save()
     saturday_night = datetime(2026, 3, 7, 23, 0, tzinfo=UTC)
-    with time_machine.travel(saturday_night, tick=False), translation.override("es"):
+    # The patient's language, not the connection's that sent it.
+    with time_machine.travel(saturday_night, tick=False), translation.override("en"):
         answer = message_send(enrollment=enrollment, sender=enrollment.patient, body="Hola")
     assert answer.automatic_answer is not None
     body = answer.automatic_answer.body

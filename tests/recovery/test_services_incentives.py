@@ -480,3 +480,12 @@ def test_an_assigned_questionnaire_completed_in_its_window_earns_once(clinic: An
     assert list(IncentiveEntry.objects.values_list("amount_cents", flat=True)) == [250]
     submit(enrollment, "phq9", phq9(2))  # the assignment is done: nothing more
     assert IncentiveEntry.objects.count() == 1
+
+
+def test_a_spanish_patient_reads_the_reward_in_spanish(clinic: Any) -> None:
+    clinic["enrollment"].language = "es"
+    clinic["enrollment"].save()
+    cocaine_vouchers(clinic)
+    screen(clinic, MONDAY, N)
+    inbox = Notification.objects.get(kind=NotificationKind.INCENTIVE)
+    assert (inbox.title, inbox.body) == ("Recompensa ganada", "Ganaste $2.50. ¡Sigue así!")
