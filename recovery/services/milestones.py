@@ -22,6 +22,7 @@ from django.utils.translation import ngettext
 
 from backend.errors import Conflict, ServiceError
 from notifications.services import notify
+from recovery.dates import patient_daytime
 from recovery.models import (
     Enrollment,
     EnrollmentStatus,
@@ -78,6 +79,7 @@ def _celebrate(enrollment: Enrollment, counter: RecoveryCounter, days: int, sinc
                 recipients=[enrollment.patient_id],
                 kind=NotificationKind.RECOVERY_MILESTONE,
                 key=key,
+                due_at=patient_daytime(enrollment, timezone.now()),
                 payload=payload,
                 title=str(_("A milestone")),
                 body=ngettext(
@@ -105,6 +107,7 @@ def _restart(enrollment: Enrollment, counter: RecoveryCounter, since: date) -> N
             recipients=[enrollment.patient_id],
             kind=NotificationKind.RECOVERY_RESTART,
             key=f"recovery-restart:{enrollment.id}:{since.isoformat()}",
+            due_at=patient_daytime(enrollment, timezone.now()),
             payload={"patient_id": enrollment.id},
             title=str(_("We are with you")),
             body=str(RESTART_MESSAGE),

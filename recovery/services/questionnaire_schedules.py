@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop
 
 from backend.errors import NotAllowed, ServiceError
 from notifications.services import Message, notify_all
+from recovery.dates import patient_daytime
 from recovery.models import (
     AssignmentSource,
     AssignmentStatus,
@@ -146,7 +147,8 @@ def _reminder(assignment: QuestionnaireAssignment) -> Message:
             gettext_noop("A questionnaire from your care team is waiting. Open the app."),
         ),
         payload={"assignment_id": assignment.id, "instrument": assignment.instrument},
-        due_at=assignment.due_at,
+        # Due at whatever hour the sweep ran; the phone hears of it in the patient's day.
+        due_at=patient_daytime(assignment.enrollment, assignment.due_at),
         expires_at=assignment.closes_at,
     )
 
