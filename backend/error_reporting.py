@@ -13,6 +13,8 @@ from typing import Any
 
 import structlog
 
+PATH_LOGGERS = ("django.request", "django.server")
+
 
 def scrub(event: Any, hint: Any = None) -> Any:
     """before_send / before_send_transaction: drop the user, the request's URL (paths hold
@@ -30,13 +32,16 @@ def scrub(event: Any, hint: Any = None) -> Any:
         for value in (event.get(container) or {}).get("values", []) or []:
             for frame in (value.get("stacktrace") or {}).get("frames", []) or []:
                 frame.pop("vars", None)
+    if event.get("logger") in PATH_LOGGERS:
+        event.pop("logentry", None)  # "Not Found: /api/v1/patients/45/...": ids
+        event.pop("message", None)
     crumbs = event.get("breadcrumbs")
     values = crumbs.get("values", []) if isinstance(crumbs, dict) else crumbs or []
     for crumb in values:
         crumb.pop("data", None)
-        if crumb.get("category") != "query":
-            continue
-        crumb.pop("message", None)  # SQL holds parameters
+        # SQL holds parameters; Django's request lines hold paths.
+        if crumb.get("category") in ("query", *PATH_LOGGERS):
+            crumb.pop("message", None)
     return event
 
 

@@ -456,9 +456,13 @@ LOGGING = {
         "json": {"()": "backend.logs.json_formatter"},
         "plain": {"()": "backend.logs.plain_formatter"},
     },
+    "filters": {"path_free": {"()": "backend.logs.PathFree"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Their lines name the path (ids); the status is enough beside the request event.
+        "django.request": {"filters": ["path_free"]},
+        "django.server": {"filters": ["path_free"]},
         "django.db.backends": {"level": "WARNING"},
         # One line per tick every few seconds drowns what matters.
         "apscheduler": {"level": "WARNING"},

@@ -121,13 +121,14 @@ def payload_schemas() -> dict[str, dict[str, Any]]:
             "required": ["amount_cents", "incentive", "outcome"],
         },
         # recovery/services/messages.py: ids only, the text is read over the API.
-        NotificationKind.CARE_MESSAGE: _object({"patient_id": ID, "message_id": ID}),
+        # The patient as everywhere in payloads and routes (patients/{id}/): the enrollment.
+        NotificationKind.CARE_MESSAGE: _object({"enrollment_id": ID, "message_id": ID}),
         NotificationKind.MESSAGES_READ: _object(
-            {"patient_id": ID, "reader_id": ID, "last_read_id": ID}
+            {"enrollment_id": ID, "reader_id": ID, "last_read_id": ID}
         ),
         # recovery/services/milestones.py
-        NotificationKind.RECOVERY_MILESTONE: _object({"patient_id": ID, "days": ID}),
-        NotificationKind.RECOVERY_RESTART: _object({"patient_id": ID}),
+        NotificationKind.RECOVERY_MILESTONE: _object({"enrollment_id": ID, "days": ID}),
+        NotificationKind.RECOVERY_RESTART: _object({"enrollment_id": ID}),
     }
 
 
@@ -240,11 +241,16 @@ KINDS = [
 
 
 def care_teams(enrollment_ids: Collection[int]) -> dict[int, set[int]]:
+    from django.db.models import F
+
     from recovery.models import CareTeamMember
 
     team: dict[int, set[int]] = defaultdict(set)
+    # A deactivated counselor, or one moved to another program, hears nothing more.
     for enrollment_id, counselor_id in CareTeamMember.objects.filter(
-        enrollment_id__in=enrollment_ids
+        enrollment_id__in=enrollment_ids,
+        counselor__is_active=True,
+        counselor__program_id=F("enrollment__program_id"),
     ).values_list("enrollment_id", "counselor_id"):
         team[enrollment_id].add(counselor_id)
     return team

@@ -167,7 +167,7 @@ def _announce(enrollment: Enrollment, message: Message, *, exclude: int | None) 
         recipients=sorted(people),
         kind=NotificationKind.CARE_MESSAGE,
         key=f"care-message:{message.id}",
-        payload={"patient_id": enrollment.id, "message_id": message.id},
+        payload={"enrollment_id": enrollment.id, "message_id": message.id},
         # The patient's own automatic answer arrives while they are in the app.
         push=message.author_kind != MessageAuthor.AUTOMATIC,
     )
@@ -210,7 +210,7 @@ def messages_mark_read(
                     kind=NotificationKind.MESSAGES_READ,
                     key=f"messages-read:{conversation.id}:{reader.id}:{marker.last_read_id}",
                     payload={
-                        "patient_id": enrollment.id,
+                        "enrollment_id": enrollment.id,
                         "reader_id": reader.id,
                         "last_read_id": marker.last_read_id,
                     },

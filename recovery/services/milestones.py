@@ -70,7 +70,7 @@ def recovery_counter_set(
 
 
 def _celebrate(enrollment: Enrollment, counter: RecoveryCounter, days: int, since: date) -> None:
-    payload = {"patient_id": enrollment.id, "days": days}
+    payload = {"enrollment_id": enrollment.id, "days": days}
     key = f"milestone:{enrollment.id}:{since.isoformat()}:{days}"
     if not counter.hidden:
         # In the patient's language: this runs in an hourly job, not in their request.
@@ -108,7 +108,7 @@ def _restart(enrollment: Enrollment, counter: RecoveryCounter, since: date) -> N
             kind=NotificationKind.RECOVERY_RESTART,
             key=f"recovery-restart:{enrollment.id}:{since.isoformat()}",
             due_at=patient_daytime(enrollment, timezone.now()),
-            payload={"patient_id": enrollment.id},
+            payload={"enrollment_id": enrollment.id},
             title=str(_("We are with you")),
             body=str(RESTART_MESSAGE),
         )

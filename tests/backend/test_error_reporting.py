@@ -119,3 +119,22 @@ def test_scrub_drops_whatever_an_integration_attached():
     assert scrubbed["request"] == {"method": "POST"}
     assert NOTE not in json.dumps(scrubbed)
     assert scrubbed["exception"]["values"][0]["stacktrace"]["frames"][0]["function"] == "f"
+
+
+def test_scrub_drops_django_request_lines_which_name_paths() -> None:
+    from backend.error_reporting import scrub
+
+    event = {
+        "logger": "django.request",
+        "logentry": {"message": "Not Found: /api/v1/patients/45/safety-plan/"},
+        "breadcrumbs": {
+            "values": [
+                {"category": "django.request", "message": "Not Found: /api/v1/patients/45/"},
+                {"category": "recovery", "message": "sweep ran"},
+            ]
+        },
+    }
+    scrubbed = scrub(event)
+    assert "logentry" not in scrubbed
+    assert "45" not in json.dumps(scrubbed)
+    assert scrubbed["breadcrumbs"]["values"][1]["message"] == "sweep ran"

@@ -100,3 +100,12 @@ def test_a_job_logs_one_event_with_its_outcome(captured):
     assert jobs[0]["job"] == "sweep_missed_checkins"
     assert jobs[0]["outcome"] == "ok"
     assert isinstance(jobs[0]["duration_ms"], float)
+
+
+def test_django_request_lines_name_no_path(captured, counselor):
+    """A 404 for a patient id says so by status, never by the path with the id in it."""
+    response = client_for(counselor).get("/api/v1/patients/987654/safety-plan/")
+    assert response.status_code == 404
+    logged = captured.getvalue()
+    assert "987654" not in logged
+    assert any(e.get("event") == "response 404" for e in _events(captured))

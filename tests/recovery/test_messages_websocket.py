@@ -73,7 +73,7 @@ async def test_a_message_reaches_the_team_live_and_the_answer_reaches_the_patien
         event = await sockets[who].receive_json_from(timeout=2)
         _check(event)
         assert event["kind"] == "care_message"
-        assert event["payload"] == {"patient_id": enrollment.id, "message_id": message_id}
+        assert event["payload"] == {"enrollment_id": enrollment.id, "message_id": message_id}
         assert "talk" not in event["title"] + event["body"]
     assert await sockets["patient"].receive_nothing(timeout=0.2)
     assert await sockets["off_team"].receive_nothing(timeout=0.2)
@@ -100,7 +100,7 @@ async def test_a_message_reaches_the_team_live_and_the_answer_reaches_the_patien
         _check(receipt)
         assert receipt["kind"] == "messages_read"
         assert receipt["payload"] == {
-            "patient_id": enrollment.id,
+            "enrollment_id": enrollment.id,
             "reader_id": enrollment.patient.id,
             "last_read_id": reply["message"]["id"],
         }

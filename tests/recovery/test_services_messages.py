@@ -78,5 +78,23 @@ def test_the_notification_names_no_text_and_skips_the_sender(enrollment, counsel
     rows = Notification.objects.filter(kind="care_message")
     assert {n.recipient_id for n in rows} == {counselor.id, supervisor.id}
     for row in rows:
-        assert row.payload == {"patient_id": enrollment.id, "message_id": result.message.id}
+        assert row.payload == {"enrollment_id": enrollment.id, "message_id": result.message.id}
         assert "private" not in row.title + row.body
+
+
+def test_a_deactivated_or_moved_counselor_hears_of_no_new_message(
+    enrollment, counselor, supervisor
+):
+    from recovery.models import CareTeamMember
+    from tests.factories import CounselorFactory, ProgramFactory
+
+    moved = CounselorFactory(program=enrollment.program)
+    CareTeamMember.objects.create(enrollment=enrollment, counselor=moved)
+    moved.program = ProgramFactory()
+    moved.save()
+    counselor.is_active = False
+    counselor.save()
+    with time_machine.travel(datetime(2026, 12, 1, 15, 0, tzinfo=UTC), tick=False):
+        message_send(enrollment=enrollment, sender=enrollment.patient, body="anyone there?")
+    rows = Notification.objects.filter(kind="care_message")
+    assert {n.recipient_id for n in rows} == {supervisor.id}
