@@ -147,8 +147,12 @@ def _reminder(assignment: QuestionnaireAssignment) -> Message:
             gettext_noop("A questionnaire from your care team is waiting. Open the app."),
         ),
         payload={"assignment_id": assignment.id, "instrument": assignment.instrument},
-        # Due at whatever hour the sweep ran; the phone hears of it in the patient's day.
-        due_at=patient_daytime(assignment.enrollment, assignment.due_at),
+        # A scheduled one is due at whatever hour the sweep ran: the phone hears of it in
+        # the patient's day. One a person or a rule assigned (the screener after a risk
+        # answer, while the patient is in the app) goes at once.
+        due_at=patient_daytime(assignment.enrollment, assignment.due_at)
+        if assignment.source == AssignmentSource.SCHEDULE
+        else assignment.due_at,
         expires_at=assignment.closes_at,
     )
 
