@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api import BoundedDateTimeField, LocalTimeField, SyncPagination, request_user
+from recovery.api.cards import ContactCardSerializer, SafetyPlanReadSerializer
 from recovery.api.common import (
     AwareDateTimeField,
     BoundedListField,
@@ -36,7 +37,6 @@ from recovery.crisis import crisis_resources
 from recovery.models import CheckIn, CheckInSchedule, Trigger, UrgeEvent
 from recovery.models.exercises import ExerciseCategory
 from recovery.models.monitoring import ScreenSubstance
-from recovery.models.support import Relationship
 from recovery.selectors.access import enrollment_for_patient_user, records_visible_to
 from recovery.selectors.care import urge_toolkit
 from recovery.selectors.safety_plan import safety_plan_view
@@ -67,18 +67,6 @@ class ExerciseCardSerializer(serializers.Serializer):
         help_text="A favourite, assigned by the care team, or one of the library's first-line "
         "skills (offered when the patient has neither).",
     )
-
-
-class ContactCardSerializer(serializers.Serializer):
-    """A support contact as the urge button offers it, in the patient's order."""
-
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    relationship = serializers.ChoiceField(choices=Relationship.choices)
-    phone = serializers.CharField(allow_blank=True)
-    email = serializers.CharField(allow_blank=True)
-    reachable_hours = serializers.CharField(allow_blank=True)
-    position = serializers.IntegerField()
 
 
 @extend_schema_field(
@@ -283,7 +271,7 @@ class UrgeList(generics.ListCreateAPIView):
             201: inline_serializer(
                 "UrgeResponse",
                 {
-                    "safety_plan": serializers.DictField(),
+                    "safety_plan": SafetyPlanReadSerializer(),
                     "urge": UrgeSerializer(),
                     "exercises": ExerciseCardSerializer(many=True),
                     "support_contacts": ContactCardSerializer(many=True),

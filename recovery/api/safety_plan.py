@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from recovery.api.cards import SafetyPlanReadSerializer
 from recovery.api.common import IdField, IsPatient, StrictSerializer, acting_user
 from recovery.models import MAX_PLAN_TEXT, PlanSection
 from recovery.selectors.access import shared_record_enrollment
@@ -61,7 +62,7 @@ def _matches(header: str, etag: str) -> bool:
 
 
 class SafetyPlanView(APIView):
-    @extend_schema(responses={200: serializers.DictField(), 304: None})
+    @extend_schema(responses={200: SafetyPlanReadSerializer, 304: None})
     def get(self, request: Request, pk: int | None = None) -> Response:
         enrollment = shared_record_enrollment(acting_user(request), pk)
         body = safety_plan_view(enrollment)
@@ -76,7 +77,7 @@ class SafetyPlanView(APIView):
     @extend_schema(
         request=PlanWriteSerializer,
         responses={
-            200: serializers.DictField(),
+            200: SafetyPlanReadSerializer,
             422: OpenApiResponse(description="Saved by someone else meanwhile: reload, redo."),
         },
     )
