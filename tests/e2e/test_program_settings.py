@@ -26,9 +26,11 @@ def _sign_in(page: Any, username: str) -> None:
 
 def _settings_from_api(app: LiveApp) -> dict[str, Any]:
     with httpx.Client(base_url=f"{app.base_url}/api/v1", timeout=10, trust_env=False) as api:
-        token = api.post(
+        signed_in = api.post(
             "/auth/token/", json={"username": DEMO_SUPERVISOR, "password": DEMO_PASSWORD}
-        ).json()["access"]
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        token = signed_in.json()["access"]
         response = api.get("/program/settings/", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     return dict(response.json())
