@@ -118,7 +118,8 @@ def test_a_reminder_held_by_a_killed_worker_goes_out_before_it_expires(
     # Exactly once on the phone: every push of it carries one collapse id, so the repeat
     # replaces the first instead of showing a second notification.
     pushes = [m for _, m in fcm.arrivals if m["data"]["notification_id"] == str(reminder_id)]
-    assert len(pushes) == len(fcm.arrivals) == 2
+    # (Other jobs may push the patient something else meanwhile, say a milestone.)
+    assert len(pushes) == 2
     assert {m["token"] for m in pushes} == {Device.objects.get(user_id=patient.patient_id).address}
     shown = {collapse_ids(m) for m in pushes}
     assert shown == {(str(reminder_id),) * 3}
