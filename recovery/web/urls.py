@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from recovery.web import actions, incentives, program_settings, views
+from recovery.web import actions, flag_history, incentives, program_settings, views
 
 app_name = "dashboard"
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("flags/<int:pk>/acknowledge/", actions.flag_acknowledge, name="flag-acknowledge"),
     path("flags/<int:pk>/assign/", actions.flag_assign, name="flag-assign"),
     path("flags/<int:pk>/resolve/", actions.flag_resolve, name="flag-resolve"),
+    path("flags/<int:pk>/reopen/", actions.flag_reopen, name="flag-reopen"),
+    path("flags/resolved/", flag_history.flag_history_page, name="flag-history"),
     path("patients/<int:pk>/", views.patient_page, name="patient"),
     path("calendar/", views.calendar_page, name="calendar"),
     path(
