@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from recovery.web import actions, flag_history, incentives, program_settings, views
+from recovery.web import (
+    actions,
+    calendar_edit,
+    flag_history,
+    incentives,
+    program_settings,
+    views,
+)
 
 app_name = "dashboard"
 
@@ -20,6 +27,12 @@ urlpatterns = [
     path("flags/resolved/", flag_history.flag_history_page, name="flag-history"),
     path("patients/<int:pk>/", views.patient_page, name="patient"),
     path("calendar/", views.calendar_page, name="calendar"),
+    path("calendar/new/", calendar_edit.session_new_page, name="session-new"),
+    path(
+        "sessions/<int:session_id>/change/",
+        calendar_edit.session_change_page,
+        name="session-change",
+    ),
     path(
         "sessions/<int:session_id>/attendance/",
         actions.attendance_mark,
