@@ -91,3 +91,14 @@ def sign_in(page: Any, username: str = DEMO_COUNSELOR, next_path: str = "/dashbo
 
 def wait_live(page: Any) -> None:
     page.wait_for_selector("body[data-live='live']", timeout=10_000)
+
+
+def discharge(app: LiveApp, patient: Patient) -> None:
+    """Off the active caseload again, so tests that count the demo patients still can."""
+    with api(app) as client:
+        response = client.post(
+            f"/patients/{patient.enrollment_id}/discharge/",
+            json={"reason": "End of the e2e test."},
+            headers=staff_headers(app),
+        )
+    assert response.status_code == 200, response.text

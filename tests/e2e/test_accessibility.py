@@ -8,6 +8,7 @@ PAGES, the one list, and it is audited everywhere it may be opened."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from tests.e2e.api_client import (
     DEMO_SUPERVISOR,
     api,
+    discharge,
     enroll_patient,
     flags_of,
     post_checkin,
@@ -66,7 +68,7 @@ OFF_SCREEN_ACTIONS = """
 
 
 @pytest.fixture(scope="module")
-def flags_on_the_pages(live_app: LiveApp) -> None:
+def flags_on_the_pages(live_app: LiveApp) -> Iterator[None]:
     """An open and a resolved flag, so the queue, the history and the patient page are
     audited with rows in them whichever tests ran before."""
     patient = enroll_patient(live_app, "Avery", "Audit")
@@ -80,6 +82,8 @@ def flags_on_the_pages(live_app: LiveApp) -> None:
             headers=staff_headers(live_app),
         )
     assert resolved.status_code == 200, resolved.text
+    yield
+    discharge(live_app, patient)
 
 
 def _violations(page: Any) -> list[str]:

@@ -279,6 +279,9 @@
     } catch (_) {
       row = null;
     }
+    // A replay of a flag someone already dealt with: no toast, no sound, not in the queue.
+    const status = row ? row.dataset.status : "open";
+    if (status === "resolved") return;
     const name = row ? row.dataset.patientName : "a patient";
     const kind = row ? row.dataset.kindLabel : String(payload.kind || "flag").replace(/_/g, " ");
     const text = (escalated ? "Escalated " : "New ") + severityName(severity).toLowerCase() +
@@ -295,6 +298,7 @@
         updateEmpty(container);
       });
     }
+    if (status !== "open") return;
     toast(text, severity, flagId);
     bumpCounter();
     Dashboard.announce(text, severity >= URGENT);
