@@ -216,12 +216,13 @@ def series_move_rest(
     """Move the rest of a series to a new time: end this one, continue as a new series."""
     zone = zoneinfo.ZoneInfo(series.timezone)
     cut = datetime.combine(from_date, time(0, 0), tzinfo=zone).astimezone(UTC)
+    rule = _rest_of_rule(series, from_date=from_date)
     series_cancel_rest(series=series, from_instant=cut, notify=False)
     return series_create(
         program_id=series.program_id,
         kind=series.kind,
         title=series.title,
-        rule=series.rrule,
+        rule=rule,
         start_date=from_date,
         start_time=start_time,
         duration_minutes=duration_minutes,
@@ -231,3 +232,19 @@ def series_move_rest(
         facilitator=series.facilitator,
         patients=list(series.patients.all()),
     )
+
+
+def _rest_of_rule(series: SessionSeries, *, from_date: date) -> str:
+    """The rule of what is left from `from_date` on: a COUNT counts only the occurrences
+    not yet held (a 36-session series moved after 30 has 6 left, not 36 more); an UNTIL
+    stays as it is."""
+    start = datetime.combine(series.start_date, series.start_time)
+    parsed = parse_rule(series.rrule, start=start)
+    if getattr(parsed, "_count", None) is None:
+        return series.rrule
+    cut = datetime.combine(from_date, time(0, 0))
+    left = sum(1 for local in parsed if local >= cut)
+    if not left:
+        raise ServiceError({"from_date": ["The series has no sessions left from that date."]})
+    parts = [p for p in series.rrule.strip().split(";") if not p.upper().startswith("COUNT=")]
+    return ";".join([*parts, f"COUNT={left}"])

@@ -13,7 +13,12 @@ from backend.errors import ServiceError
 from notifications.models import Notification
 from notifications.services import preference_set
 from recovery.models import AttendanceStatus, TreatmentSession
-from recovery.services.series import series_cancel_rest, series_create, series_expand_all
+from recovery.services.series import (
+    series_cancel_rest,
+    series_create,
+    series_expand_all,
+    series_move_rest,
+)
 from recovery.services.sessions import (
     attendance_record,
     session_cancel,
@@ -202,3 +207,40 @@ def test_attendance_minutes_follow_the_status(enrollment, counselor):
         attendance_record(
             session=session, enrollment=stranger, status=AttendanceStatus.PRESENT, actor=counselor
         )
+
+
+@pytest.mark.parametrize(
+    ("rule", "moved_rule", "total"),
+    [
+        ("FREQ=WEEKLY;BYDAY=MO,WE,TH;COUNT=12", "FREQ=WEEKLY;BYDAY=MO,WE,TH;COUNT=6", 12),
+        # 1 June to Monday 20 July: seven full weeks of three, and that Monday.
+        ("FREQ=WEEKLY;BYDAY=MO,WE,TH;UNTIL=20260720T235959", None, 22),
+    ],
+)
+def test_moving_the_rest_of_a_series_keeps_how_many_are_left(
+    enrollment, time_machine, rule, moved_rule, total
+):
+    """A series of 12 moved after its first two weeks (6 held) goes on with the 6 left,
+    not 12 more; an UNTIL rule ends on the same day as before."""
+    time_machine.move_to(datetime(2026, 6, 1, 12, tzinfo=UTC))
+    series = series_create(
+        program_id=enrollment.program_id,
+        kind="group_therapy",
+        title="Process group",
+        rule=rule,
+        start_date=date(2026, 6, 1),
+        start_time=time(18, 0),
+        duration_minutes=180,
+        timezone_name="America/New_York",
+        patients=[enrollment],
+    )
+    time_machine.move_to(datetime(2026, 6, 14, 12, tzinfo=UTC))
+    moved = series_move_rest(
+        series=series, from_date=date(2026, 6, 15), start_time=time(17, 0), duration_minutes=120
+    )
+    assert moved.rrule == (moved_rule or rule)
+    time_machine.move_to(datetime(2026, 7, 25, 12, tzinfo=UTC))
+    series_expand_all()
+    held = series.occurrences.filter(status="scheduled").count()
+    assert held == 6
+    assert held + moved.occurrences.count() == total

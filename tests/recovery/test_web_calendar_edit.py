@@ -259,6 +259,10 @@ def test_move_the_rest_of_a_series_to_a_new_time(
     assert [(r["start_date"], r["start_time"], r["duration_minutes"]) for r in moved] == [
         (fourth.starts_at.astimezone(_zone(program)).date().isoformat(), "17:00:00", 90)
     ]
+    # Three sessions were left; the moved series has those three, not six more.
+    assert moved[0]["rrule"] == "FREQ=DAILY;COUNT=3"
+    new_sessions = TreatmentSession.objects.filter(series_id=moved[0]["id"])
+    assert new_sessions.count() == 3
     bad = _browser(counselor).post(
         f"/dashboard/sessions/{occurrences[1].id}/change/",
         {"action": "move_rest", "rest-start_time": "17:00", "rest-end_time": "17:02"},
