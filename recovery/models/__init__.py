@@ -98,6 +98,7 @@ from recovery.models.sessions import (
     SessionStatus,
     TreatmentSession,
 )
+from recovery.models.staff import StaffInvitation
 from recovery.models.support import Relationship, SupportContact
 
 __all__ = [
@@ -183,6 +184,7 @@ __all__ = [
     "SessionStatus",
     "Severity",
     "ShareableEvent",
+    "StaffInvitation",
     "Stage",
     "SubstanceResult",
     "SupportContact",

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from recovery.web import actions, incentives, program_settings, views
+from recovery.web import actions, incentives, program_settings, staff, views
 
 app_name = "dashboard"
 
@@ -26,5 +26,22 @@ urlpatterns = [
     path("incentives/", incentives.incentive_report_page, name="incentives"),
     path("incentives.csv", incentives.incentive_report_download, name="incentives-csv"),
     path("settings/", program_settings.program_settings_page, name="settings"),
+    path("staff/", staff.staff_page, name="staff"),
+    path("staff/invite/", staff.staff_invite, name="staff-invite"),
+    path("staff/<int:pk>/", staff.staff_member_page, name="staff-member"),
+    path("staff/<int:pk>/deactivate/", staff.staff_deactivate, name="staff-deactivate"),
+    path("staff/<int:pk>/reactivate/", staff.staff_reactivate, name="staff-reactivate"),
+    path(
+        "staff/invitations/<int:pk>/reissue/",
+        staff.invitation_reissue,
+        name="staff-invitation-reissue",
+    ),
+    path(
+        "staff/invitations/<int:pk>/revoke/",
+        staff.invitation_revoke,
+        name="staff-invitation-revoke",
+    ),
+    path("invitation/<str:token>/", staff.accept_invitation, name="staff-accept"),
+    path("patients/<int:pk>/care-team/", staff.care_team_page, name="care-team"),
     path("assets/<path:path>", views.asset, name="asset"),
 ]
