@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from recovery.web import actions, incentives, program_settings, views
+from recovery.web import actions, enrollment, incentives, program_settings, views
 
 app_name = "dashboard"
 
@@ -26,5 +26,18 @@ urlpatterns = [
     path("incentives/", incentives.incentive_report_page, name="incentives"),
     path("incentives.csv", incentives.incentive_report_download, name="incentives-csv"),
     path("settings/", program_settings.program_settings_page, name="settings"),
+    path("patients/new/", enrollment.enroll_page, name="patient-enroll"),
+    path(
+        "patients/<int:pk>/enrollment/",
+        enrollment.enrollment_page,
+        name="patient-enrollment",
+    ),
+    path("patients/<int:pk>/enrollment/code/", enrollment.code_issue, name="patient-code"),
+    path(
+        "patients/<int:pk>/enrollment/discharge/",
+        enrollment.discharge,
+        name="patient-discharge",
+    ),
+    path("patients/<int:pk>/enrollment/readmit/", enrollment.readmit, name="patient-readmit"),
     path("assets/<path:path>", views.asset, name="asset"),
 ]
