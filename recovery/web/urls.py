@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from recovery.web import actions, enrollment, incentives, program_settings, views
+from recovery.web import actions, audit, enrollment, incentives, program_settings, views
 
 app_name = "dashboard"
 
@@ -39,5 +39,7 @@ urlpatterns = [
         name="patient-discharge",
     ),
     path("patients/<int:pk>/enrollment/readmit/", enrollment.readmit, name="patient-readmit"),
+    path("audit/", audit.audit_trail_page, name="audit-trail"),
+    path("audit.csv", audit.audit_trail_download, name="audit-trail-csv"),
     path("assets/<path:path>", views.asset, name="asset"),
 ]
