@@ -51,7 +51,14 @@ def code_qr_svg(code: str) -> SafeString:
     """The QR code as inline SVG (segno writes only its own markup: safe to embed)."""
     out = io.BytesIO()
     segno.make(code_qr_payload(code), error="m", micro=False).save(
-        out, kind="svg", xmldecl=False, svgns=True, scale=6, border=4, svgclass="qr-code"
+        out,
+        kind="svg",
+        xmldecl=False,
+        svgns=True,
+        scale=6,
+        border=4,
+        svgclass="qr-code",
+        omitsize=True,
     )
     return mark_safe(out.getvalue().decode())  # noqa: S308
 
