@@ -146,6 +146,7 @@ urlpatterns = [
         name="patient-discharge",
     ),
     path("patients/<int:pk>/enrollment-code/", patients.PatientCode.as_view(), name="patient-code"),
+    path("patients/<int:pk>/readmit/", patients.PatientReadmit.as_view(), name="patient-readmit"),
     path(
         "patients/<int:pk>/checkin-schedule/",
         patients.PatientSchedule.as_view(),

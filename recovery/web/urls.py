@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from recovery.web import actions, incentives, program_settings, staff, views
+from recovery.web import actions, audit, enrollment, incentives, program_settings, staff, views
 
 app_name = "dashboard"
 
@@ -43,5 +43,20 @@ urlpatterns = [
     ),
     path("invitation/<str:token>/", staff.accept_invitation, name="staff-accept"),
     path("patients/<int:pk>/care-team/", staff.care_team_page, name="care-team"),
+    path("patients/new/", enrollment.enroll_page, name="patient-enroll"),
+    path(
+        "patients/<int:pk>/enrollment/",
+        enrollment.enrollment_page,
+        name="patient-enrollment",
+    ),
+    path("patients/<int:pk>/enrollment/code/", enrollment.code_issue, name="patient-code"),
+    path(
+        "patients/<int:pk>/enrollment/discharge/",
+        enrollment.discharge,
+        name="patient-discharge",
+    ),
+    path("patients/<int:pk>/enrollment/readmit/", enrollment.readmit, name="patient-readmit"),
+    path("audit/", audit.audit_trail_page, name="audit-trail"),
+    path("audit.csv", audit.audit_trail_download, name="audit-trail-csv"),
     path("assets/<path:path>", views.asset, name="asset"),
 ]

@@ -735,6 +735,14 @@ ROWS: list[Row] = [
         route="patients/<int:pk>/discharge/",
     ),
     Row(
+        "patient readmit",
+        "post",
+        url("patients/{w.a.id}/readmit/"),
+        staff_on(400),  # A is active: only a discharged patient is readmitted
+        body=lambda w: {"reason": "back"},
+        route="patients/<int:pk>/readmit/",
+    ),
+    Row(
         "patient code",
         "post",
         url("patients/{w.a.id}/enrollment-code/"),
