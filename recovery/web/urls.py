@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from recovery.web import actions, incentives, program_settings, views
+from recovery.web import actions, incentives, program_settings, reports, views
 
 app_name = "dashboard"
 
@@ -26,5 +26,7 @@ urlpatterns = [
     path("incentives/", incentives.incentive_report_page, name="incentives"),
     path("incentives.csv", incentives.incentive_report_download, name="incentives-csv"),
     path("settings/", program_settings.program_settings_page, name="settings"),
+    path("reports/", reports.reports_page, name="reports"),
+    path("reports/<slug:name>.csv", reports.report_download, name="report-csv"),
     path("assets/<path:path>", views.asset, name="asset"),
 ]
