@@ -108,6 +108,7 @@ def reports_page(request: HttpRequest) -> HttpResponse:
         add_problems(form, exc.fields)
         return render(request, "dashboard/reports.html", context, status=400)
     context |= {
+        "form": ReportRangeForm(initial={"start": span.first, "end": span.last}),
         "span": span,
         "query": f"start={span.first.isoformat()}&end={span.last.isoformat()}",
         "adherence": _adherence_view(reports["adherence"].data),

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from recovery.models import AuditEntry
+from recovery.models import AuditEntry, Flag
 from recovery.services.sessions import attendance_record
 from tests.factories import (
     CounselorFactory,
@@ -102,3 +102,27 @@ def test_counselors_and_patients_get_404(world: dict[str, Any], url: str) -> Non
     assert not AuditEntry.objects.exists()
     counselor_page = browser(CounselorFactory(program=world["program"])).get("/dashboard/")
     assert b"/dashboard/reports/" not in counselor_page.content
+
+
+def test_a_flag_resolved_on_the_dashboard_as_needing_no_action_counts_as_such(
+    world: dict[str, Any],
+) -> None:
+    flag = Flag.objects.create(
+        enrollment=world["enrollment"],
+        kind="urge",
+        severity=20,
+        window_key="w",
+        created_at=datetime(2026, 3, 20, 15, tzinfo=UTC),
+    )
+    client = browser(world["supervisor"])
+    resolved = client.post(
+        f"/dashboard/flags/{flag.id}/resolve/",
+        {"outcome_note": "She was fine.", "resolution": "no_action_needed"},
+    )
+    assert resolved.status_code == 302
+    flag.refresh_from_db()
+    assert (flag.status, flag.resolution) == ("resolved", "no_action_needed")
+    page = client.get("/dashboard/reports/?start=2026-03-16&end=2026-03-20")
+    (urge, total) = page.context["flags"]
+    assert (urge["kind"], urge["no_action_shown"], urge["resolve_median"]) == ("urge", "100%", "60")
+    assert total["kind"] == "all"
