@@ -25,7 +25,14 @@ from recovery.models.exercises import (
     ExercisePractice,
     FavoriteExercise,
 )
-from recovery.models.flags import Flag, FlagEvent, FlagKind, FlagStatus, Severity
+from recovery.models.flags import (
+    Flag,
+    FlagEvent,
+    FlagKind,
+    FlagResolution,
+    FlagStatus,
+    Severity,
+)
 from recovery.models.incentives import (
     Behaviour,
     CatalogueItem,
@@ -133,6 +140,7 @@ __all__ = [
     "Flag",
     "FlagEvent",
     "FlagKind",
+    "FlagResolution",
     "FlagStatus",
     "GoalDomain",
     "GoalMetric",

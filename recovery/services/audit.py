@@ -170,3 +170,13 @@ def audit_note(*, actor: Any, enrollment_ids: Iterable[int]) -> None:
     if pending is None or actor.pk is None:
         return
     pending.by_actor.setdefault(int(actor.pk), set()).update(int(i) for i in enrollment_ids)
+
+
+def audit_notes_take(*, actor: Any) -> set[int]:
+    """Take the patients noted so far in this request for `actor` out of the request's
+    scope, for a caller that records them itself under another action (a CSV download
+    is an export): still one entry per patient."""
+    pending = _pending.get()
+    if pending is None or actor.pk is None:
+        return set()
+    return pending.by_actor.pop(int(actor.pk), set())

@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from recovery.web import actions, audit, enrollment, incentives, program_settings, staff, views
+from recovery.web import (
+    actions,
+    audit,
+    enrollment,
+    incentives,
+    program_settings,
+    reports,
+    staff,
+    views,
+)
 
 app_name = "dashboard"
 
@@ -58,5 +67,7 @@ urlpatterns = [
     path("patients/<int:pk>/enrollment/readmit/", enrollment.readmit, name="patient-readmit"),
     path("audit/", audit.audit_trail_page, name="audit-trail"),
     path("audit.csv", audit.audit_trail_download, name="audit-trail-csv"),
+    path("reports/", reports.reports_page, name="reports"),
+    path("reports/<slug:name>.csv", reports.report_download, name="report-csv"),
     path("assets/<path:path>", views.asset, name="asset"),
 ]
