@@ -5,7 +5,9 @@ from django.urls import path
 from recovery.web import (
     actions,
     audit,
+    calendar_edit,
     enrollment,
+    flag_history,
     incentives,
     program_settings,
     reports,
@@ -25,8 +27,16 @@ urlpatterns = [
     path("flags/<int:pk>/acknowledge/", actions.flag_acknowledge, name="flag-acknowledge"),
     path("flags/<int:pk>/assign/", actions.flag_assign, name="flag-assign"),
     path("flags/<int:pk>/resolve/", actions.flag_resolve, name="flag-resolve"),
+    path("flags/<int:pk>/reopen/", actions.flag_reopen, name="flag-reopen"),
+    path("flags/resolved/", flag_history.flag_history_page, name="flag-history"),
     path("patients/<int:pk>/", views.patient_page, name="patient"),
     path("calendar/", views.calendar_page, name="calendar"),
+    path("calendar/new/", calendar_edit.session_new_page, name="session-new"),
+    path(
+        "sessions/<int:session_id>/change/",
+        calendar_edit.session_change_page,
+        name="session-change",
+    ),
     path(
         "sessions/<int:session_id>/attendance/",
         actions.attendance_mark,
