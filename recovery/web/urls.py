@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from recovery.web import actions, incentives, program_settings, views
+from recovery.web import actions, incentives, patient_actions, program_settings, views
 
 app_name = "dashboard"
 
@@ -17,6 +17,14 @@ urlpatterns = [
     path("flags/<int:pk>/assign/", actions.flag_assign, name="flag-assign"),
     path("flags/<int:pk>/resolve/", actions.flag_resolve, name="flag-resolve"),
     path("patients/<int:pk>/", views.patient_page, name="patient"),
+    path(
+        "patients/<int:pk>/exercises/",
+        patient_actions.assign_exercise,
+        name="patient-assign-exercise",
+    ),
+    path("patients/<int:pk>/schedule/", patient_actions.set_schedule, name="patient-schedule"),
+    path("patients/<int:pk>/screens/", patient_actions.record_screen, name="patient-screen"),
+    path("patients/<int:pk>/care/", patient_actions.change_care, name="patient-care"),
     path("calendar/", views.calendar_page, name="calendar"),
     path(
         "sessions/<int:session_id>/attendance/",
