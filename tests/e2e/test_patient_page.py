@@ -79,9 +79,7 @@ def test_a_counselor_assigns_an_exercise_and_records_a_screen(
     page.get_by_role("button", name="Assign", exact=True).click()
     page.get_by_text("Assigned ").first.wait_for()
     assigned = api.get("/assignments/", patient=patient_id)["results"]
-    assert [(a["exercise"], a["note"]) for a in assigned] == [
-        (exercise_id, "Try it before group")
-    ]
+    assert [(a["exercise"], a["note"]) for a in assigned] == [(exercise_id, "Try it before group")]
 
     today = datetime.now(zoneinfo.ZoneInfo(quiet_patient["timezone"])).date()
     page.get_by_label("Collected on").fill(today.isoformat())
