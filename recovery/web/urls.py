@@ -9,6 +9,7 @@ from recovery.web import (
     enrollment,
     flag_history,
     incentives,
+    patient_actions,
     program_settings,
     reports,
     staff,
@@ -30,6 +31,14 @@ urlpatterns = [
     path("flags/<int:pk>/reopen/", actions.flag_reopen, name="flag-reopen"),
     path("flags/resolved/", flag_history.flag_history_page, name="flag-history"),
     path("patients/<int:pk>/", views.patient_page, name="patient"),
+    path(
+        "patients/<int:pk>/exercises/",
+        patient_actions.assign_exercise,
+        name="patient-assign-exercise",
+    ),
+    path("patients/<int:pk>/schedule/", patient_actions.set_schedule, name="patient-schedule"),
+    path("patients/<int:pk>/screens/", patient_actions.record_screen, name="patient-screen"),
+    path("patients/<int:pk>/care/", patient_actions.change_care, name="patient-care"),
     path("calendar/", views.calendar_page, name="calendar"),
     path("calendar/new/", calendar_edit.session_new_page, name="session-new"),
     path(
