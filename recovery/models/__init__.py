@@ -98,7 +98,7 @@ from recovery.models.sessions import (
     SessionStatus,
     TreatmentSession,
 )
-from recovery.models.support import Relationship, SupportContact
+from recovery.models.support import Relationship, SupportContact, SupportContactDeletion
 
 __all__ = [
     "MAX_MESSAGE_LENGTH",
@@ -186,6 +186,7 @@ __all__ = [
     "Stage",
     "SubstanceResult",
     "SupportContact",
+    "SupportContactDeletion",
     "TreatmentPlan",
     "TreatmentSession",
     "Trigger",
