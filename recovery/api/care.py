@@ -287,18 +287,20 @@ class ContactSerializer(StrictModelSerializer):
 
 @extend_schema_view(
     get=extend_schema(
+        description="The patient's support contacts, in their order. To sync, pass "
+        "`updated_since`, follow `next_page` to the end, drop the first page's `deleted` "
+        "ids, and keep the response's `synced_at` for next time.",
         parameters=[
             updated_since_parameter(
                 "Only contacts added or changed at or after this instant; the first page's "
                 "`deleted` lists the ids deleted since."
             )
-        ]
+        ],
     )
 )
 class ContactList(generics.ListCreateAPIView):
     """The patient's support contacts, in their order. The crisis lines come beside them
-    on GET /support/. To sync, pass `updated_since`, follow `next_page` to the end, drop
-    the first page's `deleted` ids, and keep the response's `synced_at` for next time."""
+    on GET /support/."""
 
     serializer_class = ContactSerializer
     permission_classes = [PatientWritesStaffReads]

@@ -195,13 +195,15 @@ def _serializer_for(request: Request) -> type[serializers.Serializer]:
                 "a cancelled one comes back with `status` `cancelled`, a moved one with its "
                 "new time."
             ),
-        ]
+        ],
+        description="Patients: their sessions from now on. Staff: the program's sessions "
+        "(filter by `since`/`until`). To sync, pass `updated_since`, follow `next_page` to "
+        "the end, and keep the response's `synced_at` for next time.",
     )
 )
 class SessionList(generics.ListCreateAPIView):
     """Patients: their sessions from now on. Staff: the program's sessions (filter by
-    `since`/`until`); staff create sessions. To sync, pass `updated_since`, follow
-    `next_page` to the end, and keep the response's `synced_at` for next time."""
+    `since`/`until`); staff create sessions."""
 
     def get_permissions(self) -> list[Any]:
         return staff_writes(self)
