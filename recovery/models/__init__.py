@@ -106,7 +106,7 @@ from recovery.models.sessions import (
     TreatmentSession,
 )
 from recovery.models.staff import StaffInvitation
-from recovery.models.support import Relationship, SupportContact
+from recovery.models.support import Relationship, SupportContact, SupportContactDeletion
 
 __all__ = [
     "MAX_MESSAGE_LENGTH",
@@ -196,6 +196,7 @@ __all__ = [
     "Stage",
     "SubstanceResult",
     "SupportContact",
+    "SupportContactDeletion",
     "TreatmentPlan",
     "TreatmentSession",
     "Trigger",
