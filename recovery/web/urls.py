@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from recovery.web import actions, incentives, program_settings, views
+from recovery.web import actions, incentives, program_settings, unread, views
 
 app_name = "dashboard"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("flags/<int:pk>/assign/", actions.flag_assign, name="flag-assign"),
     path("flags/<int:pk>/resolve/", actions.flag_resolve, name="flag-resolve"),
     path("patients/<int:pk>/", views.patient_page, name="patient"),
+    path("unread/", unread.unread_counts, name="unread-counts"),
     path("calendar/", views.calendar_page, name="calendar"),
     path(
         "sessions/<int:session_id>/attendance/",
