@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from backend.errors import ServiceError
 from recovery.models import (
@@ -113,7 +114,11 @@ def program_exercise_create(*, actor: User, data: dict[str, Any]) -> Exercise:
     errors = program_exercise_problems(actor=actor, slug=data["slug"])
     if errors:
         raise ServiceError(errors)
-    return Exercise.objects.create(program_id=actor.program_id, **data)
+    # Stored as the default language's texts, whatever language the request came in: the
+    # one every patient's reading falls back to, so a Spanish reader sees it as written
+    # (recovery/translation.py), not an empty exercise.
+    with translation.override(settings.MODELTRANSLATION_DEFAULT_LANGUAGE):
+        return Exercise.objects.create(program_id=actor.program_id, **data)
 
 
 MAX_CONTACTS = 50

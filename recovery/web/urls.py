@@ -13,6 +13,7 @@ from recovery.web import (
     program_settings,
     reports,
     staff,
+    unread,
     views,
 )
 
@@ -39,6 +40,7 @@ urlpatterns = [
     path("patients/<int:pk>/schedule/", patient_actions.set_schedule, name="patient-schedule"),
     path("patients/<int:pk>/screens/", patient_actions.record_screen, name="patient-screen"),
     path("patients/<int:pk>/care/", patient_actions.change_care, name="patient-care"),
+    path("unread/", unread.unread_counts, name="unread-counts"),
     path("calendar/", views.calendar_page, name="calendar"),
     path("calendar/new/", calendar_edit.session_new_page, name="session-new"),
     path(
