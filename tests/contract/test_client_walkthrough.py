@@ -4,8 +4,9 @@ tests/contract/generate_client.py generates `iop_client` from the served schema;
 walkthrough drives the real WSGI application through it (httpx's WSGI transport): redeem
 an enrollment code, check in, replay, conflict, press the urge button, sync notifications
 with `updated_since` and page numbers, mark one read, sync support contacts with a
-deletion, outlive the access token and refresh, and meet `upgrade_required`. Every answer must parse into the documented model, and any
-field the walkthrough touches that the schema leaves untyped fails it.
+deletion, outlive the access token and refresh, and meet `upgrade_required`. Every answer
+must parse into the documented model, and any field the walkthrough touches that the schema
+leaves untyped fails it.
 """
 
 from __future__ import annotations
