@@ -19,6 +19,7 @@ from recovery.models import (
     Flag,
     FlagEvent,
     FlagKind,
+    FlagResolution,
     FlagStatus,
     Severity,
     User,
@@ -294,7 +295,15 @@ def flag_resolve_problems(*, flag: Flag, outcome_note: str | None = None) -> dic
 
 
 @transaction.atomic
-def flag_resolve(*, flag: Flag, actor: User, outcome_note: str) -> Flag:
+def flag_resolve(
+    *,
+    flag: Flag,
+    actor: User,
+    outcome_note: str,
+    resolution: str = FlagResolution.ACTION_TAKEN,
+) -> Flag:
+    """`resolution`: whether anything was done ("no_action_needed" counts toward alert
+    fatigue in the flags report)."""
     _refuse_unless_in_reach(flag, actor)
     errors = flag_resolve_problems(flag=flag, outcome_note=outcome_note)
     if errors:
@@ -309,6 +318,7 @@ def flag_resolve(*, flag: Flag, actor: User, outcome_note: str) -> Flag:
     flag.resolved_by = actor
     flag.resolved_at = now
     flag.outcome_note = outcome_note
+    flag.resolution = FlagResolution(resolution)
     flag.escalate_at = None
     flag.save()
     return _transition(flag, action=FlagEvent.Action.RESOLVED, actor=actor, note=outcome_note)
@@ -329,6 +339,7 @@ def flag_reopen(*, flag: Flag, actor: User, note: str = "") -> Flag:
     flag.status = FlagStatus.OPEN
     flag.resolved_by = None
     flag.resolved_at = None
+    flag.resolution = ""
     if flag.escalated_at is None:
         flag.escalate_at = _escalate_at(flag.enrollment, flag.severity, timezone.now())
     flag.save()

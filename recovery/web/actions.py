@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from backend.errors import ServiceError
-from recovery.models import AttendanceStatus, Flag, FlagStatus, User
+from recovery.models import AttendanceStatus, Flag, FlagResolution, FlagStatus, User
 from recovery.services import flags as flag_services
 from recovery.services.sessions import attendance_record
 from recovery.web import present
@@ -130,7 +130,10 @@ def flag_resolve(request: HttpRequest, pk: int) -> HttpResponse:
             return _form_errors(form)
         try:
             return flag_services.flag_resolve(
-                flag=flag, actor=user, outcome_note=form.cleaned_data["outcome_note"]
+                flag=flag,
+                actor=user,
+                outcome_note=form.cleaned_data["outcome_note"],
+                resolution=form.cleaned_data["resolution"] or FlagResolution.ACTION_TAKEN,
             )
         except ServiceError as exc:
             add_service_error(form, exc)

@@ -15,6 +15,7 @@ from recovery.models import (
     Enrollment,
     Flag,
     FlagKind,
+    FlagResolution,
     Severity,
     TreatmentSession,
     User,
@@ -116,6 +117,7 @@ class ResolveForm(forms.Form):
         label="What was done",
         strip=True,
     )
+    resolution = forms.ChoiceField(choices=FlagResolution.choices, required=False, label="Outcome")
 
     def __init__(self, *args: Any, flag: Flag, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

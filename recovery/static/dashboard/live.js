@@ -358,6 +358,8 @@
       /* The server replays what was not acknowledged; also ask for anything after the
          last event seen here, which another tab may have acknowledged meanwhile. */
       if (lastEventId !== null) send(ws, { type: "resume", after: lastEventId });
+      /* Whatever was missed while offline: pages refresh what they show (unread.js). */
+      document.dispatchEvent(new CustomEvent("dashboard:live-ready"));
       return;
     }
     if (message.type === "notification") {
@@ -375,6 +377,8 @@
           if (typeof message.id === "number") send(ws, { type: "ack", ids: [message.id] });
         });
       }
+      /* Every other kind to whichever page script wants it (unread.js: care_message). */
+      document.dispatchEvent(new CustomEvent("dashboard:notification", { detail: message }));
     }
   }
 
