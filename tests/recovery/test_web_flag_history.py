@@ -55,6 +55,7 @@ def test_the_history_shows_who_resolved_each_flag_when_and_why(
     assert f'id="resolved-{resolved.id}"' in html
     assert f'id="resolved-{still_open.id}"' not in html
     assert "Called; plan for tonight." in html
+    assert "Action taken" in html  # the resolution recorded with it
     assert counselor.get_full_name() in html
     assert "Reopen flag" in html
     # The open queue links to the history and no longer lists the resolved flag.
