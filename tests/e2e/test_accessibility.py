@@ -51,7 +51,13 @@ PAGES = [
     Page("calendar", "/dashboard/calendar/"),
     Page("session-new", "/dashboard/calendar/new/"),
     Page("session-change", "/dashboard/sessions/{session_id}/change/"),
+    Page("enroll", "/dashboard/patients/new/"),
+    Page("enrollment", "/dashboard/patients/{enrollment_id}/enrollment/"),
+    Page("care-team", "/dashboard/patients/{enrollment_id}/care-team/", who=(SUPERVISOR,)),
     Page("incentives", "/dashboard/incentives/", who=(SUPERVISOR,)),
+    Page("reports", "/dashboard/reports/", who=(SUPERVISOR,)),
+    Page("audit", "/dashboard/audit/", who=(SUPERVISOR,)),
+    Page("staff", "/dashboard/staff/", who=(SUPERVISOR,)),
     Page("settings", "/dashboard/settings/", who=(SUPERVISOR,)),
 ]
 
