@@ -46,8 +46,9 @@ def api(live_app: LiveApp) -> Any:
 
 @pytest.fixture
 def quiet_patient(api: Api) -> dict[str, Any]:
-    """The demo patient with the highest id: the one setup_data leaves without history."""
-    patients = api.get("/patients/")
+    """The active demo patient with the highest id: the one setup_data leaves without
+    history (other tests enroll patients of their own and discharge them afterwards)."""
+    patients = api.get("/patients/", status="active")
     rows = patients["results"] if isinstance(patients, dict) else patients
     return dict(max(rows, key=lambda row: row["id"]))
 
