@@ -156,6 +156,11 @@ def test_the_care_team_editor_reassigns(supervisor: Any, counselor: Any, enrollm
     assert browser(SupervisorFactory()).get(url).status_code == 404
     page = browser(supervisor).get(url)
     assert page.status_code == 200
+    patient_page = browser(supervisor).get(f"/dashboard/patients/{enrollment.id}/")
+    assert url.encode() in patient_page.content
+    assert (
+        url.encode() not in browser(counselor).get(f"/dashboard/patients/{enrollment.id}/").content
+    )
     saved = browser(supervisor).post(url, {"primary_counselor": newcomer.id, "members": []})
     assert saved.status_code == 302
     enrollment.refresh_from_db()
