@@ -288,7 +288,11 @@ def invitation_accept(
             program_id=invitation.program_id,
         )
         user.set_password(password)
-        user.save()
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError as exc:  # the same username taken at the same moment
+            raise ServiceError({"username": ["This username is taken."]}) from exc
         if invitation.program.require_staff_2fa:
             # The code just used counts as used: it cannot sign in a second time.
             TOTPDevice.objects.create(
