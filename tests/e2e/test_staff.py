@@ -151,6 +151,7 @@ def test_invite_accept_sign_in_then_deactivate(
         page.goto(f"/dashboard/patients/{patient}/care-team/")
         page.get_by_label(f"Robin {layout.capitalize()}", exact=True).check()
         _fits(page, width)
+        page.screenshot(path=str(artifacts / f"staff-care-team-{layout}.png"), full_page=True)
         page.get_by_role("button", name="Save care team").click()
         page.get_by_text("Care team saved.").wait_for()
         team = _get(live_app, supervisor_token, f"/patients/{patient}/care-team/").json()
