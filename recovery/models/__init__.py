@@ -105,7 +105,8 @@ from recovery.models.sessions import (
     SessionStatus,
     TreatmentSession,
 )
-from recovery.models.support import Relationship, SupportContact
+from recovery.models.staff import StaffInvitation
+from recovery.models.support import Relationship, SupportContact, SupportContactDeletion
 
 __all__ = [
     "MAX_MESSAGE_LENGTH",
@@ -191,9 +192,11 @@ __all__ = [
     "SessionStatus",
     "Severity",
     "ShareableEvent",
+    "StaffInvitation",
     "Stage",
     "SubstanceResult",
     "SupportContact",
+    "SupportContactDeletion",
     "TreatmentPlan",
     "TreatmentSession",
     "Trigger",

@@ -205,7 +205,30 @@ def flags_escalate_due(*, now: datetime | None = None, limit: int = 500) -> int:
 
 
 def _transition(flag: Flag, *, action: str, actor: User, note: str = "") -> Flag:
-    FlagEvent.objects.create(flag=flag, action=action, actor=actor, note=note, at=timezone.now())
+    """Record what was done and tell every dashboard that shows the flag (its care team and
+    the program's supervisors, the actor's other tabs too): the open queues and toasts
+    follow. Queued in the caller's transaction, delivered after it commits."""
+    now = timezone.now()
+    event = FlagEvent.objects.create(flag=flag, action=action, actor=actor, note=note, at=now)
+    kind = NotificationKind.FLAG_CHANGED
+    payload = {
+        "flag_id": flag.id,
+        "enrollment_id": flag.enrollment_id,
+        "status": flag.status,
+        "action": action,
+        "assigned_to": flag.assigned_to_id,
+    }
+    staff = [(CARE_TEAM, flag.enrollment_id), (PROGRAM_SUPERVISORS, flag.enrollment.program_id)]
+    message = Message(
+        kind=kind,
+        key=f"{kind}:{flag.id}:{event.id}",
+        staff=staff,
+        title=f"{FlagKind(flag.kind).label}: {FlagEvent.Action(action).label.lower()}",
+        payload=payload,
+        due_at=now,
+        push=False,
+    )
+    notify_all(messages=[message], now=now)
     return flag
 
 
