@@ -325,7 +325,8 @@ class PatientSchedule(APIView):
 
 
 class PatientTimeline(APIView):
-    """Check-ins, practice, urges, attendance and flags, newest first. Page with `cursor`
+    """Check-ins, practice, urges, attendance, flags, drug screens, mutual-help meetings and
+    questionnaires, each with what it holds, newest first. Page with `cursor`
     (the `next_cursor` of the previous page); `before` starts at an instant."""
 
     permission_classes = [IsClinician]
@@ -368,7 +369,13 @@ class PatientTimeline(APIView):
         if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= 200:
             raise ValidationError({"limit": ["A whole number from 1 to 200."]})
         limit = int(raw_limit)
-        items = timeline(enrollment=enrollment, before=before, limit=limit, cursor=cursor)
+        items = timeline(
+            enrollment=enrollment,
+            before=before,
+            limit=limit,
+            cursor=cursor,
+            reader=request_user(request),
+        )
         full = len(items) == limit
         return Response(
             {
