@@ -81,7 +81,8 @@ def test_a_supervisor_filters_the_trail_as_the_api_does(
     page.wait_for_url("**/dashboard/audit/?*")
     shown = _row_ids(page)
     assert shown, "the supervisor's read of the patient page is on the trail"
-    assert page.locator("tr[data-entry-id]").first.get_by_text("dashboard-patient").count() == 1
+    # Not necessarily the newest row: the open page may read more of the patient after it.
+    assert page.locator("tr[data-entry-id]", has_text="dashboard-patient").count() >= 1
     page.screenshot(path=str(artifacts / "audit-trail.png"), full_page=True)
 
     day_start = datetime.combine(today, time.min, tzinfo=zone)
