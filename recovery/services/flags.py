@@ -240,8 +240,16 @@ def _refuse_unless_in_reach(flag: Flag, actor: User) -> None:
 
 
 @transaction.atomic
+def _lock(flag: Flag) -> None:
+    """Re-read the flag under a row lock, so that two people acting on it at once, or a
+    person and the escalation job, see each other's change instead of overwriting it."""
+    flag.refresh_from_db(from_queryset=Flag.objects.select_for_update())
+
+
+@transaction.atomic
 def flag_acknowledge(*, flag: Flag, actor: User) -> Flag:
     _refuse_unless_in_reach(flag, actor)
+    _lock(flag)
     if flag.status != FlagStatus.OPEN:
         raise ServiceError({"status": [f"A {flag.status} flag cannot be acknowledged."]})
     first = flag.acknowledged_at is None
@@ -305,6 +313,7 @@ def flag_resolve(
     """`resolution`: whether anything was done ("no_action_needed" counts toward alert
     fatigue in the flags report)."""
     _refuse_unless_in_reach(flag, actor)
+    _lock(flag)
     errors = flag_resolve_problems(flag=flag, outcome_note=outcome_note)
     if errors:
         raise ServiceError(errors)
@@ -333,6 +342,7 @@ def flag_reopen_problems(*, flag: Flag) -> dict[str, list[str]]:
 @transaction.atomic
 def flag_reopen(*, flag: Flag, actor: User, note: str = "") -> Flag:
     _refuse_unless_in_reach(flag, actor)
+    _lock(flag)
     errors = flag_reopen_problems(flag=flag)
     if errors:
         raise ServiceError(errors)

@@ -129,6 +129,31 @@ def test_acknowledge_resolve_reopen_are_recorded(team):
     assert actions == ["raised", "acknowledged", "assigned", "resolved", "reopened"]
 
 
+def test_two_people_acting_on_one_flag_see_each_others_change(team):
+    """Each had the dashboard open on the flag; the second click acts on the row as it is
+    now, not on the copy that person's page was drawn from."""
+    enrollment, counselor, other, _ = team
+    _submit(enrollment, craving=9)
+    seen_by_counselor = Flag.objects.get()
+    seen_by_other = Flag.objects.get()
+
+    flag_resolve(flag=seen_by_other, actor=other, outcome_note="Called; she is safe tonight.")
+    with pytest.raises(ServiceError) as refused:
+        flag_acknowledge(flag=seen_by_counselor, actor=counselor)
+    assert refused.value.fields == {"status": ["A resolved flag cannot be acknowledged."]}
+    with pytest.raises(ServiceError) as refused:
+        flag_resolve(flag=seen_by_counselor, actor=counselor, outcome_note="Left a message.")
+    assert refused.value.fields == {"status": ["The flag is already resolved."]}
+
+    flag = Flag.objects.get()
+    assert (flag.status, flag.resolved_by, flag.outcome_note) == (
+        FlagStatus.RESOLVED,
+        other,
+        "Called; she is safe tonight.",
+    )
+    assert list(flag.events.values_list("action", flat=True)) == ["raised", "resolved"]
+
+
 def test_unacknowledged_flags_escalate_to_the_supervisor_once(team, time_machine):
     enrollment, _, _, supervisor = team
     _submit(enrollment, craving=9)
