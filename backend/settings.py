@@ -243,8 +243,9 @@ SPECTACULAR_SETTINGS = {
         "(`1.4.2`) with every request: an app older than the deployment supports is "
         "answered 426 `upgrade_required`. Every answer carries `API-Version`. A 401's "
         "`code` says what to do (`token_expired`: refresh and retry). Lists an app "
-        "syncs take `updated_since` (see each operation) and page with `next`/`previous` "
-        "links and a `cursor`."
+        "syncs take `updated_since` (see each operation), answer `synced_at` to pass next "
+        "time and page with `next_page`/`previous_page` numbers beside the `next`/`previous` "
+        "links; a list whose rows can be deleted lists their ids in `deleted`."
     ),
     "VERSION": API_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,

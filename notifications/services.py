@@ -277,11 +277,6 @@ def _stamp_receipt(rows: QuerySet[Notification], *, channel: str, now: datetime 
     return int(rows.update(received_at=Coalesce("received_at", at), **{field: Coalesce(field, at)}))
 
 
-def notifications_ack(*, user_id: int, ids: list[int]) -> int:
-    """The client confirms it received these events over the websocket."""
-    return notifications_receive(user_id=user_id, ids=ids, channel="websocket")
-
-
 def preference_set(
     *,
     user_id: int,

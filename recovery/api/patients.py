@@ -258,6 +258,23 @@ class PatientDischarge(APIView):
         return Response(EnrollmentSerializer(enrollment).data)
 
 
+class PatientReadmit(APIView):
+    """Take a discharged patient back (active again, check-in windows planned again).
+    The app then needs a new enrollment code (`enrollment-code/`)."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(request=DischargeSerializer, responses={200: EnrollmentSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        enrollment = visible_enrollment(request_user(request), pk)
+        serializer = DischargeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        enrollment = enrollment_services.enrollment_readmit(
+            enrollment=enrollment, actor=request_user(request), **serializer.validated_data
+        )
+        return Response(EnrollmentSerializer(enrollment).data)
+
+
 class PatientCode(APIView):
     """Issue a new one-time enrollment code (the old one stops working)."""
 
@@ -278,8 +295,6 @@ class PatientCode(APIView):
     def post(self, request: Request, pk: int) -> Response:
         enrollment = visible_enrollment(request_user(request), pk)
         refuse_body_if_any(request)
-        if enrollment.status != EnrollmentStatus.ACTIVE:
-            raise ValidationError({"status": ["The patient is discharged."]})
         code, expires_at = enrollment_services.enrollment_code_issue(
             enrollment=enrollment, issued_by=request_user(request)
         )
@@ -310,7 +325,8 @@ class PatientSchedule(APIView):
 
 
 class PatientTimeline(APIView):
-    """Check-ins, practice, urges, attendance and flags, newest first. Page with `cursor`
+    """Check-ins, practice, urges, attendance, flags, drug screens, mutual-help meetings and
+    questionnaires, each with what it holds, newest first. Page with `cursor`
     (the `next_cursor` of the previous page); `before` starts at an instant."""
 
     permission_classes = [IsClinician]
@@ -353,7 +369,13 @@ class PatientTimeline(APIView):
         if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= 200:
             raise ValidationError({"limit": ["A whole number from 1 to 200."]})
         limit = int(raw_limit)
-        items = timeline(enrollment=enrollment, before=before, limit=limit, cursor=cursor)
+        items = timeline(
+            enrollment=enrollment,
+            before=before,
+            limit=limit,
+            cursor=cursor,
+            reader=request_user(request),
+        )
         full = len(items) == limit
         return Response(
             {

@@ -8,7 +8,13 @@ from recovery.models.support import SupportContact
 
 
 class ShareableEvent(models.TextChoices):
-    """What a patient may let a support contact be told about."""
+    """What a patient may let a support contact be told about.
+
+    Questionnaire answers and scores are deliberately not among them, not even a BAM answer
+    that reports use: §2.31 asks a consent to say how much and what kind of information is
+    disclosed, and a patient who agreed to "I report using" in a check-in did not agree to
+    share screening results on their mood or safety. Sharing those would need its own
+    event the patient opts into."""
 
     MISSED_CHECKINS_IN_A_ROW = "missed_checkins_in_a_row", "I miss two check-ins in a row"
     URGE = "urge", "I press the urge button"

@@ -1,4 +1,9 @@
-"""A patient's timeline: check-ins, practice, urges, attendance and flags in one feed."""
+"""A patient's timeline: check-ins, practice, urges, attendance, flags, drug screens,
+mutual-help meetings and questionnaires in one feed, each with what it holds.
+
+Staff only. Given the `reader`, every source is read through
+`recovery.selectors.access.records_visible_to`, so the rows (notes included, decrypted on
+read) are the reader's to see and their reads are noted for the audit trail."""
 
 from __future__ import annotations
 
@@ -10,9 +15,30 @@ from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
 from backend.bounds import instant_in_range
-from recovery.models import Attendance, CheckIn, Enrollment, ExercisePractice, Flag, UrgeEvent
+from recovery.models import (
+    Attendance,
+    CheckIn,
+    DrugScreen,
+    Enrollment,
+    ExercisePractice,
+    Flag,
+    MutualHelpMeeting,
+    QuestionnaireResponse,
+    UrgeEvent,
+    User,
+)
+from recovery.selectors.access import records_visible_to
 
-TYPES = ("attendance", "checkin", "exercise_practice", "flag", "urge")
+TYPES = (
+    "attendance",
+    "checkin",
+    "exercise_practice",
+    "flag",
+    "meeting",
+    "questionnaire",
+    "screen",
+    "urge",
+)
 
 
 @dataclass(frozen=True)
@@ -56,14 +82,18 @@ def timeline(
     before: datetime | None,
     limit: int,
     cursor: TimelineCursor | None = None,
+    reader: User | None = None,
 ) -> list[dict[str, Any]]:
     """The `limit` most recent events after `cursor` (or before the instant `before`),
-    newest first. Each source is read with the same bound, so the feed costs five small
-    queries per page."""
+    newest first. Each source is read with the same bound, so the feed costs one small
+    query per source and page. `reader`: the staff member reading (see the module)."""
     if cursor is None and before is not None:
         cursor = TimelineCursor(at=before)  # type "" sorts first: strictly before `before`
 
     def bounded(qs: Any, field: str, kind: str) -> Any:
+        qs = qs.filter(enrollment=enrollment)
+        if reader is not None:
+            qs = records_visible_to(reader, qs)
         if cursor is not None:
             if kind < cursor.type:  # sorts after the cursor's item at the same instant
                 qs = qs.filter(**{f"{field}__lte": cursor.at})
@@ -76,7 +106,7 @@ def timeline(
         return qs.order_by(f"-{field}", "-id")[:limit]
 
     items: list[dict[str, Any]] = []
-    for c in bounded(CheckIn.objects.filter(enrollment=enrollment), "device_time", "checkin"):
+    for c in bounded(CheckIn.objects.all(), "device_time", "checkin"):
         items.append(
             {
                 "type": "checkin",
@@ -86,12 +116,19 @@ def timeline(
                     "mood": c.mood,
                     "craving": c.craving,
                     "used_substance": c.used_substance,
+                    "substances": c.substances,
+                    "triggers": c.triggers,
+                    "trigger_other": c.trigger_other,
+                    "hours_slept": None if c.hours_slept is None else float(c.hours_slept),
+                    "medication_taken": c.medication_taken,
+                    "self_harm_thoughts": c.self_harm_thoughts,
+                    "note": c.note,
                     "is_late": c.is_late,
                 },
             }
         )
     for p in bounded(
-        ExercisePractice.objects.filter(enrollment=enrollment).select_related("exercise"),
+        ExercisePractice.objects.select_related("exercise"),
         "practiced_at",
         "exercise_practice",
     ):
@@ -105,15 +142,21 @@ def timeline(
                     "craving_before": p.craving_before,
                     "craving_after": p.craving_after,
                     "helpfulness": p.helpfulness,
+                    "note": p.note,
                 },
             }
         )
-    for u in bounded(UrgeEvent.objects.filter(enrollment=enrollment), "occurred_at", "urge"):
+    for u in bounded(UrgeEvent.objects.all(), "occurred_at", "urge"):
         items.append(
-            {"type": "urge", "id": u.id, "at": u.occurred_at, "data": {"intensity": u.intensity}}
+            {
+                "type": "urge",
+                "id": u.id,
+                "at": u.occurred_at,
+                "data": {"intensity": u.intensity, "note": u.note},
+            }
         )
     for a in bounded(
-        Attendance.objects.filter(enrollment=enrollment).select_related("session"),
+        Attendance.objects.select_related("session"),
         "session__starts_at",
         "attendance",
     ):
@@ -130,7 +173,7 @@ def timeline(
                 },
             }
         )
-    for f in bounded(Flag.objects.filter(enrollment=enrollment), "created_at", "flag"):
+    for f in bounded(Flag.objects.all(), "created_at", "flag"):
         items.append(
             {
                 "type": "flag",
@@ -139,5 +182,67 @@ def timeline(
                 "data": {"kind": f.kind, "severity": f.severity, "status": f.status},
             }
         )
+    items += _monitoring(bounded)
     items.sort(key=lambda item: (item["at"], item["type"], item["id"]), reverse=True)
     return items[:limit]
+
+
+def _monitoring(bounded: Any) -> list[dict[str, Any]]:
+    """Drug screens (at their recording), meetings (at their logging) and questionnaires."""
+    items: list[dict[str, Any]] = []
+    for s in bounded(DrugScreen.objects.prefetch_related("results"), "recorded_at", "screen"):
+        items.append(
+            {
+                "type": "screen",
+                "id": s.id,
+                "at": s.recorded_at,
+                "data": {
+                    "collected_on": s.collected_on,
+                    "method": s.method,
+                    "status": s.status,
+                    "outcome": s.outcome,
+                    "observed": s.observed,
+                    "results": [
+                        {"substance": r.substance, "result": r.result, "prescribed": r.prescribed}
+                        for r in s.results.all()
+                    ],
+                    "note": s.note,
+                },
+            }
+        )
+    for m in bounded(MutualHelpMeeting.objects.all(), "logged_at", "meeting"):
+        items.append(
+            {
+                "type": "meeting",
+                "id": m.id,
+                "at": m.logged_at,
+                "data": {
+                    "fellowship": m.fellowship,
+                    "fellowship_other": m.fellowship_other,
+                    "format": m.format,
+                    "attended_on": m.attended_on,
+                    "note": m.note,
+                },
+            }
+        )
+    for q in bounded(
+        QuestionnaireResponse.objects.only(
+            "id", "enrollment_id", "instrument", "total", "band", "device_time", "is_late"
+        ),
+        "device_time",
+        "questionnaire",
+    ):
+        items.append(
+            {
+                "type": "questionnaire",
+                "id": q.id,
+                "at": q.device_time,
+                "data": {
+                    "instrument": q.instrument,
+                    "total": q.total,
+                    "band": q.band,
+                    "is_late": q.is_late,
+                },
+            }
+        )
+    return items

@@ -15,12 +15,20 @@ from recovery.models import (
     AttendanceStatus,
     EnrollmentChange,
     EnrollmentStatus,
+    Fellowship,
     FlagKind,
     FlagStatus,
     LevelOfCare,
+    MeetingFormat,
+    ScreenMethod,
+    ScreenOutcome,
+    ScreenStatus,
+    ScreenSubstance,
     SessionKind,
     Severity,
     Stage,
+    SubstanceResult,
+    Trigger,
 )
 from recovery.selectors.dashboard import CaseloadRow
 from recovery.web.caseload_scores import InstrumentNames, ScoreCell, score_cells
@@ -268,16 +276,56 @@ def caseload_view(rows: list[CaseloadRow]) -> list[CaseloadView]:
 # --- timeline and history --------------------------------------------------------------
 
 
+def _day(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def _yes_no(value: bool | None, *, unanswered: str = "not answered") -> str:
+    return unanswered if value is None else ("yes" if value else "no")
+
+
+def _labels(choices: Any, values: Sequence[str]) -> str:
+    return ", ".join(label(choices, v) for v in values) or "none"
+
+
+def _checkin_facts(data: dict[str, Any]) -> list[tuple[str, str]]:
+    triggers = [label(Trigger, t) for t in data.get("triggers", []) if t != Trigger.OTHER]
+    if data.get("trigger_other") or Trigger.OTHER in data.get("triggers", []):
+        triggers.append(f"other: {data.get('trigger_other') or 'not said'}")
+    hours = data.get("hours_slept")
+    return [
+        ("Thoughts of self-harm", _yes_no(data.get("self_harm_thoughts"))),
+        ("Substance use", _yes_no(data["used_substance"])),
+        ("Substances", _labels(ScreenSubstance, data.get("substances", []))),
+        ("Triggers", ", ".join(triggers) or "none"),
+        ("Hours slept", "not given" if hours is None else _fmt(hours)),
+        ("Medication taken", _yes_no(data.get("medication_taken"))),
+    ]
+
+
+def _screen_facts(data: dict[str, Any]) -> list[tuple[str, str]]:
+    results = [
+        f"{label(ScreenSubstance, r['substance'])} {label(SubstanceResult, r['result']).lower()}"
+        + (" (prescribed)" if r["prescribed"] else "")
+        for r in data["results"]
+    ]
+    return [
+        ("Collected", _day(data["collected_on"])),
+        ("Method", label(ScreenMethod, data["method"])),
+        ("Observed", _yes_no(data["observed"], unanswered="not recorded")),
+        ("Results", "; ".join(results) or "none"),
+    ]
+
+
 def timeline_entry(item: dict[str, Any]) -> dict[str, Any]:
+    """Title, a one-line summary, the rest as (what, value) facts, and the note if any."""
     data = item["data"]
     kind = item["type"]
+    facts: list[tuple[str, str]] = []
     if kind == "checkin":
-        title = "Check-in"
-        detail = (
-            f"Mood {data['mood']}/5, craving {data['craving']}/10, "
-            f"substance use: {'yes' if data['used_substance'] else 'no'}"
-            + (" (sent late)" if data.get("is_late") else "")
-        )
+        title = "Check-in" + (" (sent late)" if data.get("is_late") else "")
+        detail = f"Mood {data['mood']}/5, craving {data['craving']}/10"
+        facts = _checkin_facts(data)
     elif kind == "exercise_practice":
         title = f"Practiced {data['exercise']}"
         detail = (
@@ -294,9 +342,20 @@ def timeline_entry(item: dict[str, Any]) -> dict[str, Any]:
     elif kind == "flag":
         title = f"{label(Severity, data['severity'])} flag: {label(FlagKind, data['kind'])}"
         detail = label(FlagStatus, data["status"])
+    elif kind == "screen":
+        title = f"Drug screen: {label(ScreenOutcome, data['outcome'])}"
+        detail = label(ScreenStatus, data["status"])
+        facts = _screen_facts(data)
+    elif kind == "meeting":
+        fellowship = data["fellowship_other"] or label(Fellowship, data["fellowship"])
+        title = f"Mutual-help meeting: {fellowship}"
+        detail = f"{label(MeetingFormat, data['format'])}, {_day(data['attended_on'])}"
+    elif kind == "questionnaire":
+        title = f"Questionnaire: {data['instrument'].upper()}"
+        detail = f"Score {data['total']}" + (f", {data['band']}" if data["band"] else "")
     else:
         title, detail = kind.replace("_", " ").capitalize(), ""
-    return {**item, "title": title, "detail": detail}
+    return {**item, "title": title, "detail": detail, "facts": facts, "note": data.get("note", "")}
 
 
 def change_entry(change: EnrollmentChange) -> dict[str, Any]:

@@ -38,24 +38,21 @@ from rest_framework_simplejwt.tokens import AccessToken
 from backend.bounds import date_in_range
 from backend.revocation import FAMILY_CLAIM
 from backend.throttling import ScopedRateThrottle
-from recovery.models import AttendanceStatus, Flag, LevelOfCare, Stage, User
+from recovery.models import AttendanceStatus, Enrollment, Flag, LevelOfCare, Stage, User
 from recovery.selectors.access import (
     assignable_staff,
     is_program_staff,
     is_program_supervisor,
+    sessions_writable_by,
     visible_enrollment,
 )
-from recovery.selectors.dashboard import (
-    attendance_counts,
-    by_attention,
-    caseload,
-    needs_attention,
-    weekly_hours,
-)
+from recovery.selectors.dashboard import by_attention, caseload, needs_attention
 from recovery.selectors.timeline import TimelineCursor, timeline
 from recovery.services.tokens import new_family, tokens_revoke_family
 from recovery.web import present
 from recovery.web.forms import FlagFilterForm, StaffAuthenticationForm
+from recovery.web.patient_forms import PostedForm, patient_forms_context
+from recovery.web.patient_reads import attendance_counts_in_care, weeks_in_care
 from recovery.web.score_charts import score_charts
 from recovery.web.selectors import (
     care_path_history,
@@ -269,11 +266,24 @@ def flag_row(request: HttpRequest, pk: int) -> HttpResponse:
 @require_safe
 @staff_required
 def patient_page(request: HttpRequest, pk: int) -> HttpResponse:
+    return patient_page_response(request, visible_enrollment(_user(request), pk))
+
+
+def patient_page_response(
+    request: HttpRequest,
+    enrollment: Enrollment,
+    *,
+    posted: PostedForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The patient's page; `posted`: a refused action form to show again with its errors
+    (`recovery.web.patient_actions`)."""
     user = _user(request)
-    enrollment = visible_enrollment(user, pk)
     # A cursor that does not parse shows the first page rather than an error.
     cursor = TimelineCursor.decode(request.GET.get("cursor", ""))
-    entries = timeline(enrollment=enrollment, before=None, limit=TIMELINE_PAGE, cursor=cursor)
+    entries = timeline(
+        enrollment=enrollment, before=None, limit=TIMELINE_PAGE, cursor=cursor, reader=user
+    )
     days = daily_checkins(enrollment=enrollment, days=30)
     return render(
         request,
@@ -281,6 +291,7 @@ def patient_page(request: HttpRequest, pk: int) -> HttpResponse:
         {
             **_base_context(request, "caseload"),
             **_flag_context(request, request.get_full_path()),
+            **patient_forms_context(user=user, enrollment=enrollment, posted=posted),
             "enrollment": enrollment,
             "patient": enrollment.patient,
             "stage": present.label(Stage, enrollment.stage),
@@ -292,10 +303,10 @@ def patient_page(request: HttpRequest, pk: int) -> HttpResponse:
                 [(d.day, d.craving) for d in days], vmin=0, vmax=10, what="Craving (0 to 10)"
             ),
             "score_charts": score_charts(enrollment=enrollment),
-            "weeks": weekly_hours(enrollment=enrollment, weeks=8),
+            "weeks": weeks_in_care(enrollment=enrollment, weeks=8),
             "attendance_counts": [
                 (present.label(AttendanceStatus, status), n)
-                for status, n in attendance_counts(enrollment=enrollment).items()
+                for status, n in attendance_counts_in_care(enrollment=enrollment).items()
             ],
             "assignments": exercise_assignments(enrollment=enrollment),
             "history": [present.change_entry(c) for c in care_path_history(enrollment=enrollment)],
@@ -306,6 +317,7 @@ def patient_page(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "paged": cursor is not None,
         },
+        status=status,
     )
 
 
@@ -321,13 +333,19 @@ def _week_param(request: HttpRequest) -> date | None:
 @require_safe
 @staff_required
 def calendar_page(request: HttpRequest) -> HttpResponse:
-    week = week_calendar(user=_user(request), week_of=_week_param(request))
+    user = _user(request)
+    week = week_calendar(user=user, week_of=_week_param(request))
+    shown = [card.session.id for day in week.days for card in day.sessions]
     return render(
         request,
         "dashboard/calendar.html",
         {
             **_base_context(request, "calendar"),
             "week": week,
+            # Which sessions this user may move or cancel (`recovery.web.calendar_edit`).
+            "writable": set(
+                sessions_writable_by(user).filter(id__in=shown).values_list("id", flat=True)
+            ),
             "statuses": AttendanceStatus.choices,
             "next_url": request.get_full_path(),
         },

@@ -24,6 +24,7 @@ def main() -> None:
     from django.utils import timezone
     from rest_framework_simplejwt.tokens import RefreshToken
 
+    from recovery.dates import enrollment_date
     from recovery.models import Enrollment, Exercise, ExerciseAssignment, User
     from recovery.services.checkins import checkin_submit
     from recovery.services.enrollment import enrollment_change
@@ -41,8 +42,9 @@ def main() -> None:
     first, second = enrollments[0], enrollments[1]
     now = timezone.now()
     for enrollment, shape in ((first, (2, 3, 5, 4, 6, 3)), (second, (5, 6, 4, 7, 5, 6))):
+        # The patient's date thirty days ago, on their wall (not the UTC date).
         Enrollment.objects.filter(id=enrollment.id).update(
-            start_date=(now - timedelta(days=30)).date()
+            start_date=enrollment_date(enrollment, now - timedelta(days=30))
         )
         enrollment.refresh_from_db()
         for day in range(27, 0, -1):

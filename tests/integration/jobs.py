@@ -1,6 +1,7 @@
 """One periodic job in a process of its own, for the concurrency tests.
 
     python -m tests.integration.jobs dispatch --start-at <epoch seconds> --batch-size 25
+    (or sweep, or questionnaires)
 
 Sets Django up, waits for the shared start instant (so two processes really overlap),
 then runs the job again and again until a run finds nothing to do, as successive
@@ -18,7 +19,7 @@ import time
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("job", choices=["dispatch", "sweep"])
+    parser.add_argument("job", choices=["dispatch", "sweep", "questionnaires"])
     parser.add_argument("--start-at", type=float, default=0.0)
     parser.add_argument("--batch-size", type=int, default=25)
     parser.add_argument("--max-runs", type=int, default=1000)
@@ -42,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
 
             report = dispatch_due(batch_size=args.batch_size)
             done, batch_count = report.claimed, report.batches
+        elif args.job == "questionnaires":
+            from recovery.services.questionnaire_schedules import questionnaires_sweep
+
+            # One run makes everything due at once: there is no batch to count.
+            done, batch_count = questionnaires_sweep().made_due, 1
         else:
             from recovery.services.sweep import sweep_missed_checkins
 

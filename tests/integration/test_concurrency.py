@@ -1,4 +1,5 @@
-"""Two dispatchers and two sweepers at once, as OS processes on PostgreSQL.
+"""Two dispatchers, two sweepers and two questionnaire sweeps at once, as OS processes on
+PostgreSQL.
 
 The claims use `SELECT ... FOR UPDATE SKIP LOCKED`: each process takes rows the other does
 not hold, so the work is split and nothing is done twice. Pushes are counted where they
@@ -16,7 +17,15 @@ import pytest
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationState
-from recovery.models import CheckInSchedule, Flag, FlagEvent, FlagKind
+from recovery.models import (
+    AssignmentStatus,
+    CheckInSchedule,
+    Flag,
+    FlagEvent,
+    FlagKind,
+    QuestionnaireAssignment,
+    QuestionnaireSchedule,
+)
 from recovery.notification_kinds import NotificationKind
 from tests.integration import data
 from tests.integration.processes import Database, Supervisor, app_env, wait_until
@@ -104,3 +113,30 @@ def test_two_sweepers_flag_every_missed_window_exactly_once(
     assert alerts.count() == PATIENTS
     assert sum(report["handled"] for report in reports) == PATIENTS
     assert all(report["handled"] > 0 for report in reports), f"no overlap: {reports}"
+
+
+def test_two_questionnaire_sweeps_make_each_questionnaire_due_and_announce_it_once(
+    database: Database, redis_url: str, supervisor: Supervisor
+) -> None:
+    program = data.program_create()
+    counselor = data.counselor_create(program)
+    patients = data.patients_create(program, counselor, PATIENTS)
+    for instrument in ("PHQ9", "GAD7"):
+        QuestionnaireSchedule.objects.create(program=program, instrument=instrument, every_days=14)
+
+    env = app_env(database, redis_url, PUSH_BACKEND="memory")
+    reports = run_side_by_side(supervisor, "questionnaires", env)
+
+    due = QuestionnaireAssignment.objects.filter(
+        enrollment__in=patients, status=AssignmentStatus.DUE
+    )
+    assert due.count() == 2 * PATIENTS, "a questionnaire was made due twice, or not at all"
+    assert set(due.values_list("instrument", flat=True)) == {"PHQ9", "GAD7"}
+    # Each was announced once, by the sweep whose row it is; the other sweep's inserts
+    # lost to the one-open-copy constraint and announced nothing.
+    reminders = Notification.objects.filter(kind=NotificationKind.QUESTIONNAIRE_DUE)
+    assert reminders.count() == 2 * PATIENTS
+    announced = Counter(reminders.values_list("payload__assignment_id", flat=True))
+    assert set(announced) == set(due.values_list("id", flat=True))
+    assert set(announced.values()) == {1}
+    assert sum(report["handled"] for report in reports) == 2 * PATIENTS

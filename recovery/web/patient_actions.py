@@ -1,0 +1,182 @@
+"""What a counselor does from a patient's page: assign an exercise, set the check-in
+schedule, record a drug screen, change the stage or level of care (confirming what the
+record suggests). Each validates with the API's own serializer and writes through the same
+service as the API, on the same access rules (`visible_enrollment`: out of reach is a 404)
+and with the same audit (the audit middleware writes the entry for the patient noted).
+
+Forms post and redirect back to the page (Post/Redirect/Get) with a message; a refused
+form shows the page again (400) with each error beside its field and nothing saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from backend.errors import ServiceError
+from recovery.api.care import AssignmentSerializer
+from recovery.api.checkins import ScheduleSerializer
+from recovery.api.patients import ChangeSerializer
+from recovery.api.screens import ScreenInputSerializer
+from recovery.models import (
+    Enrollment,
+    LevelOfCare,
+    ScreenOutcome,
+    ScreenStatus,
+    ScreenSubstance,
+    Stage,
+)
+from recovery.selectors.access import visible_enrollment
+from recovery.services import screens as screen_services
+from recovery.services.care import exercise_assign
+from recovery.services.enrollment import enrollment_change
+from recovery.services.schedules import checkin_schedule_set
+from recovery.web import present
+from recovery.web.patient_forms import PostedForm
+from recovery.web.views import _user, patient_page_response, staff_required
+
+# What the browser adds to every form; the serializers refuse keys they do not know.
+FORM_ONLY = ("csrfmiddlewaretoken", "next")
+
+
+def _fields(post: QueryDict, *, lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The posted fields as the API would receive them in JSON (lists where named)."""
+    data: dict[str, Any] = {k: v for k, v in post.items() if k not in FORM_ONLY}
+    for name in lists:
+        data[name] = post.getlist(name)
+    return data
+
+
+def _done(request: HttpRequest, enrollment: Enrollment, message: str, anchor: str) -> HttpResponse:
+    messages.success(request, message)
+    return redirect(reverse("dashboard:patient", args=[enrollment.id]) + f"#{anchor}")
+
+
+def _refused(
+    request: HttpRequest, enrollment: Enrollment, name: str, errors: Mapping[str, Any]
+) -> HttpResponse:
+    posted = PostedForm.of(name, errors, request.POST)
+    return patient_page_response(request, enrollment, posted=posted, status=400)
+
+
+def _service_errors(exc: ServiceError) -> dict[str, list[str]]:
+    return dict(exc.fields) if exc.fields else {"": [exc.message]}
+
+
+@require_POST
+@staff_required
+def assign_exercise(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    enrollment = visible_enrollment(user, pk)
+    data = {**_fields(request.POST), "patient": enrollment.id}
+    serializer = AssignmentSerializer(data=data, context={"request": request})
+    if not serializer.is_valid():
+        return _refused(request, enrollment, "exercise", serializer.errors)
+    try:
+        assignment = exercise_assign(
+            enrollment=enrollment,
+            exercise=serializer.validated_data["exercise"],
+            actor=user,
+            note=serializer.validated_data.get("note", ""),
+        )
+    except ServiceError as exc:
+        return _refused(request, enrollment, "exercise", _service_errors(exc))
+    return _done(request, enrollment, f"Assigned {assignment.exercise.name}.", "exercises")
+
+
+@require_POST
+@staff_required
+def set_schedule(request: HttpRequest, pk: int) -> HttpResponse:
+    enrollment = visible_enrollment(_user(request), pk)
+    data = _fields(request.POST, lists=("days_of_week",))
+    # An unticked checkbox is not posted: the form says "not paused".
+    data["paused"] = request.POST.get("paused") == "on"
+    serializer = ScheduleSerializer(data=data)
+    if not serializer.is_valid():
+        return _refused(request, enrollment, "schedule", serializer.errors)
+    try:
+        checkin_schedule_set(enrollment=enrollment, **serializer.validated_data)
+    except ServiceError as exc:
+        return _refused(request, enrollment, "schedule", _service_errors(exc))
+    return _done(request, enrollment, "Check-in schedule saved.", "schedule")
+
+
+def _screen_results(post: QueryDict) -> list[dict[str, Any]]:
+    """One select per substance ("" for not tested) and a "prescribed" box beside it."""
+    results = []
+    for substance in ScreenSubstance.values:
+        result = post.get(f"result_{substance}", "")
+        if result:
+            results.append(
+                {
+                    "substance": substance,
+                    "result": result,
+                    "prescribed": post.get(f"prescribed_{substance}") == "on",
+                }
+            )
+    return results
+
+
+@require_POST
+@staff_required
+def record_screen(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    enrollment = visible_enrollment(user, pk)
+    post = request.POST
+    data: dict[str, Any] = {
+        "patient": enrollment.id,
+        "collected_on": post.get("collected_on", ""),
+        "method": post.get("method", ""),
+        "status": post.get("status", ScreenStatus.COMPLETED),
+        "observed": {"yes": True, "no": False}.get(post.get("observed", "")),
+        "note": post.get("note", ""),
+    }
+    results = _screen_results(post)
+    if results or data["status"] == ScreenStatus.COMPLETED:
+        data["results"] = results
+    serializer = ScreenInputSerializer(data=data, context={"request": request})
+    if not serializer.is_valid():
+        return _refused(request, enrollment, "screen", serializer.errors)
+    valid = dict(serializer.validated_data)
+    valid.pop("patient")
+    try:
+        recorded = screen_services.screen_record(
+            enrollment=enrollment,
+            actor=user,
+            results=[screen_services.ResultInput(**r) for r in valid.pop("results", [])],
+            **valid,
+        )
+    except ServiceError as exc:
+        return _refused(request, enrollment, "screen", _service_errors(exc))
+    outcome = present.label(ScreenOutcome, recorded.screen.outcome)
+    flagged = " A flag was raised." if recorded.flags else ""
+    return _done(request, enrollment, f"Drug screen recorded: {outcome}.{flagged}", "screen")
+
+
+@require_POST
+@staff_required
+def change_care(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new stage or level of care, as the suggestion proposes or as the counselor picks."""
+    user = _user(request)
+    enrollment = visible_enrollment(user, pk)
+    data = {k: v for k, v in _fields(request.POST).items() if v != "" or k == "reason"}
+    serializer = ChangeSerializer(data=data, context={"enrollment": enrollment})
+    if not serializer.is_valid():
+        return _refused(request, enrollment, "care", serializer.errors)
+    try:
+        changed = enrollment_change(enrollment=enrollment, actor=user, **serializer.validated_data)
+    except ServiceError as exc:
+        return _refused(request, enrollment, "care", _service_errors(exc))
+    return _done(
+        request,
+        enrollment,
+        f"Now {present.label(Stage, changed.stage)}, "
+        f"ASAM {present.label(LevelOfCare, changed.level_of_care)}.",
+        "care",
+    )
