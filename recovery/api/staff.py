@@ -43,7 +43,7 @@ class StaffSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
     name = serializers.CharField()
-    email = serializers.EmailField()
+    email = serializers.CharField(help_text="Empty for an account made without one.")
     role = serializers.ChoiceField(choices=[Role.COUNSELOR, Role.SUPERVISOR])
     is_active = serializers.BooleanField()
     has_second_factor = serializers.BooleanField()

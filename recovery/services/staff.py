@@ -221,10 +221,16 @@ def invitation_secret_b32(invitation: StaffInvitation) -> str:
     return b32encode(unhexlify(invitation_totp_key(invitation))).decode()
 
 
-def _otp_matches(key: str, code: str) -> bool:
+def _otp_step(key: str, code: str) -> int | None:
+    """The time step whose code `code` is (this one or a neighbour, for clock skew)."""
+    if not code.isdigit():
+        return None
     device = TOTPDevice(key=key)
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    return code.isdigit() and bool(totp.verify(int(code), tolerance=1))
+    for drift in (0, -1, 1):
+        totp = TOTP(device.bin_key, device.step, device.t0, device.digits, drift)
+        if totp.token() == int(code):
+            return int(totp.t())
+    return None
 
 
 def acceptance_problems(
@@ -251,12 +257,14 @@ def acceptance_problems(
             errors["password"] = [str(m) for m in exc.messages]
     if invitation.program.require_staff_2fa:
         key = invitation.totp_key
-        if not otp or not key or not _otp_matches(key, otp):
+        if not otp or not key or _otp_step(key, otp) is None:
             errors["otp"] = ["Enter the current 6-digit code from your authenticator."]
     return errors
 
 
-def invitation_accept(*, raw_token: str, username: str, password: str, otp: str = "") -> User:
+def invitation_accept(
+    *, raw_token: str, username: str, password: str, otp: str = "", meta: RequestMeta | None = None
+) -> User:
     """The invitee's account, made from the invitation, which then never works again.
     Where the program requires two-factor sign-in the account is made with its
     authenticator already confirmed, so it is usable at once and only with it."""
@@ -280,10 +288,19 @@ def invitation_accept(*, raw_token: str, username: str, password: str, otp: str 
             program_id=invitation.program_id,
         )
         user.set_password(password)
-        user.save()
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError as exc:  # the same username taken at the same moment
+            raise ServiceError({"username": ["This username is taken."]}) from exc
         if invitation.program.require_staff_2fa:
+            # The code just used counts as used: it cannot sign in a second time.
             TOTPDevice.objects.create(
-                user=user, name="authenticator", key=invitation.totp_key, confirmed=True
+                user=user,
+                name="authenticator",
+                key=invitation.totp_key,
+                confirmed=True,
+                last_t=_otp_step(invitation.totp_key, otp) or -1,
             )
         invitation.accepted_at = timezone.now()
         invitation.accepted_user = user
@@ -294,7 +311,7 @@ def invitation_accept(*, raw_token: str, username: str, password: str, otp: str 
             action=AuditEntry.Action.CREATE,
             resource=f"staff/{user.id}",
             program_id=invitation.program_id,
-            meta=RequestMeta(),
+            meta=meta or RequestMeta(),
             changes={"invitation": {"old": None, "new": invitation.id}},
         )
     return user

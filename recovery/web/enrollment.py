@@ -195,7 +195,8 @@ def enroll_page(request: HttpRequest) -> HttpResponse:
                 add_service_error(form, exc)
             else:
                 _hold_code(request, enrollment, code, expires)
-                messages.success(request, f"{enrollment.patient.get_full_name()} is enrolled.")
+                # Messages may travel in a cookie: no patient's name in them.
+                messages.success(request, "Enrolled. Give the patient the code below.")
                 return redirect(_enrollment_url(enrollment))
         status = 400
     else:
@@ -267,8 +268,12 @@ def _status_change(request: HttpRequest, pk: int, *, readmit: bool) -> HttpRespo
         except ServiceError as exc:
             add_service_error(form, exc)
         else:
-            name = enrollment.patient.get_full_name()
-            messages.success(request, f"{name} is {'readmitted' if readmit else 'discharged'}.")
+            messages.success(
+                request,
+                "Readmitted. Issue a new code for the app."
+                if readmit
+                else "Discharged. Check-in reminders have stopped.",
+            )
             return redirect(_enrollment_url(enrollment))
     enrollment.refresh_from_db()
     return _enrollment_page(request, enrollment, reason_form=form, status=400)

@@ -307,6 +307,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
                 username=form.cleaned_data["username"],
                 password=form.cleaned_data["password"],
                 otp=form.cleaned_data.get("otp") or "",
+                meta=RequestMeta.of(request),
             )
         except staff_services.InvitationUnusable as exc:
             context = {"tz": UTC, "problem": exc.message}

@@ -54,7 +54,8 @@ def _enroll(page: Any, first: str, last: str) -> str:
     page.get_by_label("Last name").fill(last)
     page.get_by_role("button", name="Enroll", exact=True).click()
     page.wait_for_url(re.compile(r".*/dashboard/patients/\d+/enrollment/$"))
-    page.get_by_text(f"{first} {last} is enrolled.").wait_for()
+    page.get_by_text("Enrolled. Give the patient the code below.").wait_for()
+    page.get_by_role("heading", name=f"Enrollment of {first} {last}").wait_for()
     return _shown_code(page)
 
 
@@ -133,7 +134,7 @@ def test_a_counselor_on_a_phone_enrolls_discharges_and_readmits(
     discharge = page.get_by_role("button", name="Discharge")
     _fits(page, discharge)
     discharge.click()
-    page.get_by_text("Jordan Vega is discharged.").wait_for()
+    page.get_by_text("Discharged. Check-in reminders have stopped.").wait_for()
     with _api(live_app, DEMO_COUNSELOR) as api:
         assert api.get(f"/patients/{enrollment_id}/").json()["status"] == "discharged"
     assert page.get_by_role("button", name="Issue a new code").count() == 0
@@ -145,7 +146,7 @@ def test_a_counselor_on_a_phone_enrolls_discharges_and_readmits(
     page.get_by_role("link", name="Jordan Vega").click()
     page.get_by_label("Reason").fill("Returned after a lapse")
     page.get_by_role("button", name="Readmit").click()
-    page.get_by_text("Jordan Vega is readmitted.").wait_for()
+    page.get_by_text("Readmitted. Issue a new code for the app.").wait_for()
     _no_sideways_scroll(page)
     page.screenshot(path=str(artifacts / "enrollment-readmitted-phone.png"), full_page=True)
     with _api(live_app, DEMO_COUNSELOR) as api:

@@ -56,7 +56,23 @@ def _sign_in(page: Any, username: str, password: str = DEMO_PASSWORD) -> None:
     page.wait_for_url("**/dashboard/")
 
 
+def _no_serious_axe_violations(page: Any) -> None:
+    """axe-core's audit of the page, where axe-playwright-python is installed."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        return
+    violations = Axe().run(page).response["violations"]
+    serious = [
+        f"{v['id']}: {[n['target'] for n in v['nodes']]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not serious, serious
+
+
 def _fits(page: Any, width: int) -> None:
+    _no_serious_axe_violations(page)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     for button in page.locator("main button, main a.button").all():
         if button.is_visible():
@@ -135,6 +151,7 @@ def test_invite_accept_sign_in_then_deactivate(
         page.goto(f"/dashboard/patients/{patient}/care-team/")
         page.get_by_label(f"Robin {layout.capitalize()}", exact=True).check()
         _fits(page, width)
+        page.screenshot(path=str(artifacts / f"staff-care-team-{layout}.png"), full_page=True)
         page.get_by_role("button", name="Save care team").click()
         page.get_by_text("Care team saved.").wait_for()
         team = _get(live_app, supervisor_token, f"/patients/{patient}/care-team/").json()

@@ -273,6 +273,11 @@ def test_readmit_brings_a_discharged_patient_back_with_a_new_code(
     assert [p["patient"] for p in counselor_client.get("/api/v1/dashboard/caseload/").json()] == [
         enrollment.id
     ]
+    # Bad input changes nothing: an unknown field, a reason over 500 characters.
+    for body in ({"bogus": 1}, {"reason": "x" * 501}):
+        refused = counselor_client.post(f"{url}readmit/", body, format="json")
+        assert refused.status_code == 400
+        assert set(refused.json()["error"]["fields"]) == set(body)
     code = counselor_client.post(f"{url}enrollment-code/")
     assert code.status_code == 201
     redeemed = APIClient().post(

@@ -188,3 +188,11 @@ def test_the_service_day_rules_are_program_settings(world: dict[str, Any]) -> No
     program = Program.objects.get(id=world["program"].id)
     assert (str(program.service_day_min_hours), program.service_week_min_days) == ("3.5", 2)
     assert isinstance(world["enrollment"], Enrollment)
+
+
+def test_a_name_that_looks_like_a_formula_is_text_in_the_csv(world: dict[str, Any]) -> None:
+    patient = world["enrollment"].patient
+    patient.last_name = '=HYPERLINK("http://x")'
+    patient.save()
+    rows = _csv(client_for(world["supervisor"]).get(f"/api/v1/reports/service-days/csv/?{RANGE}"))
+    assert {r["last_name"] for r in rows} == {'\'=HYPERLINK("http://x")'}

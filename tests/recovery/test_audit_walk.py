@@ -136,7 +136,7 @@ def test_a_counselors_read_of_support_contacts_and_attendance_summary_is_recorde
     counselor = walk_world.users["counselor"]
     own = walk_world.ids["patients"][0]
     client = client_for(counselor)
-    contacts = client.get("/api/v1/contacts/").json()
+    contacts = client.get("/api/v1/contacts/").json()["results"]
     assert {c["id"] for c in contacts} == set(
         SupportContact.objects.filter(enrollment_id=own).values_list("id", flat=True)
     )

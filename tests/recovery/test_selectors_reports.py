@@ -10,6 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from recovery.models import CheckIn, Enrollment, Flag, Program, TreatmentSession, User
 from recovery.selectors.reports import ReportRange, adherence_report, flags_report
@@ -243,3 +245,22 @@ def test_flags_by_kind_with_times_and_alert_fatigue(
     assert total["minutes_to_acknowledge_median"] == 30.0
     assert report.rows[-1][0] == "all"
     assert report.patient_ids == {ana.id, ben.id}
+
+
+def test_the_reports_read_in_as_many_queries_for_more_patients(world: dict[str, Any]) -> None:
+    supervisor, span = world["supervisor"], ReportRange(MONDAY, MONDAY + timedelta(days=13))
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            adherence_report(user=supervisor, span=span)
+            flags_report(user=supervisor, span=span)
+            service_days_report(user=supervisor, span=span)
+        return len(captured)
+
+    _attend([world["ana"], world["ben"]], _local(MONDAY, 9), 3, supervisor)
+    few = queries()
+    more = [EnrollmentFactory(program=world["program"], start_date=MONDAY) for _ in range(4)]
+    _attend(more, _local(MONDAY + timedelta(days=1), 9), 3, supervisor)
+    for enrollment in more:
+        _flag(enrollment, "urge", _local(MONDAY, 12), enrollment.id)
+    assert queries() == few

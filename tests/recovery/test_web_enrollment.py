@@ -152,6 +152,10 @@ def test_the_code_is_in_no_url_and_no_log(caplog: pytest.LogCaptureFixture) -> N
     for secret in (code, newer, code.replace("-", ""), newer.replace("-", "")):
         assert secret not in enrolled["Location"] + reissued["Location"]
         assert secret not in caplog.text
+    # Nor in a cookie, and no patient's name either (messages may travel in one).
+    cookies = str(enrolled.cookies) + str(reissued.cookies) + str(client.cookies)
+    for secret in (code, newer, "Alex", "Rivera"):
+        assert secret not in cookies
 
 
 def test_discharge_and_readmit_from_the_page_as_the_api_sees_them() -> None:

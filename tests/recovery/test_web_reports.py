@@ -126,3 +126,5 @@ def test_a_flag_resolved_on_the_dashboard_as_needing_no_action_counts_as_such(
     (urge, total) = page.context["flags"]
     assert (urge["kind"], urge["no_action_shown"], urge["resolve_median"]) == ("urge", "100%", "60")
     assert total["kind"] == "all"
+    history = client.get("/dashboard/flags/resolved/").content.decode()
+    assert "No action needed:</strong> She was fine." in history

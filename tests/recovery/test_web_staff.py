@@ -91,9 +91,15 @@ def test_accepting_with_two_factor_then_signing_in_with_it(
     assert without.status_code == 400
     assert not User.objects.filter(username="lee").exists()
     assert visitor.post(path, form | {"otp": code}).status_code == 302
-    signin = Client().post(
+    replayed = Client().post(
         "/dashboard/login/", {"username": "lee", "password": NEW_PASSWORD, "otp": code}
     )
+    assert replayed.status_code == 200  # the code of the acceptance is spent
+    with time_machine.travel(timezone.now() + timedelta(seconds=60)):
+        fresh = f"{TOTP(TOTPDevice(key=key).bin_key).token():06d}"
+        signin = Client().post(
+            "/dashboard/login/", {"username": "lee", "password": NEW_PASSWORD, "otp": fresh}
+        )
     assert signin.status_code == 302
     assert (
         Client()
@@ -156,6 +162,11 @@ def test_the_care_team_editor_reassigns(supervisor: Any, counselor: Any, enrollm
     assert browser(SupervisorFactory()).get(url).status_code == 404
     page = browser(supervisor).get(url)
     assert page.status_code == 200
+    patient_page = browser(supervisor).get(f"/dashboard/patients/{enrollment.id}/")
+    assert url.encode() in patient_page.content
+    assert (
+        url.encode() not in browser(counselor).get(f"/dashboard/patients/{enrollment.id}/").content
+    )
     saved = browser(supervisor).post(url, {"primary_counselor": newcomer.id, "members": []})
     assert saved.status_code == 302
     enrollment.refresh_from_db()
