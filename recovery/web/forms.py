@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from backend.bounds import MAX_ID
@@ -34,7 +36,9 @@ class StaffAuthenticationForm(AuthenticationForm):
     """Only counselors and supervisors sign in here. Anyone else gets the same answer as
     a wrong password, so the form does not tell who is a patient."""
 
-    otp = forms.RegexField(regex=r"^\d{6}$", required=False, label="Authenticator code")
+    otp = forms.RegexField(
+        regex=r"^\d{6}$", required=False, label=gettext_lazy("Authenticator code")
+    )
 
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)
@@ -46,14 +50,16 @@ class StaffAuthenticationForm(AuthenticationForm):
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
         if device is None:
             raise forms.ValidationError(
-                "Your program requires two-factor sign-in. Set up an authenticator first "
-                "(POST /api/v1/auth/totp/setup/) or ask your supervisor.",
+                _(
+                    "Your program requires two-factor sign-in. Set up an authenticator first "
+                    "(POST /api/v1/auth/totp/setup/) or ask your supervisor."
+                ),
                 code="otp_setup_required",
             )
         code = self.cleaned_data.get("otp")
         if not code or not device.verify_token(code):
             raise forms.ValidationError(
-                "Enter the current 6-digit code from your authenticator.", code="otp_invalid"
+                _("Enter the current 6-digit code from your authenticator."), code="otp_invalid"
             )
 
 

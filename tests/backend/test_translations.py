@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation.template import templatize
 
 from recovery.exercise_library import LIBRARY, SPANISH, TRANSLATED_FIELDS
 from recovery.models import Exercise
@@ -49,20 +50,61 @@ def _marked() -> list[tuple[str, str | None, str | None, str]]:
     return found
 
 
+# What makemessages reads out of a template: {% translate %} and {% blocktranslate %}
+# (with context, with a plural) become the same gettext calls as in Python code.
+TEMPLATE_CALL = re.compile(
+    r"\b(gettext|pgettext|ngettext|npgettext)\(((?:u'(?:[^'\\]|\\.)*'(?:, )?)+)"
+)
+TEMPLATE_LITERAL = re.compile(r"u('(?:[^'\\]|\\.)*')")
+
+
+def _marked_in_templates() -> list[tuple[str, str | None, str | None, str]]:
+    found = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("templates/**/*.html")):
+            where = str(path.relative_to(ROOT))
+            source = templatize(path.read_text(encoding="utf-8"), origin=str(path))
+            for call in TEMPLATE_CALL.finditer(source):
+                name = call.group(1)
+                texts = [ast.literal_eval(t) for t in TEMPLATE_LITERAL.findall(call.group(2))]
+                if name == "gettext":
+                    found.append((texts[0], None, None, where))
+                elif name == "pgettext":
+                    found.append((texts[1], None, texts[0], where))
+                elif name == "ngettext":
+                    found.append((texts[0], texts[1], None, where))
+                else:
+                    found.append((texts[1], texts[2], texts[0], where))
+    return found
+
+
 MARKED = _marked()
+MARKED_IN_TEMPLATES = _marked_in_templates()
 
 
 def test_the_walk_finds_the_marked_strings():
     assert len(MARKED) >= 30
     assert any(m[0] == "Warning signs" for m in MARKED)
+    assert ("Staff sign-in", None, None, "recovery/templates/dashboard/login.html") in (
+        MARKED_IN_TEMPLATES
+    )
+    assert ("dashboard", None, "brand", "recovery/templates/dashboard/login.html") in (
+        MARKED_IN_TEMPLATES
+    )
 
 
 @pytest.mark.parametrize(
-    ("msgid", "plural", "context", "where"), MARKED, ids=[m[3] for m in MARKED]
+    ("msgid", "plural", "context", "where"),
+    MARKED + MARKED_IN_TEMPLATES,
+    ids=[m[3] for m in MARKED + MARKED_IN_TEMPLATES],
 )
 def test_every_marked_string_has_spanish(msgid, plural, context, where):
     with translation.override("es"):
-        if plural is not None:
+        if plural is not None and context is not None:
+            texts = [translation.npgettext(context, msgid, plural, n) for n in (1, 2)]
+            assert texts[0] != msgid, f"{where}: no Spanish for {msgid!r}"
+            assert texts[1] != plural, f"{where}: no Spanish plural for {plural!r}"
+        elif plural is not None:
             texts = [translation.ngettext(msgid, plural, n) for n in (1, 2)]
             assert texts[0] != msgid, f"{where}: no Spanish for {msgid!r}"
             assert texts[1] != plural, f"{where}: no Spanish plural for {plural!r}"
@@ -180,3 +222,18 @@ def test_every_built_in_exercise_has_spanish_texts():
                 assert len(spanish) == len(english), f"{exercise.slug}: a step has no Spanish"
                 assert all(step.strip() for step in spanish), exercise.slug
         assert exercise.name_es != exercise.name_en, f"{exercise.slug}: name not translated"
+
+
+@pytest.mark.django_db
+def test_the_dashboard_sign_in_page_follows_accept_language():
+    from django.test import Client
+
+    spanish = Client().get("/dashboard/login/", HTTP_ACCEPT_LANGUAGE="es-MX,es;q=0.9")
+    html = spanish.content.decode()
+    assert '<html lang="es">' in html
+    assert "<h1>Acceso del personal</h1>" in html
+    assert "Código del autenticador" in html
+    assert "Iniciar sesión · Panel del IOP</title>" in html
+    english = Client().get("/dashboard/login/", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+    assert '<html lang="en">' in english
+    assert "<h1>Staff sign-in</h1>" in english

@@ -29,6 +29,7 @@ def main() -> None:
     from recovery.services.checkins import checkin_submit
     from recovery.services.enrollment import enrollment_change
     from recovery.services.sessions import session_create
+    from recovery.services.tokens import tokens_issue
 
     call_command("migrate", verbosity=0, interactive=False)
     call_command("load_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
@@ -93,6 +94,12 @@ def main() -> None:
                 "enrollment_id": first.id,
                 "patient_name": f"{first.patient.first_name} {first.patient.last_name}",
                 "session_id": session.id,
+                # tests/e2e/test_messages.py writes as the second patient, so the first
+                # one's page and flags stay as the other tests expect; a refresh token, as
+                # the suite may outlast an access token.
+                "second_enrollment_id": second.id,
+                "second_patient_name": f"{second.patient.first_name} {second.patient.last_name}",
+                "second_patient_refresh": tokens_issue(user=second.patient)["refresh"],
             }
         )
     )

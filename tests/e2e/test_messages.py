@@ -1,6 +1,7 @@
 """The caseload's unread message count in a real browser against the real app.
 
-A patient writes to their care team through the API; the demo counselor's caseload,
+The demo program's second patient (the first one's page and flags belong to
+test_dashboard_live.py) writes to their care team through the API; the demo counselor's caseload,
 open and connected, shows the message as unread without a reload (the `care_message`
 notification over the websocket); once the counselor has read the conversation the
 count is gone, when they come back to the tab and after a reload. The same row shows
@@ -51,8 +52,19 @@ def _phq9(total: int) -> dict[str, str]:
     return answers
 
 
-def _submit_phq9(app: LiveApp, total: int, days_ago: int) -> None:
-    with _api(app, app.data["patient_token"]) as api:
+def _patient_token(app: LiveApp) -> str:
+    """A fresh access token of the second demo patient (from the refresh token that
+    setup_data issued, used once per run)."""
+    with httpx.Client(base_url=f"{app.base_url}/api/v1", timeout=10, trust_env=False) as api:
+        response = api.post(
+            "/auth/token/refresh/", json={"refresh": app.data["second_patient_refresh"]}
+        )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access"])
+
+
+def _submit_phq9(app: LiveApp, token: str, total: int, days_ago: int) -> None:
+    with _api(app, token) as api:
         response = api.post(
             "/questionnaire-responses/",
             json={
@@ -80,9 +92,10 @@ def test_the_caseload_counts_a_patients_message_live_and_drops_it_once_read(
 ) -> None:
     from playwright.sync_api import expect
 
-    enrollment_id = live_app.data["enrollment_id"]
-    _submit_phq9(live_app, 12, days_ago=3)
-    _submit_phq9(live_app, 7, days_ago=0)
+    enrollment_id = live_app.data["second_enrollment_id"]
+    patient = _patient_token(live_app)
+    _submit_phq9(live_app, patient, 12, days_ago=3)
+    _submit_phq9(live_app, patient, 7, days_ago=0)
 
     _sign_in(page)
     row = page.locator(f"#caseload-table tr[data-patient-id='{enrollment_id}']")
@@ -92,13 +105,13 @@ def test_the_caseload_counts_a_patients_message_live_and_drops_it_once_read(
     before = int(badge.get_attribute("data-unread-messages") or 0)
 
     # The patient writes; the open page counts it, no reload.
-    with _api(live_app, live_app.data["patient_token"]) as api:
+    with _api(live_app, patient) as api:
         sent = api.post("/me/conversation/messages/", json={"body": "Rough evening, call me?"})
     assert sent.status_code == 201, sent.text
     expect(badge).to_be_visible(timeout=LIVE_WITHIN_SECONDS * 1000)
     expect(badge).to_have_text(f"{before + 1} unread message{'' if before == 0 else 's'}")
     expect(page.locator("#announce-polite")).to_contain_text(
-        f"New message from {live_app.data['patient_name']}"
+        f"New message from {live_app.data['second_patient_name']}"
     )
     page.screenshot(path=str(artifacts / "caseload-unread.png"), full_page=True)
 

@@ -80,6 +80,23 @@ def test_the_urge_button_offers_spanish_skills_to_a_spanish_patient(
     assert body["exercises"][1]["steps"][0] == "Inhala por la nariz contando hasta 4."
 
 
+def test_an_exercise_linked_in_the_safety_plan_reads_in_spanish_too(
+    enrollment: Enrollment,
+) -> None:
+    client = _spanish_patient(enrollment)
+    grounding = Exercise.objects.get(program=None, slug="grounding-54321")
+    saved = client.put(
+        "/api/v1/me/safety-plan/",
+        {"base_version": 0, "sections": {"internal_coping": [{"exercise": grounding.id}]}},
+        format="json",
+    )
+    assert saved.status_code == 200, saved.content
+    plan = client.post("/api/v1/urges/", {}, format="json").json()["safety_plan"]
+    coping = next(s for s in plan["sections"] if s["key"] == "internal_coping")
+    assert coping["items"][0]["exercise"]["name"] == "Anclaje 5-4-3-2-1"
+    assert coping["items"][0]["exercise"]["summary"] == SPANISH["grounding-54321"]["summary"]
+
+
 def test_a_program_exercise_with_no_spanish_reads_as_written_in_spanish(
     enrollment: Enrollment, counselor: Any
 ) -> None:

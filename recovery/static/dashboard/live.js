@@ -379,6 +379,12 @@
       }
       /* Every other kind to whichever page script wants it (unread.js: care_message). */
       document.dispatchEvent(new CustomEvent("dashboard:notification", { detail: message }));
+      /* A message's count is on the caseload, read from the server whenever it loads:
+         acknowledged, so it is not replayed at every connection (a replayed event older
+         than the page would also make the next reconnect resume from it). */
+      if (message.kind === "care_message" && typeof message.id === "number") {
+        send(ws, { type: "ack", ids: [message.id] });
+      }
     }
   }
 
