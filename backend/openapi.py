@@ -109,6 +109,18 @@ class ContractAutoSchema(AutoSchema):
     read by a StrictSerializer refuses unknown keys (`additionalProperties: false`), and a
     field some callers do not get is not `required`."""
 
+    def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> Any:
+        # drf-spectacular documents every PATCH body as partial, as DRF's partial_update
+        # reads it. A view whose patch() validates the whole body (`whole_patch_body`)
+        # requires what its serializer requires.
+        if self.method != "PATCH" or not getattr(self.view, "whole_patch_body", False):
+            return super()._get_request_for_media_type(serializer, direction)
+        self.method = "PUT"
+        try:
+            return super()._get_request_for_media_type(serializer, direction)
+        finally:
+            self.method = "PATCH"
+
     def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
         result: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
         # Fields a serializer leaves out for some callers (Meta.optional_in_schema): present

@@ -78,3 +78,12 @@ def test_the_server_refuses_a_year_the_pattern_refuses(enrollment: Enrollment) -
     )
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) == {"updated_since"}
+
+
+def test_a_patch_that_reads_its_whole_body_documents_what_it_requires() -> None:
+    me = served()["paths"]["/api/v1/me/"]["patch"]["requestBody"]
+    assert me["required"] is True
+    assert component("MeUpdateRequest")["required"] == ["language"]
+    assert component("PlanUpdateRequest")["required"] == ["summary"]
+    # A partial update stays partial.
+    assert "required" not in component("PatchedContactRequest")
