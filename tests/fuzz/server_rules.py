@@ -54,7 +54,10 @@ SERVER_RULES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/api/v1/flags/{id}/resolve/"): {"status": STATE},
     ("POST", "/api/v1/goals/{id}/progress/"): {"on_date": TODAY, "value": STATE},
     ("POST", "/api/v1/goals/{id}/status/"): {"status": STATE},
-    ("POST", "/api/v1/goals/{id}/revise/"): {"status": STATE},
+    ("POST", "/api/v1/goals/{id}/revise/"): {
+        "status": STATE,
+        "non_field_errors": "a revision changes the description, target or date",
+    },
     ("POST", "/api/v1/incentive-protocols/"): {
         "streak_days": BETWEEN,
         "maximum": BETWEEN,
