@@ -43,15 +43,16 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
-class CappedPagination(PageNumberPagination):
-    """Page size is the client's to choose, up to a cap; over the cap is an error."""
+class StrictPageSize:
+    """Page size is the client's to choose, up to a cap; over the cap, or not a whole
+    number, is an error (DRF alone falls back to the default without a word)."""
 
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
+    page_size: int
+    page_size_query_param: str | None = "page_size"
+    max_page_size: int
 
     def get_page_size(self, request: Any) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
+        raw = request.query_params.get(self.page_size_query_param or "page_size")
         if raw is None:
             return self.page_size
         try:
@@ -65,6 +66,25 @@ class CappedPagination(PageNumberPagination):
                 {"page_size": [f"Must be between 1 and {self.max_page_size}."]}
             )
         return size
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)  # type: ignore[misc]
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                    "default": self.page_size,
+                }
+        return parameters
+
+
+class CappedPagination(StrictPageSize, PageNumberPagination):
+    """Numbered pages of the client's size, up to a cap (StrictPageSize)."""
+
+    page_size = 50
+    max_page_size = 200
 
     def get_paginated_response(self, data: Any) -> Response:
         response = super().get_paginated_response(data)
@@ -89,14 +109,7 @@ class CappedPagination(PageNumberPagination):
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
         for parameter in parameters:
-            if parameter["name"] == self.page_size_query_param:
-                parameter["schema"] = {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": self.max_page_size,
-                    "default": self.page_size,
-                }
-            elif parameter["name"] == self.page_query_param:
+            if parameter["name"] == self.page_query_param:
                 parameter["schema"] = {"type": "integer", "minimum": 1}
         return parameters
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema
 
 from backend.api import StrictSerializer
+from backend.bounds import EARLIEST_DATE, LATEST_DATE
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -107,6 +109,18 @@ class ContractAutoSchema(AutoSchema):
     read by a StrictSerializer refuses unknown keys (`additionalProperties: false`), and a
     field some callers do not get is not `required`."""
 
+    def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> Any:
+        # drf-spectacular documents every PATCH body as partial, as DRF's partial_update
+        # reads it. A view whose patch() validates the whole body (`whole_patch_body`)
+        # requires what its serializer requires.
+        if self.method != "PATCH" or not getattr(self.view, "whole_patch_body", False):
+            return super()._get_request_for_media_type(serializer, direction)
+        self.method = "PUT"
+        try:
+            return super()._get_request_for_media_type(serializer, direction)
+        finally:
+            self.method = "PATCH"
+
     def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
         result: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
         # Fields a serializer leaves out for some callers (Meta.optional_in_schema): present
@@ -120,3 +134,57 @@ class ContractAutoSchema(AutoSchema):
             # The base class's own docstring, inherited: not a description of this body.
             del result["description"]
         return result
+
+
+# Years 1900..2200 (backend.bounds): what every date and instant the server reads must fall
+# in, as a pattern a generated client or a fuzzer can read (OpenAPI 3.0 has no date minimum).
+# An instant near either end counts by its UTC date, which a pattern cannot say.
+YEAR_IN_RANGE = rf"^({EARLIEST_DATE.year // 100}[0-9]{{2}}|2[01][0-9]{{2}}|{LATEST_DATE.year})-"
+# An IANA zone name the server's tz database knows (Europe/Berlin); the list changes with
+# tz releases, so it is a named format rather than an enum.
+TIME_ZONE_FORMAT = "iana-time-zone"
+TIME_ZONE_FIELDS = frozenset({"timezone", "device_timezone"})
+DECIMAL_PATTERN = re.compile(r"\^-\?\\d\{0,(\d+)\}\(\?:\\\.\\d\{0,(\d+)\}\)\?\$")
+
+
+def _bound_inputs(node: Any) -> None:
+    """Mark every date, instant and time zone name inside one request schema."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+            continue
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "string" and item.get("format") in {"date", "date-time"}:
+            item.setdefault("pattern", YEAR_IN_RANGE)
+        decimal = DECIMAL_PATTERN.fullmatch(str(item.get("pattern", "")))
+        if item.get("type") == "string" and decimal:
+            # drf-spectacular's pattern lets "" and "." through; the server wants a digit.
+            whole, places = decimal.groups()
+            item["pattern"] = (
+                rf"^-?([0-9]{{1,{whole}}}(\.[0-9]{{0,{places}}})?|\.[0-9]{{1,{places}}})$"
+            )
+        for name, prop in (item.get("properties") or {}).items():
+            if name in TIME_ZONE_FIELDS and isinstance(prop, dict) and prop.get("type") == "string":
+                prop.setdefault("format", TIME_ZONE_FORMAT)
+        stack.extend(item.values())
+
+
+def bound_inputs(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """What the server enforces on dates and zones, in the schema of what it reads: request
+    bodies (the `*Request` components and inline bodies) and parameters."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            _bound_inputs(component)
+    for methods in result.get("paths", {}).values():
+        for operation in methods.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                _bound_inputs(parameter.get("schema"))
+            content = (operation.get("requestBody") or {}).get("content", {})
+            for media in content.values():
+                _bound_inputs(media.get("schema"))
+    return result

@@ -254,6 +254,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "backend.openapi.add_error_responses",
+        "backend.openapi.bound_inputs",
         "notifications.openapi.notification_union",
     ],
     "ENUM_NAME_OVERRIDES": {

@@ -112,6 +112,8 @@ class MeUpdateSerializer(StrictSerializer):
 
 
 class Me(APIView):
+    whole_patch_body = True  # the PATCH sets the language: it must name one
+
     @extend_schema(responses={200: ME_RESPONSE})
     def get(self, request: Request) -> Response:
         return Response(_me(request_user(request)))

@@ -181,7 +181,11 @@ class MedicationAdherence(APIView):
     @extend_schema(
         parameters=[
             PATIENT_PARAMETER,
-            OpenApiParameter("days", int, description="7 to 90, default 28."),
+            OpenApiParameter(
+                "days",
+                {"type": "integer", "minimum": 7, "maximum": 90, "default": 28},
+                description="7 to 90, default 28.",
+            ),
         ],
         responses={200: AdherenceSerializer},
     )

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.api import LocalTimeField
+from backend.api import LocalTimeField, StrictPageSize
 from recovery.api.common import (
     BoundedListField,
     IdField,
@@ -32,12 +32,11 @@ from recovery.selectors.messages import (
 from recovery.services.messages import message_send, messages_mark_read, office_hours_set
 
 
-class MessageCursor(CursorPagination):
+class MessageCursor(StrictPageSize, CursorPagination):
     """Newest first; `next` pages back in time, and stays right while messages arrive."""
 
     ordering = "-id"
     page_size = 30
-    page_size_query_param = "page_size"
     max_page_size = 100
 
 

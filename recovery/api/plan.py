@@ -303,6 +303,7 @@ class PlanDetail(APIView):
     """The plan with each goal's history and progress, the comments and the reviews."""
 
     permission_classes = [StaffWrites]
+    whole_patch_body = True  # the PATCH sets the summary: it must give one
 
     def _plan(self, request: Request, pk: int) -> TreatmentPlan:
         return generics.get_object_or_404(

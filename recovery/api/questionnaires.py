@@ -8,7 +8,7 @@ from typing import Any
 
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -320,6 +320,9 @@ class ProgramInstruments(APIView):
         return Response({"code": saved.code, "version": saved.version}, status=201)
 
 
+# Its own component: the check-in schedule's serializer has the same class name, and the
+# schema would describe this body with that one's fields.
+@extend_schema_serializer(component_name="QuestionnaireSchedule")
 class ScheduleSerializer(StrictSerializer):
     instrument = serializers.CharField(max_length=32)
     every_days = serializers.IntegerField(

@@ -146,6 +146,16 @@ def test_paging_with_a_cursor_goes_back_in_time(enrollment):
     assert [m["body"] for m in second["results"]] == ["m2", "m1"]
 
 
+@pytest.mark.parametrize("page_size", ["true", "0", "101", "2.5"])
+def test_a_page_size_that_is_not_a_whole_number_in_range_is_a_field_error(enrollment, page_size):
+    # As on every other list: not silently the default page.
+    response = client_for(enrollment.patient).get(
+        "/api/v1/me/conversation/messages/", {"page_size": page_size}
+    )
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"page_size"}
+
+
 @pytest.mark.parametrize(
     "body",
     [{"body": ""}, {"body": "   "}, {"body": "x" * 2001}, {}, {"body": "hi", "attachment": "x"}],

@@ -12,6 +12,7 @@ import yaml
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from backend.openapi import YEAR_IN_RANGE
 from backend.timezones import local_today
 from notifications.models import Notification, NotificationState
 from recovery.models import Enrollment, SessionSeries, TreatmentSession, User
@@ -530,7 +531,11 @@ def test_the_schema_documents_the_session_lists_since_and_until() -> None:
     parameters = {p["name"]: p for p in schema["paths"]["/api/v1/sessions/"]["get"]["parameters"]}
     for name in ("since", "until"):
         assert parameters[name]["in"] == "query"
-        assert parameters[name]["schema"] == {"type": "string", "format": "date-time"}
+        assert parameters[name]["schema"] == {
+            "type": "string",
+            "format": "date-time",
+            "pattern": YEAR_IN_RANGE,
+        }
 
 
 @pytest.mark.parametrize(("days_back", "status"), [(366, 201), (367, 400)])
