@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from backend.api import LocalTimeField, request_user
 from recovery.api.common import IdField, IsClinician, StrictModelSerializer, acting_user
-from recovery.api.monitoring import PATIENT_PARAMETER, _enrollment_asked_for, patient_filter
+from recovery.api.monitoring import PATIENT_PARAMETER, enrollment_asked_for, patient_filter
 from recovery.dates import enrollment_today
 from recovery.models import Medication, MedicationCategory
 from recovery.selectors.access import enrollments_visible_to, visible_enrollment
@@ -190,7 +190,7 @@ class MedicationAdherence(APIView):
         responses={200: AdherenceSerializer},
     )
     def get(self, request: Request) -> Response:
-        enrollment = _enrollment_asked_for(request)
+        enrollment = enrollment_asked_for(request)
         raw = request.query_params.get("days", "28")
         if not (raw.isascii() and raw.isdigit()) or not 7 <= int(raw) <= 90:
             raise ValidationError({"days": ["A whole number from 7 to 90."]})

@@ -41,13 +41,15 @@ from recovery.selectors.plan import meetings_visible_to, monitoring_settings_of
 from recovery.services import monitoring as monitoring_services
 
 
-def _enrollment_asked_for(request: Request) -> Enrollment:
+def enrollment_asked_for(request: Request) -> Enrollment:
     """A patient asks about themself; staff name the patient with ?patient=."""
     user = request_user(request)
+    raw = request.query_params.get("patient")
     if user.role == Role.PATIENT:
+        if raw is not None:  # a patient's own id is harmless; a malformed one is a 400
+            parse_id_param(raw, "patient")
         return enrollment_for_patient_user(user)
-    raw = request.query_params.get("patient", "")
-    return visible_enrollment(user, parse_id_param(raw, "patient"))
+    return visible_enrollment(user, parse_id_param(raw or "", "patient"))
 
 
 PATIENT_PARAMETER = OpenApiParameter(
@@ -158,7 +160,7 @@ class MeetingWeekly(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        enrollment = _enrollment_asked_for(request)
+        enrollment = enrollment_asked_for(request)
         weeks = meetings_weekly(enrollment=enrollment)
         return Response(
             {"patient": enrollment.id, "weeks": WeeklyMeetingsSerializer(weeks, many=True).data}

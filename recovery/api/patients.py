@@ -22,12 +22,12 @@ from recovery.api.common import (
     StrictModelSerializer,
     StrictSerializer,
     acting_user,
-    parse_id_param,
     parse_instant_param,
     program_of,
     refuse_body_if_any,
     validate_zone_name,
 )
+from recovery.api.monitoring import enrollment_asked_for
 from recovery.dates import enrollment_start_today
 from recovery.models import (
     CheckInSchedule,
@@ -35,12 +35,10 @@ from recovery.models import (
     EnrollmentChange,
     EnrollmentStatus,
     LevelOfCare,
-    Role,
     Stage,
 )
 from recovery.selectors.access import (
     assignable_staff,
-    enrollment_for_patient_user,
     enrollments_visible_to,
     visible_enrollment,
 )
@@ -411,12 +409,7 @@ class AttendanceSummary(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        user = request_user(request)
-        if user.role == Role.PATIENT:
-            enrollment = enrollment_for_patient_user(user)
-        else:
-            raw = request.query_params.get("patient", "")
-            enrollment = visible_enrollment(user, parse_id_param(raw, "patient"))
+        enrollment = enrollment_asked_for(request)
         return Response(
             {
                 "weeks": weekly_hours(enrollment=enrollment),

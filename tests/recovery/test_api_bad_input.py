@@ -844,6 +844,9 @@ def test_brackets_inside_text_are_not_nesting(env: Env) -> None:
         ("patient", "/api/v1/checkins/", {"since": "1500-01-01T00:00:00Z"}, "since"),
         ("counselor", "/api/v1/screens/", {"until": "9999-12-31"}, "until"),
         ("counselor", "/api/v1/meetings/weekly/", {"patient": str(HUGE)}, "patient"),
+        # A patient's own answers need no ?patient=, but a malformed one is still refused.
+        ("patient", "/api/v1/meetings/weekly/", {"patient": "x1"}, "patient"),
+        ("patient", "/api/v1/attendance/summary/", {"patient": str(HUGE)}, "patient"),
         ("counselor", "/api/v1/sessions/", {"until": "9999-12-31T23:59:59-14:00"}, "until"),
     ],
 )
