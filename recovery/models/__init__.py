@@ -98,6 +98,7 @@ from recovery.models.sessions import (
     SessionStatus,
     TreatmentSession,
 )
+from recovery.models.suggestions import SuggestionDismissal
 from recovery.models.support import Relationship, SupportContact
 
 __all__ = [
@@ -185,6 +186,7 @@ __all__ = [
     "ShareableEvent",
     "Stage",
     "SubstanceResult",
+    "SuggestionDismissal",
     "SupportContact",
     "TreatmentPlan",
     "TreatmentSession",

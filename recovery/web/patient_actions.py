@@ -1,8 +1,9 @@
 """What a counselor does from a patient's page: assign an exercise, set the check-in
 schedule, record a drug screen, change the stage or level of care (confirming what the
-record suggests). Each validates with the API's own serializer and writes through the same
-service as the API, on the same access rules (`visible_enrollment`: out of reach is a 404)
-and with the same audit (the audit middleware writes the entry for the patient noted).
+record suggests) or dismiss the suggestion. Each validates with the API's own serializer
+and writes through the same service as the API, on the same access rules
+(`visible_enrollment`: out of reach is a 404) and with the same audit (the audit
+middleware writes the entry for the patient noted).
 
 Forms post and redirect back to the page (Post/Redirect/Get) with a message; a refused
 form shows the page again (400) with each error beside its field and nothing saved.
@@ -24,6 +25,7 @@ from recovery.api.care import AssignmentSerializer
 from recovery.api.checkins import ScheduleSerializer
 from recovery.api.patients import ChangeSerializer
 from recovery.api.screens import ScreenInputSerializer
+from recovery.api.suggestion import DismissSerializer
 from recovery.models import (
     Enrollment,
     LevelOfCare,
@@ -37,6 +39,7 @@ from recovery.services import screens as screen_services
 from recovery.services.care import exercise_assign
 from recovery.services.enrollment import enrollment_change
 from recovery.services.schedules import checkin_schedule_set
+from recovery.services.suggestion import suggestion_dismiss
 from recovery.web import present
 from recovery.web.patient_forms import PostedForm
 from recovery.web.views import _user, patient_page_response, staff_required
@@ -51,6 +54,11 @@ def _fields(post: QueryDict, *, lists: tuple[str, ...] = ()) -> dict[str, Any]:
     for name in lists:
         data[name] = post.getlist(name)
     return data
+
+
+def _chosen(post: QueryDict) -> dict[str, Any]:
+    """The posted fields, leaving out a choice left empty (JSON would leave it out)."""
+    return {k: v for k, v in _fields(post).items() if v != "" or k == "reason"}
 
 
 def _done(request: HttpRequest, enrollment: Enrollment, message: str, anchor: str) -> HttpResponse:
@@ -165,8 +173,7 @@ def change_care(request: HttpRequest, pk: int) -> HttpResponse:
     """A new stage or level of care, as the suggestion proposes or as the counselor picks."""
     user = _user(request)
     enrollment = visible_enrollment(user, pk)
-    data = {k: v for k, v in _fields(request.POST).items() if v != "" or k == "reason"}
-    serializer = ChangeSerializer(data=data, context={"enrollment": enrollment})
+    serializer = ChangeSerializer(data=_chosen(request.POST), context={"enrollment": enrollment})
     if not serializer.is_valid():
         return _refused(request, enrollment, "care", serializer.errors)
     try:
@@ -180,3 +187,18 @@ def change_care(request: HttpRequest, pk: int) -> HttpResponse:
         f"ASAM {present.label(LevelOfCare, changed.level_of_care)}.",
         "care",
     )
+
+
+@require_POST
+@staff_required
+def dismiss_suggestion(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    enrollment = visible_enrollment(user, pk)
+    serializer = DismissSerializer(data=_chosen(request.POST))
+    if not serializer.is_valid():
+        return _refused(request, enrollment, "care", serializer.errors)
+    try:
+        suggestion_dismiss(enrollment=enrollment, actor=user, **serializer.validated_data)
+    except ServiceError as exc:
+        return _refused(request, enrollment, "care", _service_errors(exc))
+    return _done(request, enrollment, "Suggestion dismissed.", "care")

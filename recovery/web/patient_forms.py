@@ -21,7 +21,7 @@ from recovery.models import (
     User,
 )
 from recovery.selectors.care import exercises_visible_to
-from recovery.selectors.suggestion import care_suggestion
+from recovery.selectors.suggestion import care_suggestion, suggestion_dismissal
 from recovery.web import present
 
 WEEKDAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
@@ -130,6 +130,7 @@ def patient_forms_context(
         "levels": _levels(enrollment),
         "substance_results": SubstanceResult.choices,
         "suggestion": suggestion,
+        "dismissal": suggestion_dismissal(enrollment=enrollment, suggestion=suggestion),
         "suggested_stage": (
             present.label(Stage, suggestion.suggested_stage) if suggestion.suggested_stage else ""
         ),

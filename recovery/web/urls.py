@@ -25,6 +25,11 @@ urlpatterns = [
     path("patients/<int:pk>/schedule/", patient_actions.set_schedule, name="patient-schedule"),
     path("patients/<int:pk>/screens/", patient_actions.record_screen, name="patient-screen"),
     path("patients/<int:pk>/care/", patient_actions.change_care, name="patient-care"),
+    path(
+        "patients/<int:pk>/suggestion/dismiss/",
+        patient_actions.dismiss_suggestion,
+        name="patient-suggestion-dismiss",
+    ),
     path("calendar/", views.calendar_page, name="calendar"),
     path(
         "sessions/<int:session_id>/attendance/",
