@@ -13,6 +13,7 @@ from recovery.models import (
     CheckInSchedule,
     Enrollment,
     LevelOfCare,
+    MedicationCategory,
     ScreenMethod,
     ScreenStatus,
     ScreenSubstance,
@@ -21,6 +22,7 @@ from recovery.models import (
     User,
 )
 from recovery.selectors.care import exercises_visible_to
+from recovery.selectors.plan import medications_visible_to
 from recovery.selectors.suggestion import care_suggestion, suggestion_dismissal
 from recovery.web import present
 
@@ -129,6 +131,10 @@ def patient_forms_context(
         "stages": Stage.choices,
         "levels": _levels(enrollment),
         "substance_results": SubstanceResult.choices,
+        "medications": list(
+            medications_visible_to(user).filter(enrollment=enrollment).order_by("start_date", "id")
+        ),
+        "medication_categories": MedicationCategory.choices,
         "suggestion": suggestion,
         "dismissal": suggestion_dismissal(enrollment=enrollment, suggestion=suggestion),
         "suggested_stage": (

@@ -26,6 +26,16 @@ urlpatterns = [
     path("patients/<int:pk>/screens/", patient_actions.record_screen, name="patient-screen"),
     path("patients/<int:pk>/care/", patient_actions.change_care, name="patient-care"),
     path(
+        "patients/<int:pk>/medications/",
+        patient_actions.add_medication,
+        name="patient-medication-add",
+    ),
+    path(
+        "patients/<int:pk>/medications/<int:medication_id>/end/",
+        patient_actions.end_medication,
+        name="patient-medication-end",
+    ),
+    path(
         "patients/<int:pk>/suggestion/dismiss/",
         patient_actions.dismiss_suggestion,
         name="patient-suggestion-dismiss",
