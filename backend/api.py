@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,7 +16,8 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.fields import SkipField, get_error_detail
 from rest_framework.pagination import PageNumberPagination
@@ -128,6 +129,46 @@ class SyncPagination(CappedPagination):
         result = super().get_paginated_response_schema(schema)
         result["properties"]["synced_at"] = {"type": "string", "format": "date-time"}
         result["required"] = sorted({*result["required"], "synced_at"})
+        return result
+
+
+class SyncsDeletions(Protocol):
+    """A view whose list reports deletions: the ids deleted at or after `since`, of the
+    rows the caller could have seen."""
+
+    sync_since: datetime | None
+
+    def deleted_ids(self, since: datetime) -> list[int]: ...
+
+
+class SyncWithDeletionsPagination(SyncPagination):
+    """A synced list whose rows can be deleted: with `updated_since`, the first page also
+    carries `deleted`, the ids deleted since (the rows themselves are gone, so they cannot
+    come in `results`). Taken after `synced_at`, like the rows, so none is missed."""
+
+    deleted: list[int]
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        page = super().paginate_queryset(queryset, request, view)
+        since = cast("SyncsDeletions", view).sync_since
+        first = self.page is None or self.page.number == 1
+        self.deleted = view.deleted_ids(since) if since is not None and first else []
+        return page
+
+    def get_paginated_response(self, data: Any) -> Response:
+        response = super().get_paginated_response(data)
+        response.data["deleted"] = self.deleted
+        return response
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        result = super().get_paginated_response_schema(schema)
+        result["properties"]["deleted"] = {
+            "type": "array",
+            "items": {"type": "integer"},
+            "description": "Ids deleted at or after `updated_since` (first page only; "
+            "empty without `updated_since`): drop them from the app's copy.",
+        }
+        result["required"] = sorted({*result["required"], "deleted"})
         return result
 
 
@@ -451,3 +492,27 @@ def server_error(request: Any) -> HttpResponse:
 class LocalTimeField(serializers.TimeField):
     """A wall-clock time in a patient's or program's own zone, so it has no UTC offset
     (OpenAPI's `format: time` would demand one)."""
+
+
+class UpdatedSinceQuery(serializers.Serializer):  # query parameters: page ones pass too
+    """`updated_since` of a synced list; each list documents what changed means for it
+    (`updated_since_parameter`)."""
+
+    updated_since = BoundedDateTimeField(required=False)
+
+
+def updated_since_parameter(meaning: str) -> OpenApiParameter:
+    """The schema of a synced list's `updated_since`: `meaning` says what comes back."""
+    return OpenApiParameter(
+        "updated_since",
+        OpenApiTypes.DATETIME,
+        description=f"{meaning} Pass the `synced_at` of the previous sync.",
+    )
+
+
+def updated_since_query(request: Any) -> datetime | None:
+    """The `updated_since` of a synced list, or a 400 naming it."""
+    query = UpdatedSinceQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    since: datetime | None = query.validated_data.get("updated_since")
+    return since

@@ -39,6 +39,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # Before the admin, as it asks: the admin then edits both languages of a model text.
+    "modeltranslation",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -155,6 +157,11 @@ LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
+# Model texts (the exercise library, recovery/translation.py) in every language above, each
+# read in the active language; a text with no Spanish (a program's own exercise) falls
+# back to English, the language a program's staff write in by default.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -236,8 +243,9 @@ SPECTACULAR_SETTINGS = {
         "(`1.4.2`) with every request: an app older than the deployment supports is "
         "answered 426 `upgrade_required`. Every answer carries `API-Version`. A 401's "
         "`code` says what to do (`token_expired`: refresh and retry). Lists an app "
-        "syncs take `updated_since` (see each operation) and page with `next`/`previous` "
-        "links and a `cursor`."
+        "syncs take `updated_since` (see each operation), answer `synced_at` to pass next "
+        "time and page with `next_page`/`previous_page` numbers beside the `next`/`previous` "
+        "links; a list whose rows can be deleted lists their ids in `deleted`."
     ),
     "VERSION": API_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,

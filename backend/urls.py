@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/v1/", include("recovery.urls_plan")),
     path("api/v1/", include("recovery.urls_privacy")),
     path("api/v1/", include("recovery.urls_incentives")),
+    path("api/v1/", include("recovery.urls_reports")),
     path("api/v1/", include("notifications.urls")),
 ]
 

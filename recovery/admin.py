@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from modeltranslation.admin import TranslationAdmin
 
 from recovery.models import (
     CareTeamMember,
@@ -76,7 +77,9 @@ class EnrollmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Exercise)
-class ExerciseAdmin(admin.ModelAdmin):
+class ExerciseAdmin(TranslationAdmin):
+    """Each text in English and Spanish (recovery/translation.py)."""
+
     list_display = ["name", "category", "duration_minutes", "program"]
     list_filter = ["category", "program"]
     search_fields = ["name", "summary"]

@@ -176,3 +176,167 @@ LIBRARY: list[dict[str, object]] = [
         ],
     },
 ]
+
+# The library in Spanish, by slug (the same fields and the same number of steps as LIBRARY:
+# tests/backend/test_translations.py fails otherwise). Plain words, the informal "tú" the
+# app's Spanish uses, no gendered adjectives about the reader.
+SPANISH: dict[str, dict[str, object]] = {
+    "urge-surfing": {
+        "name": "Surfear las ganas",
+        "summary": (
+            "Deja pasar las ganas de consumir como una ola: obsérvalas subir, llegar a su "
+            "punto más alto y bajar, sin actuar."
+        ),
+        "evidence": "Prevención de recaídas basada en mindfulness (Bowen, Chawla, Marlatt)",
+        "steps": [
+            "Siéntate cómodamente y nota en qué parte del cuerpo sientes las ganas de consumir.",
+            "Describe para ti las sensaciones: tensión, calor, hormigueo.",
+            "Respira despacio y observa cómo cambian las sensaciones al respirar.",
+            "Nota cómo las ganas suben, llegan a su punto más alto y empiezan a bajar, "
+            "como una ola.",
+            "Califica las ganas de 0 a 10 antes y después.",
+        ],
+    },
+    "halt-check": {
+        "name": "Revisión HALT",
+        "summary": (
+            "Pregúntate si tienes hambre, enojo, soledad o cansancio (HALT, por sus siglas "
+            "en inglés), y atiende primero esa necesidad."
+        ),
+        "evidence": "Práctica de prevención de recaídas en programas de 12 pasos y de TCC",
+        "steps": [
+            "¿Tengo hambre? Come algo.",
+            "¿Siento enojo? Ponle nombre a lo que pasó.",
+            "¿Siento soledad? Comunícate con alguien.",
+            "¿Siento cansancio? Descansa si puedes.",
+        ],
+    },
+    "box-breathing": {
+        "name": "Respiración cuadrada",
+        "summary": (
+            "Respira en cuatro tiempos iguales para calmar la reacción del cuerpo al estrés."
+        ),
+        "evidence": "La respiración lenta y pausada reduce la activación (Zaccaro et al., 2018)",
+        "steps": [
+            "Inhala por la nariz contando hasta 4.",
+            "Aguanta el aire contando hasta 4.",
+            "Exhala contando hasta 4.",
+            "Espera sin respirar contando hasta 4.",
+            "Repítelo cuatro veces.",
+        ],
+    },
+    "grounding-54321": {
+        "name": "Anclaje 5-4-3-2-1",
+        "summary": "Usa tus cinco sentidos para volver al momento presente.",
+        "evidence": "Técnicas de anclaje de la atención informada sobre el trauma",
+        "steps": [
+            "Nombra 5 cosas que puedas ver.",
+            "Nombra 4 cosas que puedas tocar.",
+            "Nombra 3 cosas que puedas oír.",
+            "Nombra 2 cosas que puedas oler.",
+            "Nombra 1 cosa que puedas saborear.",
+        ],
+    },
+    "play-the-tape": {
+        "name": "Ver la película hasta el final",
+        "summary": "Imagina toda la historia del consumo, no solo el primer momento.",
+        "evidence": "Prevención de recaídas cognitivo-conductual (Marlatt y Gordon)",
+        "steps": [
+            "Imagina la primera copa o el primer consumo.",
+            "Sigue adelante: ¿qué pasa una hora después?",
+            "¿Qué pasa a la mañana siguiente?",
+            "¿Qué pasa con tus metas de esta semana?",
+            "Compáralo con cómo sería mañana si no consumes.",
+        ],
+    },
+    "delay-distract-decide": {
+        "name": "Esperar, distraerse, decidir",
+        "summary": "Deja pasar 15 minutos entre las ganas y cualquier decisión.",
+        "evidence": "Habilidad de manejo de las ganas en la TCC para el consumo de sustancias",
+        "steps": [
+            "Espera: dite que decidirás dentro de 15 minutos.",
+            "Distráete: haz algo que te absorba (caminar, llamar a alguien, ducharte, un juego).",
+            "Decide: pasados los 15 minutos, recuerda por qué elegiste la recuperación.",
+        ],
+    },
+    "thought-record": {
+        "name": "Registro de pensamientos",
+        "summary": "Detecta un pensamiento que alimenta las ganas de consumir y ponlo a prueba.",
+        "evidence": "Terapia cognitiva (Beck)",
+        "steps": [
+            "Escribe la situación.",
+            "Escribe el pensamiento automático.",
+            "Califica cuánto lo crees.",
+            "Anota las pruebas a favor y en contra.",
+            "Escribe un pensamiento más equilibrado y vuelve a calificar cuánto lo crees.",
+        ],
+    },
+    "opposite-action": {
+        "name": "Acción opuesta",
+        "summary": (
+            "Cuando una emoción te empuje hacia el consumo, haz lo contrario de lo que te pide."
+        ),
+        "evidence": "Terapia dialéctica conductual (Linehan)",
+        "steps": [
+            "Nombra la emoción y lo que te empuja a hacer.",
+            "Pregúntate si actuar así encaja con los hechos y con tus metas.",
+            "Elige la acción opuesta y hazla por completo.",
+        ],
+    },
+    "gratitude-list": {
+        "name": "Lista de gratitud",
+        "summary": "Escribe tres cosas por las que sientes gratitud hoy.",
+        "evidence": "Intervenciones de psicología positiva (Emmons y McCullough, 2003)",
+        "steps": [
+            "Escribe tres cosas que salieron bien o por las que sientes gratitud.",
+            "Para cada una, escribe por qué pasó o por qué te importa.",
+        ],
+    },
+    "progressive-muscle-relaxation": {
+        "name": "Relajación muscular progresiva",
+        "summary": "Tensa y suelta grupos de músculos para soltar la tensión del cuerpo.",
+        "evidence": "Relajación progresiva de Jacobson",
+        "steps": [
+            "Empieza por los pies: ténsalos durante 5 segundos y luego suéltalos.",
+            "Sube poco a poco: pantorrillas, muslos, abdomen, manos, brazos, hombros, cara.",
+            "Nota la diferencia entre la tensión y la relajación.",
+        ],
+    },
+    "call-support": {
+        "name": "Llamar a una persona de apoyo",
+        "summary": (
+            "Antes de actuar, comunícate con tu padrino o madrina, una amistad o un "
+            "compañero de recuperación."
+        ),
+        "evidence": (
+            "El apoyo social predice mejores resultados en la recuperación "
+            "(investigación sobre grupos de ayuda mutua)"
+        ),
+        "steps": [
+            "Abre tus contactos de apoyo.",
+            "Llama o escribe a la primera persona en quien confíes.",
+            "Dilo con claridad: tengo ganas de consumir y quiero hablar.",
+        ],
+    },
+    "values-reminder": {
+        "name": "Recordar tus valores",
+        "summary": "Vuelve a conectar con lo que la recuperación significa para ti.",
+        "evidence": "Terapia de aceptación y compromiso (Hayes)",
+        "steps": [
+            "Nombra algo que valoras mucho (familia, salud, trabajo, libertad).",
+            "Pregúntate: ¿consumir me acerca o me aleja de eso?",
+            "Elige ahora una pequeña acción que te acerque a eso.",
+        ],
+    },
+}
+
+TRANSLATED_FIELDS = ("name", "summary", "steps", "evidence")
+
+
+def library_texts(slug: str) -> dict[str, object]:
+    """A library exercise's texts as the model's per-language columns (`name_en`,
+    `name_es`...), for whatever loads the library."""
+    english = next(entry for entry in LIBRARY if entry["slug"] == slug)
+    texts = {f"{field}_en": english[field] for field in TRANSLATED_FIELDS}
+    texts.update({f"{field}_es": SPANISH[slug][field] for field in TRANSLATED_FIELDS})
+    return texts

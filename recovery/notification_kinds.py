@@ -32,6 +32,7 @@ class NotificationKind(models.TextChoices):
     CRISIS_RESOURCES = "crisis_resources", "Crisis resources"
     FLAG_RAISED = "flag_raised", "Flag raised"
     FLAG_ESCALATED = "flag_escalated", "Flag escalated"
+    FLAG_CHANGED = "flag_changed", "Flag changed"
     MEDICATION_REMINDER = "medication_reminder", "Medication reminder"
     APP_SILENT = "app_silent", "Please open the app"
     QUESTIONNAIRE_DUE = "questionnaire_due", "Questionnaire due"
@@ -41,6 +42,9 @@ class NotificationKind(models.TextChoices):
     RECOVERY_MILESTONE = "recovery_milestone", "Recovery milestone"
     RECOVERY_RESTART = "recovery_restart", "Recovery count restarted"
 
+
+# The flag events that send FLAG_CHANGED (raising and escalating have their own kinds).
+FLAG_CHANGES = ("acknowledged", "assigned", "resolved", "reopened")
 
 SCHEDULE_UPDATE = ("Schedule update", "Your schedule changed. Open the app.")
 
@@ -59,7 +63,7 @@ def payload_schemas() -> dict[str, dict[str, Any]]:
     """The shape of each kind's payload, as the services write it: sessions
     (recovery/services/sessions.py), flags (flags.py), nudges (schedules.py), crisis lines
     (checkins.py), dose reminders (medications.py), a silent app (presence.py)."""
-    from recovery.models import FlagKind, SessionKind, Severity
+    from recovery.models import FlagKind, FlagStatus, SessionKind, Severity
 
     # What recovery/services/sessions.py puts in a session's notifications.
     session = {
@@ -99,6 +103,16 @@ def payload_schemas() -> dict[str, dict[str, Any]]:
         ),
         NotificationKind.FLAG_RAISED: flag,
         NotificationKind.FLAG_ESCALATED: flag,
+        # recovery/services/flags.py: someone acknowledged, assigned, resolved or reopened it.
+        NotificationKind.FLAG_CHANGED: _object(
+            {
+                "flag_id": ID,
+                "enrollment_id": ID,
+                "status": {"type": "string", "enum": list(FlagStatus.values)},
+                "action": {"type": "string", "enum": list(FLAG_CHANGES)},
+                "assigned_to": {"type": "integer", "nullable": True},
+            }
+        ),
         NotificationKind.MEDICATION_REMINDER: _object(
             {
                 "reminder": {"type": "string", "enum": ["medication"]},
@@ -172,6 +186,16 @@ KINDS = [
         "An alert needs attention now.",
         urgent=True,
         mutable=False,
+    ),
+    # Another dashboard acted on a flag: the open queues and toasts follow. To whoever is
+    # connected and the inbox, never pushed, stale within the day.
+    Kind(
+        NotificationKind.FLAG_CHANGED,
+        "Flag changed",
+        "Alert updated",
+        "An alert was updated.",
+        mutable=False,
+        ttl=timedelta(days=1),
     ),
     # A dose reminder hours late does more harm than good.
     Kind(

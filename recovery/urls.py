@@ -15,6 +15,7 @@ from recovery.api import (
     safety_plan,
     series,
     sessions,
+    staff,
 )
 
 urlpatterns = [
@@ -145,6 +146,7 @@ urlpatterns = [
         name="patient-discharge",
     ),
     path("patients/<int:pk>/enrollment-code/", patients.PatientCode.as_view(), name="patient-code"),
+    path("patients/<int:pk>/readmit/", patients.PatientReadmit.as_view(), name="patient-readmit"),
     path(
         "patients/<int:pk>/checkin-schedule/",
         patients.PatientSchedule.as_view(),
@@ -176,4 +178,20 @@ urlpatterns = [
     path("flags/<int:pk>/assign/", flags.FlagAssign.as_view(), name="flag-assign"),
     path("flags/<int:pk>/resolve/", flags.FlagResolve.as_view(), name="flag-resolve"),
     path("flags/<int:pk>/reopen/", flags.FlagReopen.as_view(), name="flag-reopen"),
+    path("staff/", staff.StaffList.as_view(), name="staff"),
+    path("staff/<int:pk>/", staff.StaffDetail.as_view(), name="staff-detail"),
+    path("staff/<int:pk>/deactivate/", staff.StaffDeactivate.as_view(), name="staff-deactivate"),
+    path("staff/<int:pk>/reactivate/", staff.StaffReactivate.as_view(), name="staff-reactivate"),
+    path("staff/invitations/", staff.InvitationList.as_view(), name="staff-invitations"),
+    path(
+        "staff/invitations/<int:pk>/reissue/",
+        staff.InvitationReissue.as_view(),
+        name="staff-invitation-reissue",
+    ),
+    path(
+        "staff/invitations/<int:pk>/revoke/",
+        staff.InvitationRevoke.as_view(),
+        name="staff-invitation-revoke",
+    ),
+    path("patients/<int:pk>/care-team/", staff.CareTeamView.as_view(), name="patient-care-team"),
 ]

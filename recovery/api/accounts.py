@@ -39,7 +39,8 @@ TokensSerializer = inline_serializer(
 
 
 class RedeemEnrollmentCode(APIView):
-    """The app exchanges a one-time enrollment code for the patient's account and tokens."""
+    """The app exchanges a one-time enrollment code for the patient's account and tokens.
+    The dashboard's QR code of a code holds `iop://redeem?code=<code>`: post its `code`."""
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []

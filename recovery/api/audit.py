@@ -12,7 +12,12 @@ from backend.api import request_user
 from recovery.api.common import BoundedDateTimeFilter, IdFilter, IsPatient
 from recovery.models import AuditEntry
 from recovery.selectors.access import enrollment_for_patient_user, may_read_audit_trail
-from recovery.selectors.audit import access_log_for_patient, audit_trail_for_supervisor
+from recovery.selectors.audit import (
+    AuditQuery,
+    access_log_for_patient,
+    audit_trail_filtered,
+    audit_trail_for_supervisor,
+)
 
 
 class MayReadAuditTrail(permissions.BasePermission):
@@ -71,6 +76,19 @@ class AuditFilter(django_filters.FilterSet):
     class Meta:
         model = AuditEntry
         fields = ["patient", "actor", "action", "since", "until"]
+
+    def filter_queryset(self, queryset: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
+        # Parsing is the FilterSet's; what each filter means is the selector's, shared
+        # with the dashboard's page of the trail.
+        data = self.form.cleaned_data
+        query = AuditQuery(
+            patient_id=data.get("patient"),
+            actor_id=data.get("actor"),
+            action=data.get("action") or "",
+            since=data.get("since"),
+            until=data.get("until"),
+        )
+        return audit_trail_filtered(queryset, query)
 
 
 class AuditTrail(generics.ListAPIView):

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.api import request_user
+from backend.api import (
+    SyncWithDeletionsPagination,
+    request_user,
+    updated_since_parameter,
+    updated_since_query,
+)
 from recovery.api.checkins import CrisisResourceSerializer
 from recovery.api.common import (
     AwareDateTimeField,
@@ -34,6 +40,7 @@ from recovery.models import (
     ExercisePractice,
     FavoriteExercise,
     SupportContact,
+    SupportContactDeletion,
 )
 from recovery.selectors.access import (
     enrollment_for_patient_user,
@@ -278,6 +285,19 @@ class ContactSerializer(StrictModelSerializer):
         return errors
 
 
+@extend_schema_view(
+    get=extend_schema(
+        description="The patient's support contacts, in their order. To sync, pass "
+        "`updated_since`, follow `next_page` to the end, drop the first page's `deleted` "
+        "ids, and keep the response's `synced_at` for next time.",
+        parameters=[
+            updated_since_parameter(
+                "Only contacts added or changed at or after this instant; the first page's "
+                "`deleted` lists the ids deleted since."
+            )
+        ],
+    )
+)
 class ContactList(generics.ListCreateAPIView):
     """The patient's support contacts, in their order. The crisis lines come beside them
     on GET /support/."""
@@ -285,12 +305,29 @@ class ContactList(generics.ListCreateAPIView):
     serializer_class = ContactSerializer
     permission_classes = [PatientWritesStaffReads]
     filterset_class = patient_and_range("created_at")
-    pagination_class = None
+    pagination_class = SyncWithDeletionsPagination
+    sync_since: datetime | None = None
 
     def get_queryset(self) -> QuerySet[SupportContact]:
-        return records_visible_to(acting_user(self.request), SupportContact.objects.all()).order_by(
-            "enrollment_id", "position", "id"
+        found = records_visible_to(acting_user(self.request), SupportContact.objects.all())
+        if self.request.method == "GET":
+            self.sync_since = updated_since_query(self.request)
+            if self.sync_since is not None:
+                found = found.filter(updated_at__gte=self.sync_since)
+        return found.order_by("enrollment_id", "position", "id")
+
+    def deleted_ids(self, since: datetime) -> list[int]:
+        """Contacts deleted since, of the patients listed (`?patient=` narrows both)."""
+        gone = records_visible_to(
+            acting_user(self.request),
+            SupportContactDeletion.objects.filter(deleted_at__gte=since),
         )
+        # The list's own filter set parsed `patient` already (a malformed one was a 400).
+        filters = self.filterset_class(self.request.query_params, queryset=gone)
+        patient = filters.form.cleaned_data.get("patient") if filters.is_valid() else None
+        if patient is not None:
+            gone = gone.filter(enrollment_id=patient)
+        return list(gone.order_by("contact_id").values_list("contact_id", flat=True))
 
     def perform_create(self, serializer: Any) -> None:
         enrollment = enrollment_for_patient_user(request_user(self.request))

@@ -22,7 +22,15 @@ from recovery.api.common import (
     acting_user,
     refuse_body_if_any,
 )
-from recovery.models import Flag, FlagEvent, FlagKind, FlagStatus, Severity, User
+from recovery.models import (
+    Flag,
+    FlagEvent,
+    FlagKind,
+    FlagResolution,
+    FlagStatus,
+    Severity,
+    User,
+)
 from recovery.selectors.access import flags_visible_to
 from recovery.selectors.dashboard import CaseloadRow, caseload
 from recovery.services import flags as flag_services
@@ -62,6 +70,7 @@ class FlagSerializer(serializers.ModelSerializer):
             "resolved_by",
             "resolved_at",
             "outcome_note",
+            "resolution",
             "escalated_at",
             "created_at",
             "events",
@@ -109,6 +118,11 @@ class FlagDetail(generics.RetrieveAPIView):
 
 class ResolveSerializer(StrictSerializer):
     outcome_note = serializers.CharField(max_length=4000)
+    resolution = serializers.ChoiceField(
+        choices=FlagResolution.choices,
+        required=False,
+        help_text="Whether anything was done; action_taken when not given.",
+    )
 
     def check(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
         return flag_services.flag_resolve_problems(

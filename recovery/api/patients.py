@@ -258,6 +258,23 @@ class PatientDischarge(APIView):
         return Response(EnrollmentSerializer(enrollment).data)
 
 
+class PatientReadmit(APIView):
+    """Take a discharged patient back (active again, check-in windows planned again).
+    The app then needs a new enrollment code (`enrollment-code/`)."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(request=DischargeSerializer, responses={200: EnrollmentSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        enrollment = visible_enrollment(request_user(request), pk)
+        serializer = DischargeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        enrollment = enrollment_services.enrollment_readmit(
+            enrollment=enrollment, actor=request_user(request), **serializer.validated_data
+        )
+        return Response(EnrollmentSerializer(enrollment).data)
+
+
 class PatientCode(APIView):
     """Issue a new one-time enrollment code (the old one stops working)."""
 
@@ -278,8 +295,6 @@ class PatientCode(APIView):
     def post(self, request: Request, pk: int) -> Response:
         enrollment = visible_enrollment(request_user(request), pk)
         refuse_body_if_any(request)
-        if enrollment.status != EnrollmentStatus.ACTIVE:
-            raise ValidationError({"status": ["The patient is discharged."]})
         code, expires_at = enrollment_services.enrollment_code_issue(
             enrollment=enrollment, issued_by=request_user(request)
         )

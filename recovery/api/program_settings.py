@@ -49,6 +49,20 @@ class ProgramSettingsSerializer(StrictSerializer):
         max_digits=4, decimal_places=1, min_value=Decimal(9), max_value=Decimal(30), required=False
     )
     days_per_week = BoundedIntegerField(min_value=3, max_value=5, required=False)
+    service_day_min_hours = serializers.DecimalField(
+        max_digits=3,
+        decimal_places=1,
+        min_value=Decimal("0.5"),
+        max_value=Decimal(12),
+        required=False,
+        help_text="Hours attended that make a local date a billable IOP service day.",
+    )
+    service_week_min_days = BoundedIntegerField(
+        min_value=1,
+        max_value=7,
+        required=False,
+        help_text="Service days that make a week qualify (an IOP per diem: 3).",
+    )
     require_staff_2fa = serializers.BooleanField(required=False)
     missed_dose_days = BoundedIntegerField(min_value=1, max_value=30, required=False)
     unreported_dose_counts_as_missed = serializers.BooleanField(required=False)

@@ -3,11 +3,10 @@ moving the rest of a series. One-off sessions and attendance are in recovery.api
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
@@ -15,7 +14,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api import BoundedIntegerField, LocalTimeField, request_user
-from backend.timezones import local_today
 from recovery.api.common import (
     AwareDateTimeField,
     BoundedDateField,
@@ -104,10 +102,6 @@ class SeriesList(generics.ListCreateAPIView):
         )
 
 
-# "From now on", sent a moment ago, is still now.
-CLOCK_SKEW = timedelta(minutes=5)
-
-
 class CancelRestSerializer(StrictSerializer):
     """Ends the series at `from_instant`. Sessions that already started (and may have
     attendance recorded) are history, not cancellable."""
@@ -115,8 +109,9 @@ class CancelRestSerializer(StrictSerializer):
     from_instant = AwareDateTimeField()
 
     def validate_from_instant(self, value: datetime) -> datetime:
-        if value < timezone.now() - CLOCK_SKEW:
-            raise serializers.ValidationError("Give an instant from now on.")
+        problems = series_services.series_cancel_rest_problems(from_instant=value)
+        if problems:
+            raise serializers.ValidationError(problems["from_instant"])
         return value
 
 
@@ -131,9 +126,11 @@ class MoveRestSerializer(StrictSerializer):
         return series_services.series_problems(duration_minutes=attrs.get("duration_minutes"))
 
     def validate_from_date(self, value: date) -> date:
-        series: SessionSeries = self.context["series"]
-        if value < local_today(series.timezone):
-            raise serializers.ValidationError("Give today or a later date.")
+        problems = series_services.series_move_rest_problems(
+            series=self.context["series"], from_date=value
+        )
+        if problems:
+            raise serializers.ValidationError(problems["from_date"])
         return value
 
 

@@ -15,7 +15,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.api import request_user
+from backend.api import (
+    SyncPagination,
+    request_user,
+    updated_since_parameter,
+    updated_since_query,
+)
 from recovery.api.common import (
     AwareDateTimeField,
     BoundedPrimaryKeyRelatedField,
@@ -185,7 +190,15 @@ def _serializer_for(request: Request) -> type[serializers.Serializer]:
                 OpenApiTypes.DATETIME,
                 description="Staff: sessions starting before this instant (with offset).",
             ),
-        ]
+            updated_since_parameter(
+                "Only sessions created or changed at or after this instant, past ones too: "
+                "a cancelled one comes back with `status` `cancelled`, a moved one with its "
+                "new time."
+            ),
+        ],
+        description="Patients: their sessions from now on. Staff: the program's sessions "
+        "(filter by `since`/`until`). To sync, pass `updated_since`, follow `next_page` to "
+        "the end, and keep the response's `synced_at` for next time.",
     )
 )
 class SessionList(generics.ListCreateAPIView):
@@ -196,22 +209,26 @@ class SessionList(generics.ListCreateAPIView):
         return staff_writes(self)
 
     queryset = TreatmentSession.objects.none()
+    pagination_class = SyncPagination
 
     def get_serializer_class(self) -> Any:
         return _serializer_for(self.request)
 
     def get_queryset(self) -> QuerySet[TreatmentSession]:
         user = acting_user(self.request)
-        if user.role == Role.PATIENT:
-            return (
-                sessions_visible_to(user).filter(ends_at__gte=timezone.now()).order_by("starts_at")
-            )
         qs = sessions_visible_to(user)
-        params = self.request.query_params
-        for key, lookup in (("since", "starts_at__gte"), ("until", "starts_at__lt")):
-            if key in params:
-                qs = qs.filter(**{lookup: parse_instant_param(params[key], key)})
-        return qs.order_by("starts_at")
+        since = updated_since_query(self.request)
+        if since is not None:
+            # What changed, wherever it now lies in time: the app holds past sessions too.
+            qs = qs.filter(updated_at__gte=since)
+        elif user.role == Role.PATIENT:
+            qs = qs.filter(ends_at__gte=timezone.now())
+        if user.role != Role.PATIENT:
+            params = self.request.query_params
+            for key, lookup in (("since", "starts_at__gte"), ("until", "starts_at__lt")):
+                if key in params:
+                    qs = qs.filter(**{lookup: parse_instant_param(params[key], key)})
+        return qs.order_by("starts_at", "id")
 
     def perform_create(self, serializer: Any) -> None:
         data = dict(serializer.validated_data)

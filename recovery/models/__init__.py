@@ -25,7 +25,14 @@ from recovery.models.exercises import (
     ExercisePractice,
     FavoriteExercise,
 )
-from recovery.models.flags import Flag, FlagEvent, FlagKind, FlagStatus, Severity
+from recovery.models.flags import (
+    Flag,
+    FlagEvent,
+    FlagKind,
+    FlagResolution,
+    FlagStatus,
+    Severity,
+)
 from recovery.models.incentives import (
     Behaviour,
     CatalogueItem,
@@ -98,8 +105,9 @@ from recovery.models.sessions import (
     SessionStatus,
     TreatmentSession,
 )
+from recovery.models.staff import StaffInvitation
 from recovery.models.suggestions import SuggestionDismissal
-from recovery.models.support import Relationship, SupportContact
+from recovery.models.support import Relationship, SupportContact, SupportContactDeletion
 
 __all__ = [
     "MAX_MESSAGE_LENGTH",
@@ -133,6 +141,7 @@ __all__ = [
     "Flag",
     "FlagEvent",
     "FlagKind",
+    "FlagResolution",
     "FlagStatus",
     "GoalDomain",
     "GoalMetric",
@@ -184,10 +193,12 @@ __all__ = [
     "SessionStatus",
     "Severity",
     "ShareableEvent",
+    "StaffInvitation",
     "Stage",
     "SubstanceResult",
     "SuggestionDismissal",
     "SupportContact",
+    "SupportContactDeletion",
     "TreatmentPlan",
     "TreatmentSession",
     "Trigger",

@@ -62,6 +62,17 @@ class Program(models.Model):
     days_per_week = models.PositiveSmallIntegerField(
         default=3, validators=[MinValueValidator(3), MaxValueValidator(5)]
     )
+    # What makes a billable IOP service day and week (an IOP per diem such as HCPCS H0015
+    # needs at least 3 hours a day on at least 3 days a week).
+    service_day_min_hours = models.DecimalField(
+        max_digits=3,
+        decimal_places=1,
+        default=Decimal("3.0"),
+        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(Decimal("12"))],
+    )
+    service_week_min_days = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(7)]
+    )
     reminder_offsets_minutes = models.JSONField(
         default=default_reminder_offsets, validators=[validate_offsets]
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from modeltranslation.manager import MultilingualManager
 
 from recovery.encryption import EncryptedTextField
 from recovery.models.accounts import Program
@@ -33,6 +34,10 @@ class Exercise(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(120)]
     )
     evidence = models.CharField(max_length=200, blank=True)
+
+    # Declared, not patched in at start-up, so type checkers know it: queries on the texts
+    # (recovery/translation.py) go to the active language's columns.
+    objects = MultilingualManager["Exercise"]()
 
     class Meta:
         ordering = ["name"]

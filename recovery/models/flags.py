@@ -35,6 +35,13 @@ class FlagStatus(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
+class FlagResolution(models.TextChoices):
+    """What resolving a flag came to; "no action needed" is what alert fatigue counts."""
+
+    ACTION_TAKEN = "action_taken", "Action taken"
+    NO_ACTION_NEEDED = "no_action_needed", "No action needed"
+
+
 class Flag(models.Model):
     """Something a counselor must look at. One per patient, kind and window."""
 
@@ -57,6 +64,8 @@ class Flag(models.Model):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     outcome_note = EncryptedTextField(max_length=4000, blank=True)
+    # Empty while the flag is open (and for flags resolved before this was recorded).
+    resolution = models.CharField(max_length=20, choices=FlagResolution.choices, blank=True)
     escalate_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()

@@ -66,6 +66,8 @@ class TreatmentSession(models.Model):
         max_length=16, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # What an app syncs by (`updated_since`): a move, a cancellation, a new roll.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["starts_at", "id"]

@@ -112,6 +112,20 @@ def assignable_staff(*, program_id: int | None) -> QuerySet[User]:
     return staff.order_by("last_name", "first_name", "id")
 
 
+def may_manage_staff(user: Any, program_id: int | None = None) -> bool:
+    """Inviting, deactivating and reactivating staff, and editing care teams: the
+    program's supervisors (a counselor reads their care teams, never changes them)."""
+    return is_program_supervisor(user, program_id)
+
+
+def staff_visible_to(user: Any) -> QuerySet[User]:
+    """Staff accounts (active or not) a supervisor manages: their program's; nobody's for
+    anyone else, so an account elsewhere answers 404."""
+    if not may_manage_staff(user):
+        return User.objects.none()
+    return User.objects.filter(program_id=user.program_id, role__in=STAFF_ROLES)
+
+
 def requires_second_factor(user: User) -> bool:
     """Staff of a program that requires two-factor sign-in."""
     return bool(is_program_staff(user) and user.program and user.program.require_staff_2fa)

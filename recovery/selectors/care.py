@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, NullIf
+from modeltranslation.utils import get_language
 
 from recovery.crisis import crisis_resources
 from recovery.exercise_library import FIRST_LINE_SLUGS
@@ -19,8 +21,12 @@ from recovery.models import (
 
 
 def exercises_visible_to(user: User) -> QuerySet[Exercise]:
-    """The shared library plus the user's program's own exercises."""
-    return Exercise.objects.filter(Q(program__isnull=True) | Q(program_id=user.program_id))
+    """The shared library plus the user's program's own exercises, by the name the reader
+    sees (a program's own exercise with no Spanish name sorts by its English one)."""
+    shown_name = Coalesce(NullIf(F(f"name_{get_language()}"), Value("")), F("name_en"))
+    return Exercise.objects.filter(
+        Q(program__isnull=True) | Q(program_id=user.program_id)
+    ).order_by(shown_name, "id")
 
 
 def _exercise_card(exercise: Exercise, *, reason: str) -> dict[str, Any]:

@@ -23,6 +23,8 @@ PROGRAM_FIELDS = (
     "crisis_escalation_delay_minutes",
     "required_hours_per_week",
     "days_per_week",
+    "service_day_min_hours",
+    "service_week_min_days",
     "require_staff_2fa",
 )
 # On its monitoring thresholds (`ProgramMonitoringSettings`).

@@ -102,6 +102,32 @@ def audit_record_program(
     )
 
 
+def audit_record_patient_change(
+    *,
+    actor: User,
+    enrollment: Enrollment,
+    resource: str,
+    meta: RequestMeta,
+    changes: dict[str, dict[str, Any]],
+) -> AuditEntry:
+    """One entry for a change to a patient's record that keeps its old and new value
+    (who sits on their care team), in the patient's trail and the program's."""
+    return AuditEntry.objects.create(
+        actor=actor,
+        actor_role=actor.role,
+        program_id=enrollment.program_id,
+        enrollment_id=enrollment.id,
+        action=AuditEntry.Action.UPDATE,
+        resource=resource[:100],
+        method=meta.method,
+        path=meta.path,
+        ip_address=meta.ip_address,
+        user_agent=meta.user_agent,
+        at=timezone.now(),
+        changes=changes,
+    )
+
+
 # --- staff reads, noted where access is decided ------------------------------------------
 #
 # The selectors of `recovery.selectors.access` note every patient whose records they hand
@@ -144,3 +170,13 @@ def audit_note(*, actor: Any, enrollment_ids: Iterable[int]) -> None:
     if pending is None or actor.pk is None:
         return
     pending.by_actor.setdefault(int(actor.pk), set()).update(int(i) for i in enrollment_ids)
+
+
+def audit_notes_take(*, actor: Any) -> set[int]:
+    """Take the patients noted so far in this request for `actor` out of the request's
+    scope, for a caller that records them itself under another action (a CSV download
+    is an export): still one entry per patient."""
+    pending = _pending.get()
+    if pending is None or actor.pk is None:
+        return set()
+    return pending.by_actor.pop(int(actor.pk), set())

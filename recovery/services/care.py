@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from backend.errors import ServiceError
 from recovery.models import (
@@ -18,6 +19,7 @@ from recovery.models import (
     ExercisePractice,
     FavoriteExercise,
     SupportContact,
+    SupportContactDeletion,
     User,
 )
 
@@ -112,7 +114,11 @@ def program_exercise_create(*, actor: User, data: dict[str, Any]) -> Exercise:
     errors = program_exercise_problems(actor=actor, slug=data["slug"])
     if errors:
         raise ServiceError(errors)
-    return Exercise.objects.create(program_id=actor.program_id, **data)
+    # Stored as the default language's texts, whatever language the request came in: the
+    # one every patient's reading falls back to, so a Spanish reader sees it as written
+    # (recovery/translation.py), not an empty exercise.
+    with translation.override(settings.MODELTRANSLATION_DEFAULT_LANGUAGE):
+        return Exercise.objects.create(program_id=actor.program_id, **data)
 
 
 MAX_CONTACTS = 50
@@ -143,8 +149,14 @@ def contact_update(*, contact: SupportContact, data: dict[str, Any]) -> SupportC
     return contact
 
 
+@transaction.atomic
 def contact_delete(*, contact: SupportContact) -> None:
+    """Delete the contact, leaving only that it was deleted, for syncing apps."""
+    contact_id = contact.id
     contact.delete()
+    SupportContactDeletion.objects.create(
+        enrollment_id=contact.enrollment_id, contact_id=contact_id
+    )
 
 
 @transaction.atomic
@@ -152,7 +164,9 @@ def contacts_reorder(*, enrollment: Enrollment, ordered_ids: list[int]) -> list[
     contacts = {c.id: c for c in enrollment.support_contacts.select_for_update()}
     if sorted(ordered_ids) != sorted(contacts):
         raise ServiceError({"ids": ["List every one of your contacts exactly once."]})
+    now = timezone.now()  # bulk_update does not stamp auto_now fields itself
     for position, contact_id in enumerate(ordered_ids):
         contacts[contact_id].position = position
-    SupportContact.objects.bulk_update(contacts.values(), ["position"])
+        contacts[contact_id].updated_at = now
+    SupportContact.objects.bulk_update(contacts.values(), ["position", "updated_at"])
     return [contacts[i] for i in ordered_ids]

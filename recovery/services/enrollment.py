@@ -50,7 +50,10 @@ def _new_code() -> str:
 def enrollment_code_issue(
     *, enrollment: Enrollment, issued_by: User | None
 ) -> tuple[str, datetime]:
-    """A new one-time code; any earlier unused code of this patient stops working."""
+    """A new one-time code; any earlier unused code of this patient stops working. A
+    discharged patient gets none (readmit them first)."""
+    if enrollment.status != EnrollmentStatus.ACTIVE:
+        raise ServiceError({"status": ["The patient is discharged."]})
     now = timezone.now()
     EnrollmentCode.objects.filter(enrollment=enrollment, used_at__isnull=True).update(
         expires_at=now
@@ -260,6 +263,39 @@ def enrollment_discharge(*, enrollment: Enrollment, actor: User, reason: str = "
     enrollment.discharged_at = now
     enrollment.save(update_fields=["status", "discharged_at"])
     schedule_stop(enrollment=enrollment)
+    return enrollment
+
+
+@transaction.atomic
+def enrollment_readmit(*, enrollment: Enrollment, actor: User, reason: str = "") -> Enrollment:
+    """Take a discharged patient back: active again, check-in windows planned again from
+    their schedule, the care path history says who and why. The app needs a new one-time
+    code (`enrollment_code_issue`): codes of a discharged patient do not redeem."""
+    if enrollment.status != EnrollmentStatus.DISCHARGED:
+        raise ServiceError({"status": ["The patient is not discharged."]})
+    EnrollmentChange.objects.create(
+        enrollment=enrollment,
+        field="status",
+        old_value=enrollment.status,
+        new_value=EnrollmentStatus.ACTIVE,
+        reason=reason,
+        changed_by=actor,
+        changed_at=timezone.now(),
+    )
+    enrollment.status = EnrollmentStatus.ACTIVE
+    enrollment.discharged_at = None
+    enrollment.save(update_fields=["status", "discharged_at"])
+    schedule = CheckInSchedule.objects.filter(enrollment=enrollment).first()
+    if schedule is not None:
+        checkin_schedule_set(
+            enrollment=enrollment,
+            opens_at=schedule.opens_at,
+            due_by=schedule.due_by,
+            days_of_week=schedule.days_of_week,
+            grace_minutes=schedule.grace_minutes,
+            paused=schedule.paused,
+            paused_reason=schedule.paused_reason,
+        )
     return enrollment
 
 

@@ -19,6 +19,7 @@ from recovery.models import (
     Flag,
     FlagEvent,
     FlagKind,
+    FlagResolution,
     FlagStatus,
     Severity,
     User,
@@ -204,7 +205,30 @@ def flags_escalate_due(*, now: datetime | None = None, limit: int = 500) -> int:
 
 
 def _transition(flag: Flag, *, action: str, actor: User, note: str = "") -> Flag:
-    FlagEvent.objects.create(flag=flag, action=action, actor=actor, note=note, at=timezone.now())
+    """Record what was done and tell every dashboard that shows the flag (its care team and
+    the program's supervisors, the actor's other tabs too): the open queues and toasts
+    follow. Queued in the caller's transaction, delivered after it commits."""
+    now = timezone.now()
+    event = FlagEvent.objects.create(flag=flag, action=action, actor=actor, note=note, at=now)
+    kind = NotificationKind.FLAG_CHANGED
+    payload = {
+        "flag_id": flag.id,
+        "enrollment_id": flag.enrollment_id,
+        "status": flag.status,
+        "action": action,
+        "assigned_to": flag.assigned_to_id,
+    }
+    staff = [(CARE_TEAM, flag.enrollment_id), (PROGRAM_SUPERVISORS, flag.enrollment.program_id)]
+    message = Message(
+        kind=kind,
+        key=f"{kind}:{flag.id}:{event.id}",
+        staff=staff,
+        title=f"{FlagKind(flag.kind).label}: {FlagEvent.Action(action).label.lower()}",
+        payload=payload,
+        due_at=now,
+        push=False,
+    )
+    notify_all(messages=[message], now=now)
     return flag
 
 
@@ -271,7 +295,15 @@ def flag_resolve_problems(*, flag: Flag, outcome_note: str | None = None) -> dic
 
 
 @transaction.atomic
-def flag_resolve(*, flag: Flag, actor: User, outcome_note: str) -> Flag:
+def flag_resolve(
+    *,
+    flag: Flag,
+    actor: User,
+    outcome_note: str,
+    resolution: str = FlagResolution.ACTION_TAKEN,
+) -> Flag:
+    """`resolution`: whether anything was done ("no_action_needed" counts toward alert
+    fatigue in the flags report)."""
     _refuse_unless_in_reach(flag, actor)
     errors = flag_resolve_problems(flag=flag, outcome_note=outcome_note)
     if errors:
@@ -286,6 +318,7 @@ def flag_resolve(*, flag: Flag, actor: User, outcome_note: str) -> Flag:
     flag.resolved_by = actor
     flag.resolved_at = now
     flag.outcome_note = outcome_note
+    flag.resolution = FlagResolution(resolution)
     flag.escalate_at = None
     flag.save()
     return _transition(flag, action=FlagEvent.Action.RESOLVED, actor=actor, note=outcome_note)
@@ -306,6 +339,7 @@ def flag_reopen(*, flag: Flag, actor: User, note: str = "") -> Flag:
     flag.status = FlagStatus.OPEN
     flag.resolved_by = None
     flag.resolved_at = None
+    flag.resolution = ""
     if flag.escalated_at is None:
         flag.escalate_at = _escalate_at(flag.enrollment, flag.severity, timezone.now())
     flag.save()

@@ -17,6 +17,8 @@ from recovery.services.sessions import session_cancel, session_create
 SERIES_MAX_AGE = timedelta(days=366)
 
 HORIZON = timedelta(days=28)
+# "From now on", sent a moment ago, is still now.
+CLOCK_SKEW = timedelta(minutes=5)
 MAX_OCCURRENCES = 400
 
 
@@ -168,6 +170,23 @@ def series_expand_all(*, now: datetime | None = None) -> int:
     for series in due.iterator():
         total += series_expand(series=series, now=now)
     return total
+
+
+def series_cancel_rest_problems(
+    *, from_instant: datetime, now: datetime | None = None
+) -> dict[str, list[str]]:
+    """Sessions that already started (and may have attendance recorded) are history, not
+    cancellable: the rest of a series is cancelled from now on."""
+    if from_instant < (now or timezone.now()) - CLOCK_SKEW:
+        return {"from_instant": ["Give an instant from now on."]}
+    return {}
+
+
+def series_move_rest_problems(*, series: SessionSeries, from_date: date) -> dict[str, list[str]]:
+    """The rest of a series moves from a date in its zone, today or later: not the past."""
+    if from_date < local_today(series.timezone):
+        return {"from_date": ["Give today or a later date."]}
+    return {}
 
 
 @transaction.atomic

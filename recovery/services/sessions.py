@@ -257,7 +257,7 @@ def session_cancel(*, session: TreatmentSession, notify: bool = True) -> Treatme
     if session.status == SessionStatus.CANCELLED:
         return session
     session.status = SessionStatus.CANCELLED
-    session.save(update_fields=["status"])
+    session.save(update_fields=["status", "updated_at"])
     notifications_cancel_topic(topic=session_topic(session.id))
     if notify and session.starts_at > timezone.now():
         notify_all(

@@ -1,4 +1,4 @@
-"""Dashboard actions: acknowledge, assign and resolve a flag; mark attendance. Thin:
+"""Dashboard actions: acknowledge, assign, resolve and reopen a flag; mark attendance. Thin:
 access through the selectors, writes through the services; staff only, like the pages
 (`recovery.web.views.staff_required`).
 
@@ -21,11 +21,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from backend.errors import ServiceError
-from recovery.models import AttendanceStatus, Flag, FlagStatus, User
+from recovery.models import AttendanceStatus, Flag, FlagResolution, FlagStatus, User
 from recovery.services import flags as flag_services
 from recovery.services.sessions import attendance_record
 from recovery.web import present
-from recovery.web.forms import AssignForm, AttendanceForm, ResolveForm, add_service_error
+from recovery.web.forms import (
+    AssignForm,
+    AttendanceForm,
+    ReopenForm,
+    ResolveForm,
+    add_service_error,
+)
 from recovery.web.selectors import SessionPatient, session_card, visible_flag, visible_session
 from recovery.web.views import (
     _base_context,
@@ -54,8 +60,15 @@ def _refused(request: HttpRequest, errors: list[str], default: str) -> HttpRespo
 
 
 def _flag_action(
-    request: HttpRequest, pk: int, act: Callable[[Flag, User], Flag | list[str]], done: str
+    request: HttpRequest,
+    pk: int,
+    act: Callable[[Flag, User], Flag | list[str]],
+    done: str,
+    *,
+    leaves: str = FlagStatus.RESOLVED,
 ) -> HttpResponse:
+    """Act on a flag; the page's script drops the row when the flag takes the status
+    `leaves` (the open queue loses resolved flags, the history reopened ones)."""
     user = _user(request)
     flag = visible_flag(user=user, flag_id=pk)
     try:
@@ -71,7 +84,7 @@ def _flag_action(
                 "ok": True,
                 "message": done,
                 "status": flag.status,
-                "remove": flag.status == FlagStatus.RESOLVED,
+                "remove": flag.status == leaves,
                 "html": _flag_row(request, flag),
             }
         )
@@ -117,13 +130,32 @@ def flag_resolve(request: HttpRequest, pk: int) -> HttpResponse:
             return _form_errors(form)
         try:
             return flag_services.flag_resolve(
-                flag=flag, actor=user, outcome_note=form.cleaned_data["outcome_note"]
+                flag=flag,
+                actor=user,
+                outcome_note=form.cleaned_data["outcome_note"],
+                resolution=form.cleaned_data["resolution"] or FlagResolution.ACTION_TAKEN,
             )
         except ServiceError as exc:
             add_service_error(form, exc)
             return _form_errors(form)
 
     return _flag_action(request, pk, act, "Flag resolved.")
+
+
+@require_POST
+@staff_required
+def flag_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(flag: Flag, user: User) -> Flag | list[str]:
+        form = ReopenForm(request.POST, flag=flag)
+        if not form.is_valid():
+            return _form_errors(form)
+        try:
+            return flag_services.flag_reopen(flag=flag, actor=user, note=form.cleaned_data["note"])
+        except ServiceError as exc:
+            add_service_error(form, exc)
+            return _form_errors(form)
+
+    return _flag_action(request, pk, act, "Flag reopened.", leaves=FlagStatus.OPEN)
 
 
 @require_POST

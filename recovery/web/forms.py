@@ -15,6 +15,7 @@ from recovery.models import (
     Enrollment,
     Flag,
     FlagKind,
+    FlagResolution,
     Severity,
     TreatmentSession,
     User,
@@ -25,7 +26,7 @@ from recovery.selectors.access import (
     requires_second_factor,
     roll_patient,
 )
-from recovery.services.flags import flag_resolve_problems
+from recovery.services.flags import flag_reopen_problems, flag_resolve_problems
 from recovery.services.sessions import attendance_problems
 
 
@@ -116,6 +117,7 @@ class ResolveForm(forms.Form):
         label="What was done",
         strip=True,
     )
+    resolution = forms.ChoiceField(choices=FlagResolution.choices, required=False, label="Outcome")
 
     def __init__(self, *args: Any, flag: Flag, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -127,6 +129,21 @@ class ResolveForm(forms.Form):
             self,
             flag_resolve_problems(flag=self.flag, outcome_note=cleaned.get("outcome_note")),
         )
+        return cleaned
+
+
+class ReopenForm(forms.Form):
+    note = forms.CharField(
+        max_length=4000, required=False, label="Why reopen", widget=forms.Textarea, strip=True
+    )
+
+    def __init__(self, *args: Any, flag: Flag, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.flag = flag
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        add_problems(self, flag_reopen_problems(flag=self.flag))
         return cleaned
 
 

@@ -31,6 +31,7 @@ from recovery.models import (
     Trigger,
 )
 from recovery.selectors.dashboard import CaseloadRow
+from recovery.web.caseload_scores import InstrumentNames, ScoreCell, score_cells
 
 # Most severe first, as counselors scan them.
 SEVERITY_ORDER = ["crisis", "urgent", "warning", "info"]
@@ -224,6 +225,7 @@ class CaseloadView:
     flags: list[FlagCount]
     flag_score: int
     trend_word: str
+    scores: list[ScoreCell] = field(default_factory=list)
 
 
 def _pct(value: float | None) -> int | None:
@@ -232,6 +234,7 @@ def _pct(value: float | None) -> int | None:
 
 def caseload_view(rows: list[CaseloadRow]) -> list[CaseloadView]:
     out = []
+    names = InstrumentNames()
     for row in rows:
         patient = row.enrollment.patient
         required = row.required_hours_per_week
@@ -264,6 +267,7 @@ def caseload_view(rows: list[CaseloadRow]) -> list[CaseloadView]:
                     for i, s in enumerate(SEVERITY_ORDER)
                 ),
                 trend_word=trend_word,
+                scores=score_cells(row.scores, program_id=row.enrollment.program_id, names=names),
             )
         )
     return out

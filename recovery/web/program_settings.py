@@ -65,6 +65,12 @@ class ProgramSettingsForm(forms.Form):
         label="Required hours per week", max_digits=4, decimal_places=1
     )
     days_per_week = forms.IntegerField(label="Program days per week", min_value=0)
+    service_day_min_hours = forms.DecimalField(
+        label="Hours that make a service day (0.5 to 12)", max_digits=3, decimal_places=1
+    )
+    service_week_min_days = forms.IntegerField(
+        label="Service days that make a week qualify (1 to 7)", min_value=0
+    )
     require_staff_2fa = forms.BooleanField(label="Staff sign in with two-factor", required=False)
     missed_dose_days = forms.IntegerField(label="Missed doses in a row before a flag", min_value=0)
     unreported_dose_counts_as_missed = forms.BooleanField(
@@ -95,6 +101,7 @@ class ProgramSettingsForm(forms.Form):
             ),
         ),
         ("Program", ("required_hours_per_week", "days_per_week", "require_staff_2fa")),
+        ("Billing (IOP service days)", ("service_day_min_hours", "service_week_min_days")),
         (
             "Monitoring",
             (

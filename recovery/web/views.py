@@ -43,6 +43,7 @@ from recovery.selectors.access import (
     assignable_staff,
     is_program_staff,
     is_program_supervisor,
+    sessions_writable_by,
     visible_enrollment,
 )
 from recovery.selectors.dashboard import by_attention, caseload, needs_attention
@@ -332,13 +333,19 @@ def _week_param(request: HttpRequest) -> date | None:
 @require_safe
 @staff_required
 def calendar_page(request: HttpRequest) -> HttpResponse:
-    week = week_calendar(user=_user(request), week_of=_week_param(request))
+    user = _user(request)
+    week = week_calendar(user=user, week_of=_week_param(request))
+    shown = [card.session.id for day in week.days for card in day.sessions]
     return render(
         request,
         "dashboard/calendar.html",
         {
             **_base_context(request, "calendar"),
             "week": week,
+            # Which sessions this user may move or cancel (`recovery.web.calendar_edit`).
+            "writable": set(
+                sessions_writable_by(user).filter(id__in=shown).values_list("id", flat=True)
+            ),
             "statuses": AttendanceStatus.choices,
             "next_url": request.get_full_path(),
         },

@@ -3,9 +3,10 @@
 tests/contract/generate_client.py generates `iop_client` from the served schema; this
 walkthrough drives the real WSGI application through it (httpx's WSGI transport): redeem
 an enrollment code, check in, replay, conflict, press the urge button, sync notifications
-with `updated_since` and page numbers, mark one read, outlive the access token and refresh,
-and meet `upgrade_required`. Every answer must parse into the documented model, and any
-field the walkthrough touches that the schema leaves untyped fails it.
+with `updated_since` and page numbers, mark one read, sync support contacts with a
+deletion, outlive the access token and refresh, and meet `upgrade_required`. Every answer
+must parse into the documented model, and any field the walkthrough touches that the schema
+leaves untyped fails it.
 """
 
 from __future__ import annotations
@@ -80,19 +81,24 @@ def test_a_patients_day_through_the_generated_client(settings: Any) -> None:
     api = importlib.import_module("iop_client.api")  # noqa: F841 - the package must import
     from iop_client.api.auth import auth_enrollment_code_create, auth_token_refresh_create
     from iop_client.api.checkins import checkins_create
+    from iop_client.api.contacts import contacts_create, contacts_destroy, contacts_list
     from iop_client.api.me import me_retrieve
     from iop_client.api.notifications import notifications_list, notifications_read_create
     from iop_client.api.urges import urges_create
     from iop_client.models import (
         CheckInRequest,
         CheckInResponse,
+        Contact,
+        ContactRequest,
         CrisisResourcesNotification,
         Error,
         Me,
+        PaginatedContactList,
         PaginatedNotificationList,
         PatientTokens,
         ReasonEnum,
         RedeemRequest,
+        RelationshipEnum,
         RoleEnum,
         TokenPair,
         TokenRefreshRequest,
@@ -185,6 +191,38 @@ def test_a_patients_day_through_the_generated_client(settings: Any) -> None:
     )
     assert [n.id for n in again.results] == [crisis[0].id]
     assert again.results[0].read_at is not None
+
+    # Support contacts: the app keeps a copy; a contact deleted (here, or on another
+    # device) comes in the next sync as an id in `deleted`, never as a row.
+    sponsor, mum = (
+        parsed(
+            contacts_create.sync_detailed(
+                client=app,
+                body=ContactRequest(name=name, relationship=relationship, phone="+1 555 0101"),
+            ),
+            201,
+            Contact,
+        )
+        for name, relationship in (
+            ("Sam", RelationshipEnum.SPONSOR),
+            ("Mum", RelationshipEnum.FAMILY),
+        )
+    )
+    copy = parsed(contacts_list.sync_detailed(client=app), 200, PaginatedContactList)
+    assert [c.id for c in copy.results] == [sponsor.id, mum.id]
+    assert copy.deleted == []
+    assert contacts_destroy.sync_detailed(client=app, id=sponsor.id).status_code == 204
+    changes = parsed(
+        contacts_list.sync_detailed(client=app, updated_since=copy.synced_at),
+        200,
+        PaginatedContactList,
+    )
+    assert changes.deleted == [sponsor.id]
+    # Mum may come again (the sync's overlap): the app dedupes by id.
+    assert {c.id for c in changes.results} <= {mum.id}
+    kept = {c.id: c for c in copy.results if c.id not in changes.deleted}
+    kept |= {c.id: c for c in changes.results}
+    assert [c.name for c in kept.values()] == ["Mum"]
 
     # The access token runs out: 401 token_expired, refresh, carry on.
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=16), tick=True):

@@ -111,6 +111,9 @@ def _server_env(db: Path) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
             # Every test signs in from 127.0.0.1; the login limit is tested elsewhere.
             "THROTTLE_LOGIN": "1000/min",
+            # Mail as files a test can read (the staff invitation's link).
+            "EMAIL_BACKEND": "tests.e2e.mail_outbox.EmailBackend",
+            "E2E_MAIL_DIR": str(db.parent / "mail"),
         }
     )
     return env

@@ -34,7 +34,7 @@ from notifications.models import (
     NotificationState,
 )
 from recovery.dates import enrollment_today
-from recovery.exercise_library import LIBRARY
+from recovery.exercise_library import LIBRARY, library_texts
 from recovery.models import (
     Attendance,
     AttendanceStatus,
@@ -116,7 +116,10 @@ def _ensure_library() -> list[Exercise]:
     """The shared library comes from a data migration, which a flush between transactional
     tests removes: put it back when it is gone."""
     if not Exercise.objects.filter(program__isnull=True).exists():
-        Exercise.objects.bulk_create(Exercise(program=None, **entry) for entry in LIBRARY)
+        Exercise.objects.bulk_create(
+            Exercise(program=None, **entry, **library_texts(str(entry["slug"])))
+            for entry in LIBRARY
+        )
     return list(Exercise.objects.filter(program__isnull=True).order_by("id")[:3])
 
 

@@ -319,7 +319,9 @@ def test_a_bare_endpoint_gets_the_v1_path(fcm: FakeFCMServer) -> None:
 
 
 def test_concurrency_is_spread_over_several_pools() -> None:
-    with FakeFCMServer(latency_ms=20) as slow:
+    # Each push is held long enough that a busy machine still starts more than one pool's
+    # worth before the first returns.
+    with FakeFCMServer(latency_ms=150) as slow:
         config = FCMConfig(
             endpoint=slow.url,
             project_id="",

@@ -242,7 +242,7 @@ def test_support_contacts_crud_in_the_patients_order(
     ).json()
     assert (sam["position"], mum["position"]) == (0, 1)
 
-    listed = patient_client.get("/api/v1/contacts/").json()
+    listed = patient_client.get("/api/v1/contacts/").json()["results"]
     assert [c["name"] for c in listed] == ["Sam", "Mum"]
 
     changed = patient_client.patch(
@@ -253,7 +253,7 @@ def test_support_contacts_crud_in_the_patients_order(
     assert changed.json()["phone"] == "+1 (555) 010-1000"
 
     # Staff read the list (for the safety plan) but do not edit it.
-    staff = counselor_client.get("/api/v1/contacts/", {"patient": enrollment.id}).json()
+    staff = counselor_client.get("/api/v1/contacts/", {"patient": enrollment.id}).json()["results"]
     assert [c["name"] for c in staff] == ["Sam", "Mum"]
     assert (
         counselor_client.patch(
@@ -263,7 +263,7 @@ def test_support_contacts_crud_in_the_patients_order(
     )
 
     assert patient_client.delete(f"/api/v1/contacts/{sam['id']}/").status_code == 204
-    assert [c["name"] for c in patient_client.get("/api/v1/contacts/").json()] == ["Mum"]
+    assert [c["name"] for c in patient_client.get("/api/v1/contacts/").json()["results"]] == ["Mum"]
     assert patient_client.get(f"/api/v1/contacts/{sam['id']}/").status_code == 404
 
 
@@ -277,7 +277,8 @@ def test_reorder_sets_the_order_everywhere(
     assert answer.status_code == 200
     assert [x["name"] for x in answer.json()] == ["C", "A", "B"]
     assert [x["position"] for x in answer.json()] == [0, 1, 2]
-    assert [x["name"] for x in patient_client.get("/api/v1/contacts/").json()] == ["C", "A", "B"]
+    listed = patient_client.get("/api/v1/contacts/").json()["results"]
+    assert [x["name"] for x in listed] == ["C", "A", "B"]
     support = patient_client.get("/api/v1/me/support/").json()
     assert [x["name"] for x in support["support_contacts"]] == ["C", "A", "B"]
     # Naming only some of the contacts is refused, and changes nothing.

@@ -250,6 +250,37 @@ def test_discharge_ends_the_schedule_and_leaves_the_caseload(
     assert code.status_code == 400
 
 
+def test_readmit_brings_a_discharged_patient_back_with_a_new_code(
+    counselor_client: APIClient, enrollment: Enrollment
+) -> None:
+    ScheduleFactory(enrollment=enrollment, next_due_at=timezone.now() + timedelta(hours=3))
+    url = f"/api/v1/patients/{enrollment.id}/"
+    not_yet = counselor_client.post(f"{url}readmit/", {}, format="json")
+    assert not_yet.status_code == 400
+    assert "status" in not_yet.json()["error"]["fields"]
+    counselor_client.post(f"{url}discharge/", {"reason": "completed"}, format="json")
+
+    response = counselor_client.post(f"{url}readmit/", {"reason": "relapse"}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["status"], response.json()["discharged_at"]) == ("active", None)
+    assert CheckInSchedule.objects.get(enrollment=enrollment).next_due_at is not None
+    history = counselor_client.get(f"{url}history/").json()["results"]
+    assert [(h["old_value"], h["new_value"], h["reason"]) for h in history] == [
+        ("active", "discharged", "completed"),
+        ("discharged", "active", "relapse"),
+    ]
+    assert [p["patient"] for p in counselor_client.get("/api/v1/dashboard/caseload/").json()] == [
+        enrollment.id
+    ]
+    code = counselor_client.post(f"{url}enrollment-code/")
+    assert code.status_code == 201
+    redeemed = APIClient().post(
+        "/api/v1/auth/enrollment-code/", {"code": code.json()["enrollment_code"]}, format="json"
+    )
+    assert redeemed.status_code == 201
+
+
 def test_a_new_code_signs_the_patient_in(
     counselor_client: APIClient, enrollment: Enrollment
 ) -> None:

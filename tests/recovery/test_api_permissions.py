@@ -735,6 +735,14 @@ ROWS: list[Row] = [
         route="patients/<int:pk>/discharge/",
     ),
     Row(
+        "patient readmit",
+        "post",
+        url("patients/{w.a.id}/readmit/"),
+        staff_on(400),  # A is active: only a discharged patient is readmitted
+        body=lambda w: {"reason": "back"},
+        route="patients/<int:pk>/readmit/",
+    ),
+    Row(
         "patient code",
         "post",
         url("patients/{w.a.id}/enrollment-code/"),
@@ -1176,6 +1184,101 @@ ROWS += [
     if row.route in ROUTES
 ]
 
+# Staff and care teams: the program's supervisors manage them (counselors read a care
+# team of a patient in their reach); another program's are 404.
+SUPERVISOR_ONLY = expect(403, 403, 403, 403, 200, 404)
+
+
+def _invitation_url(action: str) -> Callable[[World], str]:
+    def make(w: World) -> str:
+        from recovery.models import StaffInvitation
+
+        invitation = StaffInvitation.objects.create(
+            program_id=w.a.program_id,
+            email=f"{action}@example.org",
+            role="counselor",
+            token_hash=uuid.uuid4().hex,
+            expires_at=timezone.now() + timedelta(days=1),
+        )
+        return f"/api/v1/staff/invitations/{invitation.id}/{action}/"
+
+    return make
+
+
+ROWS += [
+    Row(
+        "staff list",
+        "get",
+        url("staff/"),
+        expect(403, 403, 403, 403, SEE, HIDE),
+        sees=ids_include("id", lambda w: w.users["care_team"].id),
+        route="staff/",
+    ),
+    Row(
+        "staff detail",
+        "get",
+        url("staff/{w.users[care_team].id}/"),
+        SUPERVISOR_ONLY,
+        route="staff/<int:pk>/",
+    ),
+    Row(
+        "staff deactivate",
+        "post",
+        url("staff/{w.users[other_counselor].id}/deactivate/"),
+        SUPERVISOR_ONLY,
+        route="staff/<int:pk>/deactivate/",
+    ),
+    Row(
+        "staff reactivate",
+        "post",
+        url("staff/{w.users[other_counselor].id}/reactivate/"),
+        SUPERVISOR_ONLY,
+        route="staff/<int:pk>/reactivate/",
+    ),
+    Row(
+        "staff invitations",
+        "get",
+        url("staff/invitations/"),
+        expect(403, 403, 403, 403, 200, 200),
+        route="staff/invitations/",
+    ),
+    Row(
+        "staff invite",
+        "post",
+        url("staff/invitations/"),
+        expect(403, 403, 403, 403, 201, 201),
+        body=lambda w: {"email": "invitee@example.org", "role": "counselor"},
+    ),
+    Row(
+        "staff invitation reissue",
+        "post",
+        _invitation_url("reissue"),
+        SUPERVISOR_ONLY,
+        route="staff/invitations/<int:pk>/reissue/",
+    ),
+    Row(
+        "staff invitation revoke",
+        "post",
+        _invitation_url("revoke"),
+        SUPERVISOR_ONLY,
+        route="staff/invitations/<int:pk>/revoke/",
+    ),
+    Row(
+        "care team",
+        "get",
+        url("patients/{w.a.id}/care-team/"),
+        expect(403, 403, 200, 404, 200, 404),
+        route="patients/<int:pk>/care-team/",
+    ),
+    Row(
+        "care team set",
+        "put",
+        url("patients/{w.a.id}/care-team/"),
+        expect(403, 403, 403, 404, 200, 404),
+        body=lambda w: {"primary_counselor": w.users["care_team"].id, "members": []},
+    ),
+]
+
 # Endpoints open to anyone by design (they hand out tokens).
 PUBLIC_ROUTES = {"auth/token/", "auth/token/refresh/", "auth/enrollment-code/"}
 
@@ -1319,7 +1422,7 @@ def test_session_for_patient_hides_the_other_patients(world: World) -> None:
 
 def test_supervisor_of_another_program_sees_no_contacts_of_ours(world: World) -> None:
     body = client_for(world.users["foreign_supervisor"]).get("/api/v1/contacts/").json()
-    assert body == []
+    assert body["results"] == []
     assert SupportContact.objects.filter(enrollment=world.a).exists()
 
 

@@ -43,6 +43,8 @@ EXEMPT = {
     "/api/v1/incentives/settings/": "the program's caps and its spending in total",
     "/api/v1/incentive-protocols/": "the program's incentive protocols",
     "/api/v1/incentives/catalogue/": "the program's catalogue of rewards",
+    "/api/v1/staff/": "the program's staff accounts",
+    "/api/v1/staff/invitations/": "the program's open staff invitations",
 }
 # Which of a segment's ids to use where the first one has nothing to show.
 ID_CHOICE = {"/api/v1/sessions/{id}/attendance/": 1}  # the past session, with attendance

@@ -210,3 +210,76 @@ def test_only_staff_who_see_the_flag_act_on_it(team):
     flag.refresh_from_db()
     assert flag.status == FlagStatus.RESOLVED
     assert list(flag.events.values_list("action", flat=True)) == ["raised", "resolved"]
+
+
+def test_every_change_tells_the_dashboards_that_show_the_flag_without_a_push(team):
+    """Acknowledge, assign, resolve and reopen each send `flag_changed` to the care team and
+    the program's supervisors (the actor's other tabs too), never to a phone."""
+    enrollment, counselor, other, supervisor = team
+    outsider = CounselorFactory(program=enrollment.program)
+    _submit(enrollment, craving=9)
+    flag = Flag.objects.get()
+    flag_acknowledge(flag=flag, actor=counselor)
+    flag_assign(flag=flag, actor=counselor, assignee_id=other.id)
+    flag_resolve(flag=flag, actor=other, outcome_note="Called; plan for tonight.")
+    flag_reopen(flag=flag, actor=supervisor, note="Craving back.")
+    changes = Notification.objects.filter(kind="flag_changed")
+    assert {row.recipient_id for row in changes} == {counselor.id, other.id, supervisor.id}
+    assert not changes.filter(push=True).exists()
+    assert not changes.filter(recipient=outsider).exists()
+    seen = [
+        (row.payload["action"], row.payload["status"], row.payload["assigned_to"])
+        for row in changes.filter(recipient=counselor).order_by("id")
+    ]
+    assert seen == [
+        ("acknowledged", "acknowledged", counselor.id),
+        ("assigned", "acknowledged", other.id),
+        ("resolved", "resolved", other.id),
+        ("reopened", "open", other.id),
+    ]
+    assert all(row.payload["flag_id"] == flag.id for row in changes)
+
+
+def test_a_change_that_does_not_happen_tells_nobody(team):
+    enrollment, counselor, _, _ = team
+    _submit(enrollment, craving=9)
+    flag = Flag.objects.get()
+    with pytest.raises(ServiceError):
+        flag_reopen(flag=flag, actor=counselor)  # open, not resolved
+    assert not Notification.objects.filter(kind="flag_changed").exists()
+
+
+def test_a_reopened_flag_escalates_again_after_the_delay_if_it_never_did(team, time_machine):
+    """Reopening restarts the escalation clock of a flag that was never escalated; it is
+    acknowledged again, or it reaches the supervisors after the program's delay."""
+    enrollment, counselor, _, supervisor = team
+    _submit(enrollment, craving=9)
+    flag = Flag.objects.get()
+    flag_resolve(flag=flag, actor=counselor, outcome_note="Called.")
+    time_machine.move_to(timezone.now() + timedelta(hours=6))
+    assert flags_escalate_due() == 0
+    flag_reopen(flag=flag, actor=counselor)
+    flag.refresh_from_db()
+    assert (flag.status, flag.resolved_at, flag.resolved_by) == (FlagStatus.OPEN, None, None)
+    delay = timedelta(minutes=enrollment.program.escalation_delay_minutes)
+    assert abs(flag.escalate_at - (timezone.now() + delay)) < timedelta(seconds=30)
+    time_machine.move_to(flag.escalate_at + timedelta(minutes=1))
+    assert flags_escalate_due() == 1
+    flag.refresh_from_db()
+    assert flag.escalated_at is not None
+    escalations = Notification.objects.filter(kind="flag_escalated")
+    assert list(escalations.values_list("recipient", flat=True)) == [supervisor.id]
+
+
+def test_a_flag_escalated_before_is_not_escalated_twice_after_a_reopen(team, time_machine):
+    enrollment, counselor, _, _ = team
+    _submit(enrollment, craving=9)
+    time_machine.move_to(timezone.now() + timedelta(hours=5))
+    assert flags_escalate_due() == 1
+    flag = Flag.objects.get()
+    flag_resolve(flag=flag, actor=counselor, outcome_note="Called.")
+    flag_reopen(flag=flag, actor=counselor)
+    flag.refresh_from_db()
+    assert flag.escalate_at is None
+    time_machine.move_to(timezone.now() + timedelta(hours=5))
+    assert flags_escalate_due() == 0

@@ -6,7 +6,11 @@
    counselors and supervisors alike (the one event shape). Each new flag is fetched as a server-
    rendered row and put in its place in the queue, highlighted, announced to screen
    readers, and for urgent and crisis flags a short beep sounds. Notifications are
-   acknowledged once shown. The socket reconnects with backoff and resumes after the last
+   acknowledged once shown. When anyone acknowledges, assigns, resolves or reopens a flag,
+   {"kind": "flag_changed", "payload": {flag_id, status, action, ...}} follows: its toast
+   goes once the flag is acknowledged or resolved, its row is redrawn, dropped from the open
+   queue when resolved, dropped from the history and put back in the queue when reopened.
+   The socket reconnects with backoff and resumes after the last
    event id seen; the server also replays whatever was not acknowledged. */
 (function () {
   "use strict";
@@ -141,12 +145,13 @@
     );
   }
 
-  function toast(text, severity) {
+  function toast(text, severity, flagId) {
     const section = document.getElementById("flag-toasts");
     if (!section) return;
     const list = section.querySelector("[data-toast-list]");
     const item = document.createElement("li");
     item.className = "toast";
+    if (flagId) item.dataset.flagId = String(flagId);
     const label = document.createElement("span");
     label.className = "sev sev--" + severityClass(severity);
     label.textContent = severityName(severity);
@@ -171,6 +176,75 @@
     list.prepend(item);
     while (list.children.length > 4) list.lastElementChild.remove();
     section.hidden = false;
+  }
+
+  function dropToasts(flagId) {
+    const section = document.getElementById("flag-toasts");
+    if (!section) return;
+    const list = section.querySelector("[data-toast-list]");
+    list.querySelectorAll('[data-flag-id="' + flagId + '"]').forEach(function (item) {
+      item.remove();
+    });
+    if (!list.children.length) section.hidden = true;
+  }
+
+  /* Someone (here, in another tab, or another person) acted on a flag. */
+  async function flagChanged(payload) {
+    const flagId = Number(payload.flag_id);
+    if (!flagId) return;
+    const status = String(payload.status || "");
+    if (status !== "open") dropToasts(flagId);
+    if (status !== "resolved") {
+      document.querySelectorAll('[data-resolved-flag-id="' + flagId + '"]').forEach(function (row) {
+        const container = row.parentElement;
+        row.remove();
+        updateEmpty(container);
+      });
+    }
+    const containers = Array.from(document.querySelectorAll("tbody[data-flag-rows]"));
+    const selector = '[data-flag-id="' + flagId + '"]';
+    if (status === "resolved") {
+      containers.forEach(function (container) {
+        const row = container.querySelector(selector);
+        if (!row) return;
+        row.remove();
+        updateEmpty(container);
+      });
+      return;
+    }
+    const assigned = payload.assigned_to === null || payload.assigned_to === undefined ? "" : String(payload.assigned_to);
+    // Rows already showing this state (the tab that acted redrew its own) keep their focus.
+    const stale = containers.filter(function (container) {
+      const row = container.querySelector(selector);
+      if (!row) return payload.action === "reopened";
+      return row.dataset.status !== status || row.dataset.assignedTo !== assigned;
+    });
+    if (!stale.length) return;
+    let fresh = null;
+    try {
+      fresh = await fetchRow(flagId);
+    } catch (_) {
+      fresh = null;
+    }
+    if (!fresh) return;
+    seenFlags.add(flagId);
+    stale.forEach(function (container) {
+      const only = container.dataset.enrollmentId;
+      if (only && only !== String(payload.enrollment_id)) return;
+      const existing = container.querySelector(selector);
+      if (!existing && !matchesFilters(container.dataset, fresh.dataset)) return;
+      const copy = fresh.cloneNode(true);
+      if (existing && existing.classList.contains("is-new")) copy.classList.add("is-new");
+      const hadFocus = existing && existing.contains(document.activeElement);
+      place(container, copy);
+      updateEmpty(container);
+      if (hadFocus) copy.focus();
+    });
+    if (payload.action === "reopened") {
+      Dashboard.announce(
+        "Flag reopened: " + fresh.dataset.kindLabel + ", " + fresh.dataset.patientName + "."
+      );
+    }
   }
 
   function severityClass(severity) {
@@ -221,7 +295,7 @@
         updateEmpty(container);
       });
     }
-    toast(text, severity);
+    toast(text, severity, flagId);
     bumpCounter();
     Dashboard.announce(text, severity >= URGENT);
     if (severity >= URGENT) Dashboard.beep(severity);
@@ -280,6 +354,8 @@
       /* The server replays what was not acknowledged; also ask for anything after the
          last event seen here, which another tab may have acknowledged meanwhile. */
       if (lastEventId !== null) send(ws, { type: "resume", after: lastEventId });
+      /* Whatever was missed while offline: pages refresh what they show (unread.js). */
+      document.dispatchEvent(new CustomEvent("dashboard:live-ready"));
       return;
     }
     if (message.type === "notification") {
@@ -288,11 +364,17 @@
         seenEvents.add(message.id);
         lastEventId = lastEventId === null ? message.id : Math.max(lastEventId, message.id);
       }
-      if (FLAG_KINDS[message.kind] && message.payload) {
+      if (message.kind === "flag_changed" && message.payload) {
+        flagChanged(message.payload).finally(function () {
+          if (typeof message.id === "number") send(ws, { type: "ack", ids: [message.id] });
+        });
+      } else if (FLAG_KINDS[message.kind] && message.payload) {
         showFlag(message.payload, message.kind === "flag_escalated").finally(function () {
           if (typeof message.id === "number") send(ws, { type: "ack", ids: [message.id] });
         });
       }
+      /* Every other kind to whichever page script wants it (unread.js: care_message). */
+      document.dispatchEvent(new CustomEvent("dashboard:notification", { detail: message }));
     }
   }
 

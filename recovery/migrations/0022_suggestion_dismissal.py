@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('recovery', '0019_merge_push_language'),
+        ('recovery', '0021_merge_staff_reports_sync_exercise_texts'),
     ]
 
     operations = [
