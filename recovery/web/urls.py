@@ -10,6 +10,7 @@ from recovery.web import (
     flag_history,
     incentives,
     patient_actions,
+    patient_plan,
     program_settings,
     reports,
     staff,
@@ -49,6 +50,12 @@ urlpatterns = [
         "patients/<int:pk>/medications/<int:medication_id>/end/",
         patient_actions.end_medication,
         name="patient-medication-end",
+    ),
+    path("patients/<int:pk>/goals/", patient_plan.add_goal, name="patient-goal-add"),
+    path(
+        "patients/<int:pk>/goals/<int:goal_id>/status/",
+        patient_plan.set_goal_status,
+        name="patient-goal-status",
     ),
     path(
         "patients/<int:pk>/suggestion/dismiss/",
