@@ -20,6 +20,11 @@ urlpatterns = [
         name="patient-suggestion",
     ),
     path(
+        "patients/<int:pk>/suggestion/dismiss/",
+        suggestion.PatientSuggestionDismiss.as_view(),
+        name="patient-suggestion-dismiss",
+    ),
+    path(
         "dashboard/monitoring/",
         monitoring.MonitoringCaseload.as_view(),
         name="monitoring-caseload",

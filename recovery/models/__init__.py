@@ -106,6 +106,7 @@ from recovery.models.sessions import (
     TreatmentSession,
 )
 from recovery.models.staff import StaffInvitation
+from recovery.models.suggestions import SuggestionDismissal
 from recovery.models.support import Relationship, SupportContact, SupportContactDeletion
 
 __all__ = [
@@ -195,6 +196,7 @@ __all__ = [
     "StaffInvitation",
     "Stage",
     "SubstanceResult",
+    "SuggestionDismissal",
     "SupportContact",
     "SupportContactDeletion",
     "TreatmentPlan",

@@ -13,7 +13,14 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 
 from backend.timezones import local_date
-from recovery.models import Enrollment, EnrollmentChange, EnrollmentStatus, LevelOfCare, Stage
+from recovery.models import (
+    Enrollment,
+    EnrollmentChange,
+    EnrollmentStatus,
+    LevelOfCare,
+    Stage,
+    SuggestionDismissal,
+)
 from recovery.selectors.plan import Record, _ratio, _zone, monitoring_settings_of
 from recovery.selectors.questionnaires import score_blockers
 
@@ -159,3 +166,24 @@ def care_suggestion(*, enrollment: Enrollment, now: datetime | None = None) -> S
         if suggestion.suggested_level_of_care is None:
             reasons.append("The program offers no less intensive level of care.")
     return suggestion
+
+
+def suggestion_dismissal(
+    *, enrollment: Enrollment, suggestion: Suggestion, now: datetime | None = None
+) -> SuggestionDismissal | None:
+    """The dismissal holding this very suggestion back: one of the same stage and level,
+    within the program's suggestion window (`recovery.models.suggestions`)."""
+    if not (suggestion.suggested_stage or suggestion.suggested_level_of_care):
+        return None
+    now = now or timezone.now()
+    window = monitoring_settings_of(enrollment.program_id).suggestion_window_days
+    return (
+        SuggestionDismissal.objects.filter(
+            enrollment=enrollment,
+            suggested_stage=suggestion.suggested_stage or "",
+            suggested_level_of_care=suggestion.suggested_level_of_care or "",
+            dismissed_at__gte=now - timedelta(days=window),
+        )
+        .select_related("dismissed_by")
+        .first()
+    )

@@ -1,8 +1,9 @@
 """What a counselor does from a patient's page: assign an exercise, set the check-in
 schedule, record a drug screen, change the stage or level of care (confirming what the
-record suggests). Each validates with the API's own serializer and writes through the same
-service as the API, on the same access rules (`visible_enrollment`: out of reach is a 404)
-and with the same audit (the audit middleware writes the entry for the patient noted).
+record suggests) or dismiss the suggestion, add a medication or end one. Each validates
+with the API's own serializer and writes through the same service as the API, on the
+same access rules (`visible_enrollment`: out of reach is a 404) and with the same audit
+(the audit middleware writes the entry for the patient noted).
 
 Forms post and redirect back to the page (Post/Redirect/Get) with a message; a refused
 form shows the page again (400) with each error beside its field and nothing saved.
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -22,8 +23,10 @@ from django.views.decorators.http import require_POST
 from backend.errors import ServiceError
 from recovery.api.care import AssignmentSerializer
 from recovery.api.checkins import ScheduleSerializer
+from recovery.api.medications import MedicationSerializer, MedicationUpdateSerializer
 from recovery.api.patients import ChangeSerializer
 from recovery.api.screens import ScreenInputSerializer
+from recovery.api.suggestion import DismissSerializer
 from recovery.models import (
     Enrollment,
     LevelOfCare,
@@ -33,10 +36,13 @@ from recovery.models import (
     Stage,
 )
 from recovery.selectors.access import visible_enrollment
+from recovery.selectors.plan import medications_visible_to
+from recovery.services import medications as medication_services
 from recovery.services import screens as screen_services
 from recovery.services.care import exercise_assign
 from recovery.services.enrollment import enrollment_change
 from recovery.services.schedules import checkin_schedule_set
+from recovery.services.suggestion import suggestion_dismiss
 from recovery.web import present
 from recovery.web.patient_forms import PostedForm
 from recovery.web.views import _user, patient_page_response, staff_required
@@ -51,6 +57,11 @@ def _fields(post: QueryDict, *, lists: tuple[str, ...] = ()) -> dict[str, Any]:
     for name in lists:
         data[name] = post.getlist(name)
     return data
+
+
+def _chosen(post: QueryDict) -> dict[str, Any]:
+    """The posted fields, leaving out a choice left empty (JSON would leave it out)."""
+    return {k: v for k, v in _fields(post).items() if v != "" or k == "reason"}
 
 
 def _done(request: HttpRequest, enrollment: Enrollment, message: str, anchor: str) -> HttpResponse:
@@ -165,8 +176,7 @@ def change_care(request: HttpRequest, pk: int) -> HttpResponse:
     """A new stage or level of care, as the suggestion proposes or as the counselor picks."""
     user = _user(request)
     enrollment = visible_enrollment(user, pk)
-    data = {k: v for k, v in _fields(request.POST).items() if v != "" or k == "reason"}
-    serializer = ChangeSerializer(data=data, context={"enrollment": enrollment})
+    serializer = ChangeSerializer(data=_chosen(request.POST), context={"enrollment": enrollment})
     if not serializer.is_valid():
         return _refused(request, enrollment, "care", serializer.errors)
     try:
@@ -180,3 +190,70 @@ def change_care(request: HttpRequest, pk: int) -> HttpResponse:
         f"ASAM {present.label(LevelOfCare, changed.level_of_care)}.",
         "care",
     )
+
+
+@require_POST
+@staff_required
+def dismiss_suggestion(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    enrollment = visible_enrollment(user, pk)
+    serializer = DismissSerializer(data=_chosen(request.POST))
+    if not serializer.is_valid():
+        return _refused(request, enrollment, "care", serializer.errors)
+    try:
+        suggestion_dismiss(enrollment=enrollment, actor=user, **serializer.validated_data)
+    except ServiceError as exc:
+        return _refused(request, enrollment, "care", _service_errors(exc))
+    return _done(request, enrollment, "Suggestion dismissed.", "care")
+
+
+@require_POST
+@staff_required
+def add_medication(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    enrollment = visible_enrollment(user, pk)
+    # Fields left empty are left out, as a JSON client would (the category is then
+    # the one the name implies).
+    data = {k: v for k, v in _fields(request.POST).items() if v != ""}
+    serializer = MedicationSerializer(
+        data={**data, "patient": enrollment.id}, context={"request": request}
+    )
+    if not serializer.is_valid():
+        return _refused(request, enrollment, "medication", serializer.errors)
+    valid = dict(serializer.validated_data)
+    valid.pop("enrollment_id")
+    try:
+        medication = medication_services.medication_add(enrollment=enrollment, actor=user, **valid)
+    except ServiceError as exc:
+        return _refused(request, enrollment, "medication", _service_errors(exc))
+    return _done(request, enrollment, f"Added {medication.name}.", "medications")
+
+
+@require_POST
+@staff_required
+def end_medication(request: HttpRequest, pk: int, medication_id: int) -> HttpResponse:
+    """Set (or clear, left empty) the last day of a medication."""
+    user = _user(request)
+    enrollment = visible_enrollment(user, pk)
+    medication = (
+        medications_visible_to(user)
+        .filter(id=medication_id, enrollment=enrollment)
+        .select_related("enrollment")
+        .first()
+    )
+    if medication is None:
+        raise Http404
+    serializer = MedicationUpdateSerializer(
+        data={"end_date": request.POST.get("end_date") or None},
+        partial=True,
+        context={"request": request, "medication": medication},
+    )
+    if not serializer.is_valid():
+        return _refused(request, enrollment, "medication_end", serializer.errors)
+    try:
+        medication_services.medication_update(
+            medication=medication, actor=user, data=dict(serializer.validated_data)
+        )
+    except ServiceError as exc:
+        return _refused(request, enrollment, "medication_end", _service_errors(exc))
+    return _done(request, enrollment, f"Saved the end of {medication.name}.", "medications")

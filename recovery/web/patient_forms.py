@@ -12,7 +12,11 @@ from typing import Any
 from recovery.models import (
     CheckInSchedule,
     Enrollment,
+    GoalDomain,
+    GoalMetric,
+    GoalStatus,
     LevelOfCare,
+    MedicationCategory,
     ScreenMethod,
     ScreenStatus,
     ScreenSubstance,
@@ -21,7 +25,8 @@ from recovery.models import (
     User,
 )
 from recovery.selectors.care import exercises_visible_to
-from recovery.selectors.suggestion import care_suggestion
+from recovery.selectors.plan import goals_visible_to, medications_visible_to, plans_visible_to
+from recovery.selectors.suggestion import care_suggestion, suggestion_dismissal
 from recovery.web import present
 
 WEEKDAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
@@ -129,7 +134,22 @@ def patient_forms_context(
         "stages": Stage.choices,
         "levels": _levels(enrollment),
         "substance_results": SubstanceResult.choices,
+        "medications": list(
+            medications_visible_to(user).filter(enrollment=enrollment).order_by("start_date", "id")
+        ),
+        "medication_categories": MedicationCategory.choices,
+        "plan": plans_visible_to(user).filter(enrollment=enrollment).first(),
+        "goals": list(
+            goals_visible_to(user)
+            .filter(plan__enrollment=enrollment)
+            .exclude(status=GoalStatus.REVISED)
+            .order_by("due_date", "id")
+        ),
+        "goal_domains": GoalDomain.choices,
+        "goal_metrics": GoalMetric.choices,
+        "goal_statuses": [(v, n) for v, n in GoalStatus.choices if v != GoalStatus.REVISED],
         "suggestion": suggestion,
+        "dismissal": suggestion_dismissal(enrollment=enrollment, suggestion=suggestion),
         "suggested_stage": (
             present.label(Stage, suggestion.suggested_stage) if suggestion.suggested_stage else ""
         ),

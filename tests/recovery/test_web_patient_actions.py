@@ -23,6 +23,7 @@ from recovery.models import (
     ExerciseAssignment,
     Flag,
     FlagKind,
+    Medication,
 )
 from recovery.selectors.suggestion import Suggestion
 from tests.conftest import client_for
@@ -298,10 +299,78 @@ def test_a_suggestion_is_offered_for_confirmation(
     assert "Confirm the suggestion" in html
 
 
+def test_adding_and_ending_a_medication_shows_in_the_api(
+    counselor: Any, enrollment: Enrollment
+) -> None:
+    client = browser(counselor)
+    start = enrollment_today(enrollment) - timedelta(days=3)
+    done = client.post(
+        f"{page_url(enrollment)}medications/",
+        {
+            "name": "Buprenorphine",
+            "category": "",
+            "dose": "8 mg daily",
+            "prescriber": "",
+            "start_date": start.isoformat(),
+            "end_date": "",
+            "reminder_time": "08:30",
+        },
+    )
+    assert done.status_code == 302
+    api = client_for(counselor)
+    [medication] = api.get("/api/v1/medications/", {"patient": enrollment.id}).json()["results"]
+    assert (medication["name"], medication["category"], medication["dose"]) == (
+        "Buprenorphine",
+        "moud",  # from the name, as the API does
+        "8 mg daily",
+    )
+    assert (medication["reminder_time"], medication["end_date"]) == ("08:30:00", None)
+
+    last = (start + timedelta(days=10)).isoformat()
+    ended = client.post(
+        f"{page_url(enrollment)}medications/{medication['id']}/end/", {"end_date": last}
+    )
+    assert ended.status_code == 302
+    after = api.get(f"/api/v1/medications/{medication['id']}/").json()
+    assert after["end_date"] == last
+
+
+def test_a_medication_ending_before_it_starts_is_refused(
+    counselor: Any, enrollment: Enrollment
+) -> None:
+    refused = browser(counselor).post(
+        f"{page_url(enrollment)}medications/",
+        {"name": "Naltrexone", "start_date": "2026-05-10", "end_date": "2026-05-01"},
+    )
+    assert refused.status_code == 400
+    assert 'id="medication-end-error">' in refused.content.decode()
+    assert not Medication.objects.filter(enrollment=enrollment).exists()
+
+
+def test_another_patients_medication_cannot_be_ended_from_this_page(
+    counselor: Any, enrollment: Enrollment
+) -> None:
+    other: Any = EnrollmentFactory(program=enrollment.program, primary_counselor=counselor)
+    medication = Medication.objects.create(
+        enrollment=other,
+        name="Naltrexone",
+        category="maud",
+        start_date=enrollment_today(other),
+        created_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    response = browser(counselor).post(
+        f"{page_url(enrollment)}medications/{medication.id}/end/", {"end_date": "2030-01-01"}
+    )
+    assert response.status_code == 404
+    medication.refresh_from_db()
+    assert medication.end_date is None
+
+
 # --- who may, and bad input --------------------------------------------------------------
 
 
-ACTIONS = ["exercises/", "schedule/", "screens/", "care/"]
+ACTIONS = ["exercises/", "schedule/", "screens/", "care/", "medications/"]
 
 
 @pytest.mark.parametrize("action", ACTIONS)
@@ -313,12 +382,13 @@ def test_a_counselor_off_the_caseload_gets_404_and_changes_nothing(
         {"exercise": an_exercise().id}
         | schedule_form()
         | screen_form(enrollment)
-        | {"stage": "early_recovery"}
+        | {"stage": "early_recovery", "name": "Naltrexone", "start_date": "2026-01-01"}
     )
     assert browser(outsider).post(f"{page_url(enrollment)}{action}", form).status_code == 404
     assert not ExerciseAssignment.objects.filter(enrollment=enrollment).exists()
     assert not CheckInSchedule.objects.filter(enrollment=enrollment, due_by="21:30").exists()
     assert not DrugScreen.objects.filter(enrollment=enrollment).exists()
+    assert not Medication.objects.filter(enrollment=enrollment).exists()
     assert Enrollment.objects.get(id=enrollment.id).stage == enrollment.stage
 
 
