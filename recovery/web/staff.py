@@ -32,7 +32,7 @@ from recovery.selectors.staff import (
 from recovery.services import staff as staff_services
 from recovery.services.audit import RequestMeta
 from recovery.services.care_team import MAX_CARE_TEAM, care_team_set
-from recovery.web.forms import StaffChoiceField, add_service_error
+from recovery.web.forms import BoundedModelMultipleChoiceField, StaffChoiceField, add_service_error
 from recovery.web.views import _base_context, _user, staff_required
 
 UTC = zoneinfo.ZoneInfo("UTC")
@@ -47,7 +47,7 @@ class InviteForm(forms.Form):
     last_name = forms.CharField(max_length=150, required=False, label="Last name")
 
 
-class MemberChoiceField(forms.ModelMultipleChoiceField):
+class MemberChoiceField(BoundedModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         name = f"{obj.first_name} {obj.last_name}".strip() or obj.username
         return name if obj.is_active else f"{name} (deactivated)"
