@@ -19,6 +19,14 @@ LATEST_DATE = date(2200, 12, 31)
 DATE_RANGE_MESSAGE = f"Must be between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}."
 
 
+def id_text_in_range(raw: str) -> bool:
+    """A typed id: ASCII digits naming a 64-bit row id (not "٣", not 2**64)."""
+    # The length first: int() refuses strings of over 4300 digits (ValueError).
+    return (
+        len(raw) <= len(str(MAX_ID)) and raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_ID
+    )
+
+
 def date_in_range(value: date) -> bool:
     if isinstance(value, datetime):
         return instant_in_range(value)

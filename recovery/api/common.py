@@ -26,6 +26,7 @@ from backend.bounds import (
     MAX_INTEGER,
     MIN_INTEGER,
     date_in_range,
+    id_text_in_range,
     instant_in_range,
 )
 from backend.timezones import known_timezones
@@ -210,7 +211,7 @@ def staff_writes(view: APIView) -> list[Any]:
 
 def parse_id_param(raw: str, name: str) -> int:
     """A query-string id: ASCII digits in the id range, else a 400 naming the parameter."""
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID:
+    if not id_text_in_range(raw):
         raise serializers.ValidationError({name: ["Give the patient id."]})
     return int(raw)
 

@@ -106,11 +106,23 @@ def flags_raise(*, candidates: list[FlagCandidate], now: datetime) -> list[Flag]
         ignore_conflicts=True,
     )
     fresh_keys = {(c.enrollment.id, c.kind, c.window_key) for c in fresh}
-    flags = [
-        flag
-        for flag in _matching(fresh_keys).filter(created_at=now).select_related("enrollment")
-        if (flag.enrollment_id, flag.kind, flag.window_key) in fresh_keys
-    ]
+    created = (
+        _matching(fresh_keys)
+        .filter(created_at=now)
+        .select_related("enrollment")
+        .annotate(assignee_active=F("assigned_to__is_active"))
+    )
+    matched = [f for f in created if (f.enrollment_id, f.kind, f.window_key) in fresh_keys]
+    # A deactivated primary counselor can never acknowledge: such flags start unassigned
+    # (one more statement only then; the join costs the usual path none).
+    orphaned = {f.id for f in matched if f.assigned_to_id and not f.assignee_active}
+    if orphaned:
+        Flag.objects.filter(id__in=orphaned).update(assigned_to=None)
+    flags: list[Flag] = []
+    for flag in matched:
+        if flag.id in orphaned:
+            flag.assigned_to_id = None
+        flags.append(flag)
     FlagEvent.objects.bulk_create(
         [FlagEvent(flag=f, action=FlagEvent.Action.RAISED, at=now) for f in flags]
     )

@@ -8,6 +8,7 @@ the commit). Every change is in the program's audit trail; the mail carries no P
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from base64 import b32encode
 from binascii import unhexlify
@@ -30,10 +31,14 @@ from backend.errors import Conflict, NotAllowed, ServiceError
 from recovery.models import AuditEntry, Role, StaffInvitation, User
 from recovery.selectors.access import STAFF_ROLES, may_manage_staff
 from recovery.services.audit import RequestMeta, audit_record_program
+from recovery.services.flag_handover import flags_unassign_from
 
 INVITATION_LIFETIME = timedelta(hours=getattr(settings, "STAFF_INVITATION_HOURS", 72))
 # The acceptance page's link for a raw token (the view knows the host and the route).
 LinkFor = Callable[[str], str]
+# Called after the commit when the invitation mail could not be handed to the mail server.
+MailFailed = Callable[[], None]
+logger = logging.getLogger(__name__)
 
 
 class InvitationUnusable(ServiceError):
@@ -56,8 +61,12 @@ def _check_manager(actor: User, program_id: int) -> None:
         raise NotAllowed(message="Only the program's supervisors manage its staff.")
 
 
-def _send_invitation(*, invitation: StaffInvitation, link: str) -> None:
-    """After commit: the link, the role and the program's name; nothing about patients."""
+def _send_invitation(
+    *, invitation: StaffInvitation, link: str, on_mail_failure: MailFailed | None
+) -> None:
+    """After commit: the link, the role and the program's name; nothing about patients.
+    A mail server that fails leaves the invitation in place (it can be reissued): it is
+    logged by id only and `on_mail_failure` tells the caller."""
     role = "supervisor" if invitation.role == Role.SUPERVISOR else "counselor"
     hours = int(INVITATION_LIFETIME.total_seconds() // 3600)
     body = (
@@ -67,14 +76,26 @@ def _send_invitation(*, invitation: StaffInvitation, link: str) -> None:
         "If you did not expect this, ignore this message."
     )
     recipient = invitation.email
-    transaction.on_commit(
-        lambda: send_mail(
-            "Your invitation to the program dashboard",
-            body,
-            settings.DEFAULT_FROM_EMAIL,
-            [recipient],
-        )
-    )
+    invitation_id = invitation.id
+
+    def send() -> None:
+        try:
+            send_mail(
+                "Your invitation to the program dashboard",
+                body,
+                settings.DEFAULT_FROM_EMAIL,
+                [recipient],
+            )
+        except OSError as exc:  # smtplib's errors and timeouts are OSErrors
+            # The class only: a server's message may quote the address.
+            logger.warning(
+                "staff invitation mail not sent",
+                extra={"invitation_id": invitation_id, "error": type(exc).__name__},
+            )
+            if on_mail_failure is not None:
+                on_mail_failure()
+
+    transaction.on_commit(send)
 
 
 def invitation_problems(*, program_id: int, email: str, role: str) -> dict[str, list[str]]:
@@ -113,6 +134,7 @@ def staff_invite(
     last_name: str = "",
     link_for: LinkFor,
     meta: RequestMeta,
+    on_mail_failure: MailFailed | None = None,
 ) -> StaffInvitation:
     """Invite someone into the actor's program by email."""
     program_id = actor.program_id
@@ -137,7 +159,9 @@ def staff_invite(
                 created_by=actor,
             )
             _audit(actor, AuditEntry.Action.CREATE, invitation, meta)
-            _send_invitation(invitation=invitation, link=link_for(raw))
+            _send_invitation(
+                invitation=invitation, link=link_for(raw), on_mail_failure=on_mail_failure
+            )
     except IntegrityError as exc:  # the same address invited at the same moment
         raise Conflict({"email": ["This address has an open invitation."]}) from exc
     return invitation
@@ -152,7 +176,12 @@ def _check_open(invitation: StaffInvitation) -> None:
 
 @transaction.atomic
 def invitation_reissue(
-    *, actor: User, invitation: StaffInvitation, link_for: LinkFor, meta: RequestMeta
+    *,
+    actor: User,
+    invitation: StaffInvitation,
+    link_for: LinkFor,
+    meta: RequestMeta,
+    on_mail_failure: MailFailed | None = None,
 ) -> StaffInvitation:
     """A new link with a new expiry, mailed again; the old link stops working."""
     _check_manager(actor, invitation.program_id)
@@ -164,7 +193,7 @@ def invitation_reissue(
     invitation.expires_at = timezone.now() + INVITATION_LIFETIME
     invitation.save(update_fields=["token_hash", "totp_key", "expires_at"])
     _audit(actor, AuditEntry.Action.UPDATE, invitation, meta)
-    _send_invitation(invitation=invitation, link=link_for(raw))
+    _send_invitation(invitation=invitation, link=link_for(raw), on_mail_failure=on_mail_failure)
     return invitation
 
 
@@ -341,7 +370,22 @@ def _set_active(*, actor: User, staff: User, active: bool, meta: RequestMeta) ->
             meta=meta,
             changes={"is_active": {"old": not active, "new": active}},
         )
+        if not active:
+            _withdraw_invitations_of(locked, actor=actor, meta=meta)
+            flags_unassign_from(staff=locked, actor=actor, meta=meta)
     return locked
+
+
+def _withdraw_invitations_of(staff: User, *, actor: User, meta: RequestMeta) -> None:
+    """Whom a deactivated supervisor invited does not join on their word any more (the
+    account may have been deactivated for having been taken over)."""
+    now = timezone.now()
+    for invitation in StaffInvitation.objects.select_for_update().filter(
+        created_by=staff, accepted_at__isnull=True, revoked_at__isnull=True
+    ):
+        invitation.revoked_at = now
+        invitation.save(update_fields=["revoked_at"])
+        _audit(actor, AuditEntry.Action.DELETE, invitation, meta)
 
 
 def staff_deactivate(*, actor: User, staff: User, meta: RequestMeta) -> User:

@@ -22,6 +22,7 @@ from backend.timezones import as_zone
 from recovery.models import AuditEntry, Program, User
 from recovery.selectors.access import may_read_audit_trail
 from recovery.selectors.audit import AuditQuery, audit_trail_for_supervisor, audit_trail_people
+from recovery.services.audit import RequestMeta, audit_record_program
 from recovery.web.enrollment import DATE, BoundedDateField
 from recovery.web.views import _base_context, _user, staff_required
 
@@ -193,6 +194,16 @@ def audit_trail_download(request: HttpRequest) -> HttpResponse | StreamingHttpRe
             status=400,
             content_type="text/plain; charset=utf-8",
         )
+    # Every patient's name and who read their record leave the system: an export, as the
+    # reports' CSV is (the page itself is not logged, reading the trail is its purpose).
+    user, program = _supervisor(request)
+    audit_record_program(
+        actor=user,
+        action=AuditEntry.Action.EXPORT,
+        resource="audit-trail-csv",
+        program_id=program.id,
+        meta=RequestMeta.of(request),
+    )
     response = StreamingHttpResponse(
         _csv_lines(entries, patient_names), content_type="text/csv; charset=utf-8"
     )

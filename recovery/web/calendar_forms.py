@@ -22,7 +22,7 @@ from recovery.services.series import (
     series_problems,
 )
 from recovery.services.sessions import session_problems
-from recovery.web.forms import StaffChoiceField, add_problems
+from recovery.web.forms import BoundedModelMultipleChoiceField, StaffChoiceField, add_problems
 
 WEEKDAYS = [
     ("MO", "Monday"),
@@ -72,7 +72,7 @@ def _on_fields(problems: dict[str, list[str]], renames: dict[str, str]) -> dict[
     return moved
 
 
-class PatientsChoiceField(forms.ModelMultipleChoiceField):
+class PatientsChoiceField(BoundedModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         patient = obj.patient
         return f"{patient.first_name} {patient.last_name}".strip() or str(patient.username)

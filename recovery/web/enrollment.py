@@ -33,7 +33,12 @@ from recovery.dates import enrollment_start_today
 from recovery.models import Enrollment, EnrollmentStatus, LevelOfCare, User
 from recovery.selectors.access import assignable_staff, enrollments_visible_to, visible_enrollment
 from recovery.services import enrollment as enrollment_services
-from recovery.web.forms import StaffChoiceField, add_problems, add_service_error
+from recovery.web.forms import (
+    BoundedModelMultipleChoiceField,
+    StaffChoiceField,
+    add_problems,
+    add_service_error,
+)
 from recovery.web.views import _base_context, _user, staff_required
 
 # What the QR code holds: a URI the app registers for, so a phone's camera can open the
@@ -73,7 +78,7 @@ class BoundedDateField(forms.DateField):
             raise forms.ValidationError("Enter a date between 1900 and 2100.")
 
 
-class CareTeamField(forms.ModelMultipleChoiceField):
+class CareTeamField(BoundedModelMultipleChoiceField):
     label_from_instance = StaffChoiceField.label_from_instance
 
 

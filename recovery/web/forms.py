@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from backend.bounds import MAX_ID
+from backend.bounds import MAX_ID, id_text_in_range
 from backend.errors import ServiceError
 from recovery.models import (
     AttendanceStatus,
@@ -98,6 +98,22 @@ def add_problems(form: forms.Form, problems: dict[str, list[str]]) -> None:
         field = name if name in form.fields else None
         if field is None or field not in form.errors:
             form.add_error(field, messages)
+
+
+class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Ids outside the id range are a field error before the query: `pk__in` with a number
+    past 64 bits raises OverflowError on SQLite (the exact lookup is guarded; IN is not)."""
+
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            for raw in value:
+                if not id_text_in_range(str(raw)):
+                    raise forms.ValidationError(
+                        self.error_messages["invalid_choice"],
+                        code="invalid_choice",
+                        params={"value": raw},
+                    )
+        return super().clean(value)
 
 
 class StaffChoiceField(forms.ModelChoiceField):

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from backend.errors import ServiceError
+from backend.errors import Conflict, ServiceError
 from recovery.models import Role, StaffInvitation, User
 from recovery.selectors.access import assignable_staff, may_manage_staff, visible_enrollment
 from recovery.selectors.staff import (
@@ -32,7 +32,7 @@ from recovery.selectors.staff import (
 from recovery.services import staff as staff_services
 from recovery.services.audit import RequestMeta
 from recovery.services.care_team import MAX_CARE_TEAM, care_team_set
-from recovery.web.forms import StaffChoiceField, add_service_error
+from recovery.web.forms import BoundedModelMultipleChoiceField, StaffChoiceField, add_service_error
 from recovery.web.views import _base_context, _user, staff_required
 
 UTC = zoneinfo.ZoneInfo("UTC")
@@ -47,7 +47,7 @@ class InviteForm(forms.Form):
     last_name = forms.CharField(max_length=150, required=False, label="Last name")
 
 
-class MemberChoiceField(forms.ModelMultipleChoiceField):
+class MemberChoiceField(BoundedModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         name = f"{obj.first_name} {obj.last_name}".strip() or obj.username
         return name if obj.is_active else f"{name} (deactivated)"
@@ -99,23 +99,35 @@ def staff_page(request: HttpRequest) -> HttpResponse:
     return _staff_page(request, InviteForm())
 
 
+MAIL_FAILED = (
+    "The invitation mail to {email} could not be sent (the mail server failed). "
+    "The invitation stands: reissue it to send the link again."
+)
+
+
 @require_POST
 @staff_required
 def staff_invite(request: HttpRequest) -> HttpResponse:
     user = _supervisor(request)
     form = InviteForm(request.POST)
     if form.is_valid():
+        mail_failed: list[bool] = []
         try:
             staff_services.staff_invite(
                 actor=user,
                 link_for=staff_services.accept_link_for(request),
                 meta=RequestMeta.of(request),
+                on_mail_failure=lambda: mail_failed.append(True),
                 **form.cleaned_data,
             )
         except ServiceError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            email = form.cleaned_data["email"]
+            if mail_failed:
+                messages.warning(request, MAIL_FAILED.format(email=email))
+            else:
+                messages.success(request, f"Invitation sent to {email}.")
             return redirect(reverse("dashboard:staff"))
     return _staff_page(request, form, status=400)
 
@@ -127,17 +139,32 @@ def _open_invitation(user: User, pk: int) -> StaffInvitation:
     return invitation
 
 
+def _refused(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    """The staff page again with why (accepted or withdrawn meanwhile, in another tab)."""
+    for message in exc.messages():
+        messages.error(request, message)
+    return _staff_page(request, InviteForm(), status=409 if isinstance(exc, Conflict) else 400)
+
+
 @require_POST
 @staff_required
 def invitation_reissue(request: HttpRequest, pk: int) -> HttpResponse:
     user = _supervisor(request)
-    invitation = staff_services.invitation_reissue(
-        actor=user,
-        invitation=_open_invitation(user, pk),
-        link_for=staff_services.accept_link_for(request),
-        meta=RequestMeta.of(request),
-    )
-    messages.success(request, f"A new link was sent to {invitation.email}.")
+    mail_failed: list[bool] = []
+    try:
+        invitation = staff_services.invitation_reissue(
+            actor=user,
+            invitation=_open_invitation(user, pk),
+            link_for=staff_services.accept_link_for(request),
+            meta=RequestMeta.of(request),
+            on_mail_failure=lambda: mail_failed.append(True),
+        )
+    except ServiceError as exc:
+        return _refused(request, exc)
+    if mail_failed:
+        messages.warning(request, MAIL_FAILED.format(email=invitation.email))
+    else:
+        messages.success(request, f"A new link was sent to {invitation.email}.")
     return redirect(reverse("dashboard:staff"))
 
 
@@ -145,9 +172,12 @@ def invitation_reissue(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     user = _supervisor(request)
-    invitation = staff_services.invitation_revoke(
-        actor=user, invitation=_open_invitation(user, pk), meta=RequestMeta.of(request)
-    )
+    try:
+        invitation = staff_services.invitation_revoke(
+            actor=user, invitation=_open_invitation(user, pk), meta=RequestMeta.of(request)
+        )
+    except ServiceError as exc:
+        return _refused(request, exc)
     messages.success(request, f"The invitation of {invitation.email} was withdrawn.")
     return redirect(reverse("dashboard:staff"))
 

@@ -173,8 +173,13 @@ def test_supervisors_only_and_reading_it_is_not_logged(trail: dict[str, Any]) ->
     assert b"Audit trail" in supervisor.get("/dashboard/").content
     before = AuditEntry.objects.count()  # the caseload's reads are logged, as always
     supervisor.get(URL)
-    b"".join(supervisor.get(CSV_URL).streaming_content)
     assert AuditEntry.objects.count() == before
+    b"".join(supervisor.get(CSV_URL).streaming_content)
+    # The download is: every patient's name leaves the system.
+    assert AuditEntry.objects.count() == before + 1
+    export = AuditEntry.objects.get(action=AuditEntry.Action.EXPORT)
+    assert export.resource == "audit-trail-csv"
+    assert (export.actor_id, export.program_id) == (trail["supervisor"].id, trail["program"].id)
 
 
 def test_another_programs_supervisor_sees_none_of_it(trail: dict[str, Any]) -> None:

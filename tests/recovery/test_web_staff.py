@@ -5,6 +5,7 @@ programs), inviting, the public acceptance page (once, expired, two-factor), dea
 from __future__ import annotations
 
 import re
+import smtplib
 from datetime import timedelta
 from typing import Any
 
@@ -194,3 +195,44 @@ def test_a_deactivated_member_is_offered_only_to_be_taken_off(
     assert kept.status_code == 302  # may stay until reassigned
     made_primary = browser(supervisor).post(url, {"primary_counselor": counselor.id})
     assert made_primary.status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)  # the mail goes when the view's transaction commits
+def test_a_failing_mail_server_leaves_the_invitation_and_says_reissue(
+    supervisor: Any, monkeypatch: Any, caplog: Any
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise smtplib.SMTPServerDisconnected("lee@example.org: connection lost")
+
+    monkeypatch.setattr("recovery.services.staff.send_mail", refuse)
+    client = browser(supervisor)
+    response = client.post(
+        "/dashboard/staff/invite/", {"email": "lee@example.org", "role": "counselor"}
+    )
+    assert response.status_code == 302
+    page = client.get(response["Location"])
+    invitation = StaffInvitation.objects.get()
+    reissued = client.post(f"/dashboard/staff/invitations/{invitation.id}/reissue/", follow=True)
+    for html in (page.content.decode(), reissued.content.decode()):
+        assert "could not be sent" in html
+        assert "reissue it" in html
+    assert "lee@example.org" not in caplog.text
+    assert "staff invitation mail not sent" in caplog.text
+
+
+def test_reissue_or_withdraw_of_an_invitation_closed_meanwhile_says_so(
+    supervisor: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    _invite(supervisor, django_capture_on_commit_callbacks)
+    invitation = StaffInvitation.objects.get()
+    # The page read the invitation open; another tab withdrew it before the service ran.
+    monkeypatch.setattr(
+        "recovery.web.staff._open_invitation", lambda user, pk: StaffInvitation.objects.get(id=pk)
+    )
+    browser(supervisor).post(f"/dashboard/staff/invitations/{invitation.id}/revoke/")
+    for action in ("reissue", "revoke"):
+        response = browser(supervisor).post(
+            f"/dashboard/staff/invitations/{invitation.id}/{action}/"
+        )
+        assert response.status_code == 409
+        assert b"This invitation was revoked." in response.content
