@@ -26,7 +26,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from backend.bounds import date_in_range
+from backend.bounds import DATE_RANGE_MESSAGE, date_in_range
 from backend.errors import ServiceError
 from backend.timezones import known_timezones
 from recovery.dates import enrollment_start_today
@@ -67,10 +67,13 @@ def code_qr_svg(code: str) -> SafeString:
 
 
 class BoundedDateField(forms.DateField):
+    """The API's BoundedDateField on a form: a date in backend.bounds' range, so date
+    arithmetic on it (weeks, an end 12 weeks on) cannot overflow into a 500."""
+
     def validate(self, value: Any) -> None:
         super().validate(value)
         if value is not None and not date_in_range(value):
-            raise forms.ValidationError("Enter a date between 1900 and 2100.")
+            raise forms.ValidationError(DATE_RANGE_MESSAGE)
 
 
 class CareTeamField(forms.ModelMultipleChoiceField):
