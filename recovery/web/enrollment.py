@@ -5,7 +5,8 @@ API's IsClinician), and a patient's care team and the program's supervisors act 
 (`visible_enrollment`); anything else is 404.
 
 The code is shown once, right after it is issued, like the API answers it once: the
-POST puts it in the session and redirects, and the next page view takes it out. It never
+POST puts it in the session and redirects, and the next dashboard request, whichever it
+is, takes it out (`staff_required`); sign-out deletes the session. It never
 travels in a URL (so never in an access log), the page is never cached
 (`staff_required` sends `Cache-Control: no-store`), and the QR code is drawn inline.
 """
@@ -34,12 +35,17 @@ from recovery.models import Enrollment, EnrollmentStatus, LevelOfCare, User
 from recovery.selectors.access import assignable_staff, enrollments_visible_to, visible_enrollment
 from recovery.services import enrollment as enrollment_services
 from recovery.web.forms import StaffChoiceField, add_problems, add_service_error
-from recovery.web.views import _base_context, _user, staff_required
+from recovery.web.views import (
+    HELD_CODE_ATTRIBUTE,
+    SHOWN_CODE_SESSION_KEY,
+    _base_context,
+    _user,
+    staff_required,
+)
 
 # What the QR code holds: a URI the app registers for, so a phone's camera can open the
 # app directly; the app takes `code` and posts it to /api/v1/auth/enrollment-code/.
 QR_URI_PREFIX = "iop://redeem?"
-SHOWN_CODE_SESSION_KEY = "enrollment_code_to_show"
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -154,7 +160,7 @@ def _hold_code(request: HttpRequest, enrollment: Enrollment, code: str, expires:
 
 
 def _take_code(request: HttpRequest, enrollment: Enrollment) -> dict[str, Any] | None:
-    held = request.session.pop(SHOWN_CODE_SESSION_KEY, None)
+    held = getattr(request, HELD_CODE_ATTRIBUTE, None)  # out of the session already
     if not isinstance(held, dict) or held.get("enrollment") != enrollment.id:
         return None
     code = str(held["code"])
