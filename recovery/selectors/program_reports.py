@@ -7,8 +7,8 @@ import csv
 import io
 from collections.abc import Callable
 from datetime import date
-from typing import Any
 
+from backend.csv_safe import spreadsheet_cell
 from backend.errors import NotAllowed, NotFound
 from recovery.models import User
 from recovery.selectors.access import is_program_supervisor
@@ -47,18 +47,7 @@ def program_report(*, user: User, name: str, span: ReportRange) -> Report:
     return REPORTS[name][1](user=user, span=span)
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula (a name typed as "=HYPERLINK(...)") is
-    written as text, as OWASP advises for CSV a billing office opens in a spreadsheet."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def report_csv(report: Report) -> str:
     out = io.StringIO()
-    csv.writer(out).writerows([_cell(v) for v in row] for row in report.rows)
+    csv.writer(out).writerows([spreadsheet_cell(v) for v in row] for row in report.rows)
     return out.getvalue()

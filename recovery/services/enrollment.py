@@ -46,18 +46,29 @@ def _new_code() -> str:
     return f"{raw[:5]}-{raw[5:]}"
 
 
+def _locked(enrollment: Enrollment) -> Enrollment:
+    """The enrollment's row, locked until the transaction ends: status changes are decided
+    on it, not on the caller's copy (a double click or a parallel call sees the first's
+    result and is refused instead of writing the history twice)."""
+    return Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+
+
+def _expire_unused_codes(enrollment: Enrollment, now: datetime) -> None:
+    EnrollmentCode.objects.filter(
+        enrollment=enrollment, used_at__isnull=True, expires_at__gt=now
+    ).update(expires_at=now)
+
+
 @transaction.atomic
 def enrollment_code_issue(
     *, enrollment: Enrollment, issued_by: User | None
 ) -> tuple[str, datetime]:
     """A new one-time code; any earlier unused code of this patient stops working. A
     discharged patient gets none (readmit them first)."""
-    if enrollment.status != EnrollmentStatus.ACTIVE:
+    if _locked(enrollment).status != EnrollmentStatus.ACTIVE:
         raise ServiceError({"status": ["The patient is discharged."]})
     now = timezone.now()
-    EnrollmentCode.objects.filter(enrollment=enrollment, used_at__isnull=True).update(
-        expires_at=now
-    )
+    _expire_unused_codes(enrollment, now)
     raw = _new_code()
     expires_at = now + CODE_LIFETIME
     EnrollmentCode.objects.create(
@@ -247,9 +258,13 @@ def enrollment_change(
 
 @transaction.atomic
 def enrollment_discharge(*, enrollment: Enrollment, actor: User, reason: str = "") -> Enrollment:
+    """Discharge: windows stop, and every unused one-time code stops working for good (a
+    readmission does not bring them back)."""
+    enrollment.status = _locked(enrollment).status
     if enrollment.status == EnrollmentStatus.DISCHARGED:
         raise ServiceError({"status": ["The patient is already discharged."]})
     now = timezone.now()
+    _expire_unused_codes(enrollment, now)
     EnrollmentChange.objects.create(
         enrollment=enrollment,
         field="status",
@@ -270,9 +285,13 @@ def enrollment_discharge(*, enrollment: Enrollment, actor: User, reason: str = "
 def enrollment_readmit(*, enrollment: Enrollment, actor: User, reason: str = "") -> Enrollment:
     """Take a discharged patient back: active again, check-in windows planned again from
     their schedule, the care path history says who and why. The app needs a new one-time
-    code (`enrollment_code_issue`): codes of a discharged patient do not redeem."""
+    code (`enrollment_code_issue`): codes issued before the discharge stay expired."""
+    enrollment.status = _locked(enrollment).status
     if enrollment.status != EnrollmentStatus.DISCHARGED:
         raise ServiceError({"status": ["The patient is not discharged."]})
+    now = timezone.now()
+    # Codes expired at discharge already; this also catches any issued before this lock.
+    _expire_unused_codes(enrollment, now)
     EnrollmentChange.objects.create(
         enrollment=enrollment,
         field="status",
@@ -280,7 +299,7 @@ def enrollment_readmit(*, enrollment: Enrollment, actor: User, reason: str = "")
         new_value=EnrollmentStatus.ACTIVE,
         reason=reason,
         changed_by=actor,
-        changed_at=timezone.now(),
+        changed_at=now,
     )
     enrollment.status = EnrollmentStatus.ACTIVE
     enrollment.discharged_at = None

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from backend.csv_safe import spreadsheet_cell
 from backend.timezones import as_zone
 from recovery.models import AuditEntry, Program, User
 from recovery.selectors.access import may_read_audit_trail
@@ -150,20 +151,12 @@ class _Echo:
         return value
 
 
-def _cell(value: object) -> object:
-    """Text a spreadsheet would run as a formula (a name typed as "=HYPERLINK(...)")
-    is written as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _csv_lines(entries: Any, patient_names: dict[int, str]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
     for entry in entries.iterator(chunk_size=500):
         yield writer.writerow(
-            _cell(value)
+            spreadsheet_cell(value)
             for value in [
                 entry.at.isoformat(),
                 entry.actor_id or "",

@@ -5,7 +5,8 @@ API's IsClinician), and a patient's care team and the program's supervisors act 
 (`visible_enrollment`); anything else is 404.
 
 The code is shown once, right after it is issued, like the API answers it once: the
-POST puts it in the session and redirects, and the next page view takes it out. It never
+POST puts it in the session and redirects, and the next dashboard request, whichever it
+is, takes it out (`staff_required`); sign-out deletes the session. It never
 travels in a URL (so never in an access log), the page is never cached
 (`staff_required` sends `Cache-Control: no-store`), and the QR code is drawn inline.
 """
@@ -26,7 +27,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from backend.bounds import date_in_range
+from backend.bounds import DATE_RANGE_MESSAGE, date_in_range
 from backend.errors import ServiceError
 from backend.timezones import known_timezones
 from recovery.dates import enrollment_start_today
@@ -39,12 +40,17 @@ from recovery.web.forms import (
     add_problems,
     add_service_error,
 )
-from recovery.web.views import _base_context, _user, staff_required
+from recovery.web.views import (
+    HELD_CODE_ATTRIBUTE,
+    SHOWN_CODE_SESSION_KEY,
+    _base_context,
+    _user,
+    staff_required,
+)
 
 # What the QR code holds: a URI the app registers for, so a phone's camera can open the
 # app directly; the app takes `code` and posts it to /api/v1/auth/enrollment-code/.
 QR_URI_PREFIX = "iop://redeem?"
-SHOWN_CODE_SESSION_KEY = "enrollment_code_to_show"
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -72,10 +78,13 @@ def code_qr_svg(code: str) -> SafeString:
 
 
 class BoundedDateField(forms.DateField):
+    """The API's BoundedDateField on a form: a date in backend.bounds' range, so date
+    arithmetic on it (weeks, an end 12 weeks on) cannot overflow into a 500."""
+
     def validate(self, value: Any) -> None:
         super().validate(value)
         if value is not None and not date_in_range(value):
-            raise forms.ValidationError("Enter a date between 1900 and 2100.")
+            raise forms.ValidationError(DATE_RANGE_MESSAGE)
 
 
 class CareTeamField(BoundedModelMultipleChoiceField):
@@ -156,7 +165,7 @@ def _hold_code(request: HttpRequest, enrollment: Enrollment, code: str, expires:
 
 
 def _take_code(request: HttpRequest, enrollment: Enrollment) -> dict[str, Any] | None:
-    held = request.session.pop(SHOWN_CODE_SESSION_KEY, None)
+    held = getattr(request, HELD_CODE_ATTRIBUTE, None)  # out of the session already
     if not isinstance(held, dict) or held.get("enrollment") != enrollment.id:
         return None
     code = str(held["code"])

@@ -24,15 +24,14 @@ from recovery.selectors.program_reports import (
 from recovery.selectors.reports import ReportRange, range_problems
 from recovery.services.audit import RequestMeta
 from recovery.services.reports import report_export_audit
+from recovery.web.enrollment import DATE, BoundedDateField
 from recovery.web.forms import add_problems
 from recovery.web.views import _base_context, _user, staff_required
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
 
 class ReportRangeForm(forms.Form):
-    start = forms.DateField(label="From", required=False, widget=DATE)
-    end = forms.DateField(label="To", required=False, widget=DATE)
+    start = BoundedDateField(label="From", required=False, widget=DATE)
+    end = BoundedDateField(label="To", required=False, widget=DATE)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

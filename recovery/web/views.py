@@ -79,6 +79,13 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
+# A one-time enrollment code waits in the session only for the page its POST redirects to
+# (recovery.web.enrollment): the very next dashboard request takes it out, whichever it is,
+# and hands it to its view on the request; sign-out deletes the whole session.
+SHOWN_CODE_SESSION_KEY = "enrollment_code_to_show"
+HELD_CODE_ATTRIBUTE = "held_enrollment_code"
+
+
 def staff_required(view: View) -> View:
     """Sign-in for the anonymous, 404 for anyone who is not program staff; never cached."""
 
@@ -90,6 +97,7 @@ def staff_required(view: View) -> View:
             return redirect_to_login(request.get_full_path(), reverse("dashboard:login"))
         if not is_program_staff(request.user):
             raise Http404
+        setattr(request, HELD_CODE_ATTRIBUTE, request.session.pop(SHOWN_CODE_SESSION_KEY, None))
         return view(request, *args, **kwargs)
 
     return never_cache(wrapper)

@@ -77,7 +77,7 @@ def test_a_counselor_assigns_an_exercise_and_records_a_screen(
     exercise_id = int(exercise.input_value())
     page.get_by_label("Note for the patient (optional)").fill("Try it before group")
     page.get_by_role("button", name="Assign", exact=True).click()
-    page.get_by_text("Assigned ").first.wait_for()
+    page.get_by_text("Exercise assigned.").first.wait_for()
     assigned = api.get("/assignments/", patient=patient_id)["results"]
     assert (exercise_id, "Try it before group") in [(a["exercise"], a["note"]) for a in assigned]
 
@@ -88,7 +88,7 @@ def test_a_counselor_assigns_an_exercise_and_records_a_screen(
     page.get_by_label("Fentanyl", exact=True).select_option("negative")
     page.get_by_label("Cocaine", exact=True).select_option("negative")
     page.get_by_role("button", name="Record screen").click()
-    page.get_by_text("Drug screen recorded: Negative.").wait_for()
+    page.get_by_text("Drug screen recorded.").wait_for()
     screen = api.get("/screens/", patient=patient_id)["results"][0]  # newest first
     assert (screen["collected_on"], screen["outcome"], screen["observed"]) == (
         today.isoformat(),

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import segno
+from django.contrib.sessions.models import Session
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -235,3 +236,31 @@ def test_a_supervisor_acts_on_any_patient_of_the_program() -> None:
     client = browser(SupervisorFactory(program=program))
     issued = client.post(f"{_enrollment_url(enrollment)}code/")
     assert _redeem(_shown_code(client.get(issued["Location"]))).status_code == 201
+
+
+def _session_holds(key: str) -> bool:
+    return any(key in s.get_decoded() for s in Session.objects.all())
+
+
+def test_the_code_leaves_the_session_on_the_next_request_whichever_it_is() -> None:
+    program = ProgramFactory()
+    counselor = CounselorFactory(program=program)
+    client = browser(counselor)
+    enrolled = _enroll(client)
+    assert enrolled.status_code == 302
+    assert _session_holds("enrollment_code_to_show")
+
+    client.get("/dashboard/")  # the redirect not followed: another page instead
+
+    assert not _session_holds("enrollment_code_to_show")
+    assert CODE.search(client.get(enrolled["Location"]).content) is None
+
+
+def test_signing_out_deletes_a_code_not_yet_shown() -> None:
+    program = ProgramFactory()
+    client = browser(CounselorFactory(program=program))
+    assert _enroll(client).status_code == 302
+
+    client.post("/dashboard/logout/")
+
+    assert not _session_holds("enrollment_code_to_show")

@@ -9,6 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.messages.storage.cookie import CookieStorage, MessageSerializer
+from django.core import signing
 from django.test import Client
 from django.utils import timezone
 
@@ -67,6 +69,16 @@ def screen_form(enrollment: Enrollment, **changes: Any) -> dict[str, Any]:
         "result_opiates": "negative",
         "note": "Collected at group",
     } | changes
+
+
+def cookie_messages(response: Any) -> list[str]:
+    """The messages the browser carries in its (signed, readable) messages cookie."""
+    morsel = response.cookies.get(CookieStorage.cookie_name)
+    assert morsel is not None, "no messages cookie"
+    signer = signing.get_cookie_signer(salt=CookieStorage.key_salt)
+    # django-stubs wants a JSONSerializer subclass; Django's own MessageSerializer is not one.
+    held = signer.unsign_object(morsel.value, serializer=MessageSerializer)  # type: ignore[arg-type]
+    return [str(m) for m in held]
 
 
 # --- what the page shows ----------------------------------------------------------------
@@ -228,7 +240,7 @@ def test_assigning_an_exercise_shows_in_the_api_and_is_audited(
         action=AuditEntry.Action.UPDATE,  # a POST to the patient's record, as in the API
         resource="dashboard-patient-assign-exercise",
     ).exists()
-    assert f"Assigned {exercise.name}." in client.get(page_url(enrollment)).content.decode()
+    assert "Exercise assigned." in client.get(page_url(enrollment)).content.decode()
 
 
 def test_editing_the_schedule_shows_in_the_api(counselor: Any, enrollment: Enrollment) -> None:
@@ -461,3 +473,21 @@ def test_a_level_the_program_does_not_offer_is_refused(
     html = refused.content.decode()
     assert 'id="care-level-error">This program does not offer that level.' in html
     assert Enrollment.objects.get(id=enrollment.id).level_of_care == enrollment.level_of_care
+
+
+def test_success_messages_name_no_clinical_fact(counselor: Any, enrollment: Enrollment) -> None:
+    """The messages cookie is signed, not encrypted: what it says is readable in the browser."""
+    client = browser(counselor)
+    url = page_url(enrollment)
+    screened = client.post(f"{url}screens/", screen_form(enrollment))
+    assigned = client.post(f"{url}exercises/", {"exercise": an_exercise().id, "note": ""})
+    changed = client.post(
+        f"{url}care/",
+        {"stage": "early_recovery", "level_of_care": enrollment.level_of_care, "reason": "Ready"},
+    )
+
+    assert [r.status_code for r in (screened, assigned, changed)] == [302, 302, 302]
+    assert cookie_messages(screened) == ["Drug screen recorded."]
+    assert cookie_messages(assigned)[-1] == "Exercise assigned."
+    assert cookie_messages(changed)[-1] == "Stage and level of care saved."
+    assert "Drug screen recorded." in client.get(url).content.decode()

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from backend.bounds import DATE_RANGE_MESSAGE
 from recovery.models import AuditEntry, Flag
 from recovery.services.sessions import attendance_record
 from tests.factories import (
@@ -128,3 +129,20 @@ def test_a_flag_resolved_on_the_dashboard_as_needing_no_action_counts_as_such(
     assert total["kind"] == "all"
     history = client.get("/dashboard/flags/resolved/").content.decode()
     assert "No action needed:</strong> She was fine." in history
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "start=9999-12-31&end=9999-12-31",
+        "start=0001-01-01&end=0001-01-07",
+        "start=2026-03-02&end=9999-12-31",
+    ],
+)
+def test_dates_out_of_range_are_a_field_error_not_a_500(world: dict[str, Any], query: str) -> None:
+    client = browser(world["supervisor"])
+    page = client.get(f"/dashboard/reports/?{query}")
+    assert page.status_code == 400
+    assert DATE_RANGE_MESSAGE in str(page.context["form"].errors)
+    assert client.get(f"/dashboard/reports/flags.csv?{query}").status_code == 400
+    assert not AuditEntry.objects.exists()
