@@ -102,8 +102,12 @@ def invitation_problems(*, program_id: int, email: str, role: str) -> dict[str, 
     errors: dict[str, list[str]] = {}
     if role not in STAFF_ROLES:
         errors["role"] = ["Invite a counselor or a supervisor."]
-    if User.objects.filter(email__iexact=email).exists():
-        errors["email"] = ["An account with this email exists already."]
+    # Only this program's own staff are looked at: whether an address has an account
+    # elsewhere (a patient's, another program's) is not this supervisor's to learn.
+    if User.objects.filter(
+        program_id=program_id, role__in=STAFF_ROLES, email__iexact=email
+    ).exists():
+        errors["email"] = ["A staff member of this program has this email already."]
     elif StaffInvitation.objects.filter(
         program_id=program_id,
         email__iexact=email,

@@ -214,3 +214,19 @@ def test_a_counselor_is_not_invited_into_another_program(supervisor: Any) -> Non
     other = CounselorFactory()
     user = invitation_accept(raw_token=raw, username="mine", password=PASSWORD)
     assert user.program_id == supervisor.program_id != other.program_id
+
+
+def test_an_address_with_an_account_outside_the_program_is_not_revealed(
+    supervisor: Any,
+) -> None:
+    """A patient's address, or a counselor's at another program, is invited like any
+    other: the supervisor cannot learn that the person has an account anywhere."""
+    patient = EnrollmentFactory().patient
+    patient.email = "someone@example.org"
+    patient.save(update_fields=["email"])
+    elsewhere = CounselorFactory(email="colleague@example.org")  # of another program
+    assert elsewhere.program_id != supervisor.program_id
+
+    for email in (patient.email, elsewhere.email):
+        _invite(supervisor, email=email)
+    assert StaffInvitation.objects.filter(program=supervisor.program).count() == 2
