@@ -29,6 +29,7 @@ from recovery.models import (
     User,
 )
 from recovery.notification_kinds import NotificationKind
+from recovery.selectors.dashboard import ATTENDED
 from recovery.services.incentive_facts import incentives_attendance_recorded
 
 
@@ -254,8 +255,12 @@ def session_update(
 
 @transaction.atomic
 def session_cancel(*, session: TreatmentSession, notify: bool = True) -> TreatmentSession:
+    """A session someone attended happened: it stays, with its hours (the service-days
+    report bills them). One nobody attended can be cancelled after the fact."""
     if session.status == SessionStatus.CANCELLED:
         return session
+    if session.attendance.filter(status__in=ATTENDED).exists():
+        raise ServiceError({"status": ["Attendance is recorded for this session: it took place."]})
     session.status = SessionStatus.CANCELLED
     session.save(update_fields=["status", "updated_at"])
     notifications_cancel_topic(topic=session_topic(session.id))

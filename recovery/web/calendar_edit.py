@@ -171,9 +171,11 @@ def session_change_page(request: HttpRequest, session_id: int) -> HttpResponse:
             return redirect(back)
     except ServiceError as exc:
         form = {"move": move, "move_rest": move_rest, "cancel_rest": cancel_rest}.get(action)
-        if form is None:
-            raise
-        add_service_error(form, exc)
+        if form is not None:
+            add_service_error(form, exc)
+        else:  # cancelling one session has no form to show the refusal beside
+            for message in exc.messages():
+                messages.error(request, message)
     return render(
         request,
         "dashboard/session_change.html",

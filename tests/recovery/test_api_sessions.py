@@ -439,14 +439,20 @@ def test_staff_of_another_program_cannot_take_the_roll(
     assert not past_session.attendance.exists()
 
 
-def test_a_session_cancelled_after_the_roll_counts_no_hours(
+def test_a_session_someone_attended_is_not_cancelled_until_the_roll_says_nobody_came(
     counselor_client: APIClient, enrollment: Enrollment, past_session: TreatmentSession
 ) -> None:
-    counselor_client.post(
-        f"/api/v1/sessions/{past_session.id}/attendance/",
-        {"patient": enrollment.id, "status": "present"},
-        format="json",
-    )
+    """Cancelling would silently take billed hours away: the roll is corrected first."""
+
+    def roll(status: str) -> None:
+        answer = counselor_client.post(
+            f"/api/v1/sessions/{past_session.id}/attendance/",
+            {"patient": enrollment.id, "status": status},
+            format="json",
+        )
+        assert answer.status_code in (200, 201), answer.content
+
+    roll("present")
 
     def hours() -> tuple[float, int, Any]:
         summary = counselor_client.get(
@@ -460,7 +466,14 @@ def test_a_session_cancelled_after_the_roll_counts_no_hours(
         )
 
     assert hours()[:2] == (3.0, 1)
-    counselor_client.post(f"/api/v1/sessions/{past_session.id}/cancel/")
+    refused = counselor_client.post(f"/api/v1/sessions/{past_session.id}/cancel/")
+    assert refused.status_code == 400
+    assert "status" in refused.json()["error"]["fields"]
+    assert hours()[:2] == (3.0, 1)
+
+    roll("excused")
+    cancelled = counselor_client.post(f"/api/v1/sessions/{past_session.id}/cancel/")
+    assert cancelled.status_code == 200
     assert hours() == (0.0, 0, None)
 
 

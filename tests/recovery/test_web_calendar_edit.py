@@ -12,7 +12,13 @@ import pytest
 from django.test import Client
 
 from backend.timezones import local_today
-from recovery.models import SessionSeries, SessionStatus, TreatmentSession
+from recovery.models import (
+    Attendance,
+    AttendanceStatus,
+    SessionSeries,
+    SessionStatus,
+    TreatmentSession,
+)
 from recovery.services.series import series_create
 from tests.conftest import client_for
 from tests.factories import CounselorFactory, EnrollmentFactory, SessionFactory, SupervisorFactory
@@ -207,6 +213,26 @@ def test_cancel_one_session_and_a_cancelled_one_cannot_move(counselor: Any, prog
     )
     assert refused.status_code == 400
     assert "This session is cancelled." in refused.content.decode()
+
+
+def test_a_session_someone_attended_is_not_cancelled(
+    counselor: Any, enrollment: Any, program: Any
+) -> None:
+    session = SessionFactory(program=program, facilitator=counselor, kind="group_therapy")
+    session.patients.set([enrollment])
+    Attendance.objects.create(
+        session=session,
+        enrollment=enrollment,
+        status=AttendanceStatus.PRESENT,
+        minutes_attended=60,
+        recorded_at=session.starts_at,
+    )
+    refused = _browser(counselor).post(
+        f"/dashboard/sessions/{session.id}/change/", {"action": "cancel"}
+    )
+    assert refused.status_code == 400
+    assert "Attendance is recorded for this session" in refused.content.decode()
+    assert _api_session(counselor, session.id)["status"] == SessionStatus.SCHEDULED
 
 
 @pytest.fixture
