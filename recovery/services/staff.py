@@ -159,6 +159,9 @@ def staff_invite(
                 first_name=first_name.strip(),
                 last_name=last_name.strip(),
                 token_hash=digest,
+                # Made with the link, so that viewing the acceptance page (a mail scanner's
+                # GET, two tabs) only reads it and every view shows the same secret.
+                totp_key=random_hex(20),
                 expires_at=timezone.now() + INVITATION_LIFETIME,
                 created_by=actor,
             )
@@ -193,7 +196,7 @@ def invitation_reissue(
     _check_open(invitation)
     raw, digest = _new_token()
     invitation.token_hash = digest
-    invitation.totp_key = ""
+    invitation.totp_key = random_hex(20)
     invitation.expires_at = timezone.now() + INVITATION_LIFETIME
     invitation.save(update_fields=["token_hash", "totp_key", "expires_at"])
     _audit(actor, AuditEntry.Action.UPDATE, invitation, meta)
@@ -236,10 +239,12 @@ def invitation_for_token(raw: str) -> StaffInvitation:
 
 
 def invitation_totp_key(invitation: StaffInvitation) -> str:
-    """The authenticator secret the acceptance page offers (made on first view)."""
-    if not invitation.totp_key:
-        invitation.totp_key = random_hex(20)
-        invitation.save(update_fields=["totp_key"])
+    """The authenticator secret the acceptance page offers (made with the link)."""
+    if not invitation.totp_key:  # an invitation sent before secrets came with links
+        StaffInvitation.objects.filter(id=invitation.id, totp_key="").update(
+            totp_key=random_hex(20)
+        )
+        invitation.refresh_from_db(fields=["totp_key"])
     return invitation.totp_key
 
 

@@ -111,6 +111,25 @@ def test_accepting_with_two_factor_then_signing_in_with_it(
     assert visitor.get(path).status_code == 410
 
 
+def test_every_view_of_the_link_shows_the_same_secret_and_writes_nothing(
+    supervisor: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A mail scanner opening the link first, or the invitee in two tabs, must not leave
+    the person with a secret that no longer counts."""
+    supervisor.program.require_staff_2fa = True
+    supervisor.program.save()
+    path = _invite(supervisor, django_capture_on_commit_callbacks)
+    before = StaffInvitation.objects.values().get()
+
+    shown = [
+        re.search(rb'id="totp-secret">([A-Z2-7=]+)<', Client().get(path).content) for _ in range(2)
+    ]
+
+    assert shown[0] and shown[1]
+    assert shown[0].group(1) == shown[1].group(1)
+    assert StaffInvitation.objects.values().get() == before
+
+
 def test_an_expired_or_unknown_link_says_so(
     supervisor: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
