@@ -125,7 +125,8 @@ def test_every_view_of_the_link_shows_the_same_secret_and_writes_nothing(
         re.search(rb'id="totp-secret">([A-Z2-7=]+)<', Client().get(path).content) for _ in range(2)
     ]
 
-    assert shown[0] and shown[1]
+    assert shown[0]
+    assert shown[1]
     assert shown[0].group(1) == shown[1].group(1)
     assert StaffInvitation.objects.values().get() == before
 
