@@ -79,7 +79,7 @@ SERVER_RULES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/api/v1/medications/adherence/"): {"patient": WHO},
     ("POST", "/api/v1/meetings/"): {"attended_on": TODAY},
     ("GET", "/api/v1/meetings/weekly/"): {"patient": WHO},
-    ("POST", "/api/v1/patients/"): {"expected_end_date": BETWEEN},
+    ("POST", "/api/v1/patients/"): {"expected_end_date": BETWEEN, "care_team": EXISTS},
     ("POST", "/api/v1/patients/{id}/conversation/read/"): {"up_to": EXISTS},
     ("POST", "/api/v1/patients/{id}/discharge/"): {"status": STATE},
     ("POST", "/api/v1/patients/{id}/redemptions/"): {"item": EXISTS, "non_field_errors": STATE},

@@ -33,6 +33,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.openapi.checks import JsonSchemaError
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -187,16 +188,10 @@ ID_FIELDS = {
 }
 
 
-@schema.hook
-def flatmap_body(context: Any, body: Any) -> Any:
-    """Half the time the body without the keys the schema does not declare (the API refuses
-    unknown keys, so a body carrying one never gets past validation) and with real ids in
-    the fields that name a patient, exercise, contact or staff member."""
-    world = fuzz.ACTIVE
-    operation = context.operation
-    declared = BODY_PROPERTIES.get((operation.method.upper(), operation.path))
-    if world is None or not declared or not isinstance(body, dict):
-        return st.just(body)
+def _with_world_body(world: World, body: dict[str, Any], declared: frozenset[str]) -> Any:
+    """`body` without the keys the schema does not declare (the API refuses unknown keys, so
+    a body carrying one never gets past validation) and with real ids in the fields that
+    name a patient, exercise, contact or staff member."""
     fields: dict[str, Any] = {key: st.just(value) for key, value in body.items() if key in declared}
     for name, segment in ID_FIELDS.items():
         if name in declared:
@@ -209,7 +204,34 @@ def flatmap_body(context: Any, body: Any) -> Any:
         fields["ids"] = st.permutations(world.ids["own_contacts"])
     if "timezone" in declared:
         fields["timezone"] = st.sampled_from(["America/New_York", "Europe/Berlin", "UTC"])
-    return st.one_of(st.just(body), st.fixed_dictionaries(fields))
+    return st.fixed_dictionaries(fields)
+
+
+def _body_is_negative(case: schemathesis.Case) -> bool:
+    meta = case.meta
+    component = meta.components.get(ParameterLocation.BODY) if meta is not None else None
+    return component is not None and component.mode.is_negative
+
+
+@schema.hook
+def flatmap_case(context: Any, case: schemathesis.Case) -> Any:
+    """Half the time the body made realistic (_with_world_body), so the happy paths are
+    reached. Only a positive body: a negative one is left as generated, or the hook would
+    turn a request the server must refuse into a valid one, and negative_data_rejection
+    would blame the server for accepting it. (This is a case hook, not a body hook: only
+    the case knows how its body was generated.)"""
+    world = fuzz.ACTIVE
+    operation = context.operation
+    declared = BODY_PROPERTIES.get((operation.method.upper(), operation.path))
+    body = case.body
+    if world is None or not declared or not isinstance(body, dict) or _body_is_negative(case):
+        return st.just(case)
+
+    def with_body(new_body: dict[str, Any]) -> schemathesis.Case:
+        case.body = new_body
+        return case
+
+    return st.one_of(st.just(case), _with_world_body(world, body, declared).map(with_body))
 
 
 # --- known issues --------------------------------------------------------------------------
