@@ -132,15 +132,10 @@ def _routable(name: str, value: Any) -> bool:
     return ROUTABLE[name].fullmatch(str(value)) is not None
 
 
-@schema.hook
-def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None) -> Any:
+def _path_with_world_ids(world: World, operation: Any, path_parameters: dict[str, Any]) -> Any:
     """Half the time a real id from the world: someone's own, a neighbour's, a foreigner's."""
-    names = [name for name in ROUTABLE if name in (path_parameters or {})]
-    if path_parameters is None or not names:
-        return st.just(path_parameters)
-    name = names[0]
-    world = fuzz.ACTIVE
-    known = list(world.ids.get(_segment(context.operation.path), [])) if world else []
+    name = next(name for name in ROUTABLE if name in path_parameters)
+    known = list(world.ids.get(_segment(operation.path), []))
     real = st.sampled_from([*known, ABSENT[name]]).map(
         lambda value: {**path_parameters, name: value}
     )
@@ -207,31 +202,43 @@ def _with_world_body(world: World, body: dict[str, Any], declared: frozenset[str
     return st.fixed_dictionaries(fields)
 
 
-def _body_is_negative(case: schemathesis.Case) -> bool:
+def _is_negative(case: schemathesis.Case, location: ParameterLocation) -> bool:
     meta = case.meta
-    component = meta.components.get(ParameterLocation.BODY) if meta is not None else None
+    component = meta.components.get(location) if meta is not None else None
     return component is not None and component.mode.is_negative
 
 
 @schema.hook
 def flatmap_case(context: Any, case: schemathesis.Case) -> Any:
-    """Half the time the body made realistic (_with_world_body), so the happy paths are
-    reached. Only a positive body: a negative one is left as generated, or the hook would
-    turn a request the server must refuse into a valid one, and negative_data_rejection
-    would blame the server for accepting it. (This is a case hook, not a body hook: only
-    the case knows how its body was generated.)"""
+    """Real ids in the path (_path_with_world_ids) and a realistic body (_with_world_body),
+    so the happy paths are reached. Only where the case is positive data: a negative path
+    or body is left as generated, or the hook would turn a request the server must refuse
+    into a valid one and negative_data_rejection would blame the server for accepting it.
+    (A case hook, not per-component hooks: only the case knows how each part was made.)"""
     world = fuzz.ACTIVE
     operation = context.operation
-    declared = BODY_PROPERTIES.get((operation.method.upper(), operation.path))
-    body = case.body
-    if world is None or not declared or not isinstance(body, dict) or _body_is_negative(case):
+    if world is None:
         return st.just(case)
+    path_parameters = case.path_parameters or {}
+    paths = st.just(case.path_parameters)
+    if any(name in path_parameters for name in ROUTABLE) and not _is_negative(
+        case, ParameterLocation.PATH
+    ):
+        paths = _path_with_world_ids(world, operation, path_parameters)
+    declared = BODY_PROPERTIES.get((operation.method.upper(), operation.path))
+    bodies = st.just(case.body)
+    if declared and isinstance(case.body, dict) and not _is_negative(case, ParameterLocation.BODY):
+        bodies = st.one_of(bodies, _with_world_body(world, case.body, declared))
 
-    def with_body(new_body: dict[str, Any]) -> schemathesis.Case:
-        case.body = new_body
+    def with_parts(parts: tuple[Any, Any]) -> schemathesis.Case:
+        new_path, new_body = parts
+        if new_path is not case.path_parameters:
+            case.path_parameters = new_path
+        if new_body is not case.body:
+            case.body = new_body
         return case
 
-    return st.one_of(st.just(case), _with_world_body(world, body, declared).map(with_body))
+    return st.tuples(paths, bodies).map(with_parts)
 
 
 # --- known issues --------------------------------------------------------------------------
@@ -301,6 +308,16 @@ def filter_failure(
     return not any(issue.matches(failure, case, response) for issue in KNOWN_ISSUES)
 
 
+def _mangled_authorization(case: schemathesis.Case) -> bool:
+    """Negative data in the headers that carries its own Authorization header: the bearer
+    scheme of the schema, generated to violate its format."""
+    meta = case.meta
+    component = meta.components.get(ParameterLocation.HEADER) if meta is not None else None
+    if component is None or not component.mode.is_negative:
+        return False
+    return any(name.lower() == "authorization" for name in case.headers or {})
+
+
 # --- the run -------------------------------------------------------------------------------
 
 # The world fixture is function scoped on purpose: one world per operation, shared by that
@@ -312,6 +329,15 @@ SHARED_WORLD = settings(suppress_health_check=[HealthCheck.function_scoped_fixtu
 @schema.parametrize()
 @SHARED_WORLD
 def test_api(case: schemathesis.Case, fuzz_world: World) -> None:
+    if _mangled_authorization(case):
+        # Our token would replace the very header that makes the case invalid, and the
+        # server would rightly accept the request. Sent once, as generated: nobody's token.
+        try:
+            case.call_and_validate(checks=CHECKS)
+        except FailureGroup as failures:
+            failures.add_note("Sent with its own (invalid) Authorization header.")
+            raise
+        return
     for role in roles_for(case.operation.path):
         try:
             case.call_and_validate(headers=fuzz_world.headers(role), checks=CHECKS)
