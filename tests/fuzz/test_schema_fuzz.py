@@ -322,7 +322,11 @@ def _mangled_authorization(case: schemathesis.Case) -> bool:
 
 # The world fixture is function scoped on purpose: one world per operation, shared by that
 # operation's cases (what one request changes, the next one sees, as on a server).
-SHARED_WORLD = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+# filter_too_much: a few large bodies (sessions, check-ins) whose every field is bounded make
+# hypothesis discard many drafts; what it does generate is still sent and checked.
+SHARED_WORLD = settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much]
+)
 
 
 @schema.hooks.apply(filter_failure)
