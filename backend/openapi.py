@@ -10,7 +10,7 @@ from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema
 
 from backend.api import StrictSerializer
-from backend.bounds import EARLIEST_DATE, LATEST_DATE
+from backend.bounds import EARLIEST_DATE, LATEST_DATE, MAX_ID
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -144,6 +144,8 @@ YEAR_IN_RANGE = rf"^({EARLIEST_DATE.year // 100}[0-9]{{2}}|2[01][0-9]{{2}}|{LATE
 # tz releases, so it is a named format rather than an enum.
 TIME_ZONE_FORMAT = "iana-time-zone"
 TIME_ZONE_FIELDS = frozenset({"timezone", "device_timezone"})
+# Query parameters that name a row: an id the server reads in 1..MAX_ID, else a 400.
+ID_PARAMETERS = frozenset({"patient"})
 DECIMAL_PATTERN = re.compile(r"\^-\?\\d\{0,(\d+)\}\(\?:\\\.\\d\{0,(\d+)\}\)\?\$")
 
 
@@ -184,6 +186,15 @@ def bound_inputs(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
                 continue
             for parameter in operation.get("parameters", []):
                 _bound_inputs(parameter.get("schema"))
+                schema = parameter.get("schema") or {}
+                # Read as a typed id (recovery.api.common.parse_id_param, IdFilter).
+                if (
+                    parameter.get("in") == "query"
+                    and parameter.get("name") in ID_PARAMETERS
+                    and schema.get("type") == "integer"
+                ):
+                    schema.setdefault("minimum", 1)
+                    schema.setdefault("maximum", MAX_ID)
             content = (operation.get("requestBody") or {}).get("content", {})
             for media in content.values():
                 _bound_inputs(media.get("schema"))

@@ -210,7 +210,7 @@ class ResponseList(APIView):
         return Response([response_body(r) for r in rows[:200]])
 
 
-class AssignSerializer(StrictSerializer):
+class QuestionnaireAssignSerializer(StrictSerializer):
     instrument = serializers.CharField(max_length=32)
     window_days = serializers.IntegerField(min_value=1, max_value=30, default=3)
 
@@ -220,11 +220,11 @@ class PatientQuestionnaires(APIView):
 
     permission_classes = [IsClinician]
 
-    @extend_schema(request=AssignSerializer, responses={201: serializers.DictField()})
+    @extend_schema(request=QuestionnaireAssignSerializer, responses={201: serializers.DictField()})
     def post(self, request: Request, pk: int) -> Response:
         actor = request_user(request)
         enrollment = visible_enrollment(actor, pk)
-        serializer = AssignSerializer(data=request.data)
+        serializer = QuestionnaireAssignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         assignment = questionnaire_assign(enrollment=enrollment, actor=actor, **serializer.data)
         return Response(

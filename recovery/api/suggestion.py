@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -105,7 +105,15 @@ class PatientSuggestionDismiss(APIView):
 
     permission_classes = [IsClinician]
 
-    @extend_schema(request=DismissSerializer, responses={201: DismissalSerializer})
+    @extend_schema(
+        request=DismissSerializer,
+        responses={
+            201: DismissalSerializer,
+            422: OpenApiResponse(
+                description="Nothing is suggested, or the suggestion is no longer the one named."
+            ),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         enrollment = visible_enrollment(request_user(request), pk)
         serializer = DismissSerializer(data=request.data)

@@ -87,3 +87,28 @@ def test_a_patch_that_reads_its_whole_body_documents_what_it_requires() -> None:
     assert component("PlanUpdateRequest")["required"] == ["summary"]
     # A partial update stays partial.
     assert "required" not in component("PatchedContactRequest")
+
+
+@pytest.mark.django_db
+def test_each_request_body_is_its_own_component() -> None:
+    """Two serializers of one name share a component: assigning a questionnaire was
+    documented as assigning a flag ({assignee}), which the server refuses."""
+    paths = served()["paths"]
+
+    def body(path: str) -> str:
+        ref: str = paths[path]["post"]["requestBody"]["content"]["application/json"]["schema"][
+            "$ref"
+        ]
+        return ref.rsplit("/", 1)[-1]
+
+    questionnaire = component(body("/api/v1/patients/{id}/questionnaires/"))
+    assert set(questionnaire["properties"]) == {"instrument", "window_days"}
+    assert set(component(body("/api/v1/flags/{id}/assign/"))["properties"]) == {"assignee"}
+
+
+@pytest.mark.django_db
+def test_a_patient_query_parameter_is_an_id_in_range() -> None:
+    """?patient=-5 is refused (400): the schema says an id starts at 1."""
+    for path in ("/api/v1/checkins/{checkin_id}/", "/api/v1/attendance/summary/"):
+        schema = parameter(path, "patient")
+        assert (schema["minimum"], schema["maximum"]) == (1, 2**63 - 1), path

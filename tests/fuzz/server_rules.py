@@ -17,11 +17,16 @@ from typing import Any
 
 from schemathesis.openapi.checks import RejectedPositiveData
 
+from recovery.models import PlanSection
+
 EXISTS = "must name an existing row the caller may use"
 STATE = "depends on the record's state"
 BETWEEN = "a rule between fields"
 WHO = "depends on who asks"
 TODAY = "depends on today or the program's dates"
+
+SAFETY_PLAN_SECTIONS = tuple(PlanSection.values)
+PLAN_STEP = "a text, or an exercise or contact of the patient's own"
 
 # (METHOD, path) -> {field named in the 400 (a prefix covers its items): why}.
 SERVER_RULES: dict[tuple[str, str], dict[str, str]] = {
@@ -39,6 +44,7 @@ SERVER_RULES: dict[tuple[str, str], dict[str, str]] = {
         "events": BETWEEN,
         "expires_at": TODAY,
         "revocation_acknowledged": "must be confirmed",
+        "signature": "the patient's full name",
     },
     ("POST", "/api/v1/contacts/"): {
         "phone": "a phone or an email; digits, spaces and + - ( ), at least three digits",
@@ -49,6 +55,7 @@ SERVER_RULES: dict[tuple[str, str], dict[str, str]] = {
     },
     ("POST", "/api/v1/contacts/reorder/"): {"ids": "every one of the patient's contacts once"},
     ("POST", "/api/v1/exercises/"): {"slug": "unique in the program"},
+    ("POST", "/api/v1/flags/{id}/assign/"): {"assignee": EXISTS},
     ("POST", "/api/v1/flags/{id}/acknowledge/"): {"status": STATE},
     ("POST", "/api/v1/flags/{id}/reopen/"): {"status": STATE},
     ("POST", "/api/v1/flags/{id}/resolve/"): {"status": STATE},
@@ -66,9 +73,20 @@ SERVER_RULES: dict[tuple[str, str], dict[str, str]] = {
         "substance": BETWEEN,
     },
     ("PUT", "/api/v1/me/checkin-schedule/"): {"due_by": BETWEEN},
+    ("PUT", "/api/v1/monitoring-settings/"): {
+        "suggestion_min_checkin_adherence": "a decimal's minimum",
+    },
     ("POST", "/api/v1/me/conversation/read/"): {"up_to": EXISTS},
-    ("PUT", "/api/v1/me/safety-plan/"): {"version_conflict": STATE, "version": STATE},
-    ("PUT", "/api/v1/patients/{id}/safety-plan/"): {"version_conflict": STATE, "version": STATE},
+    ("PUT", "/api/v1/me/safety-plan/"): {
+        "version_conflict": STATE,
+        "version": STATE,
+        **dict.fromkeys(SAFETY_PLAN_SECTIONS, PLAN_STEP),
+    },
+    ("PUT", "/api/v1/patients/{id}/safety-plan/"): {
+        "version_conflict": STATE,
+        "version": STATE,
+        **dict.fromkeys(SAFETY_PLAN_SECTIONS, PLAN_STEP),
+    },
     ("POST", "/api/v1/medications/"): {"end_date": BETWEEN},
     ("PATCH", "/api/v1/medications/{id}/"): {
         "end_date": BETWEEN,
@@ -79,9 +97,19 @@ SERVER_RULES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/api/v1/medications/adherence/"): {"patient": WHO},
     ("POST", "/api/v1/meetings/"): {"attended_on": TODAY},
     ("GET", "/api/v1/meetings/weekly/"): {"patient": WHO},
-    ("POST", "/api/v1/patients/"): {"expected_end_date": BETWEEN},
+    ("PUT", "/api/v1/notifications/preferences/"): {"quiet_start": BETWEEN, "quiet_end": BETWEEN},
+    ("POST", "/api/v1/patients/"): {"expected_end_date": BETWEEN, "care_team": EXISTS},
     ("POST", "/api/v1/patients/{id}/conversation/read/"): {"up_to": EXISTS},
     ("POST", "/api/v1/patients/{id}/discharge/"): {"status": STATE},
+    ("POST", "/api/v1/patients/{id}/readmit/"): {"status": STATE},
+    ("POST", "/api/v1/patients/{id}/questionnaires/"): {"instrument": EXISTS},
+    ("POST", "/api/v1/patients/{id}/suggestion/dismiss/"): {
+        "suggested_stage": BETWEEN,
+        "suggested_level_of_care": BETWEEN,
+        "conflict": "only the suggestion on offer",
+    },
+    ("POST", "/api/v1/patients/{id}/change/"): {"stage": BETWEEN, "level_of_care": BETWEEN},
+    ("PUT", "/api/v1/patients/{id}/care-team/"): {"members": EXISTS, "primary_counselor": EXISTS},
     ("POST", "/api/v1/patients/{id}/redemptions/"): {"item": EXISTS, "non_field_errors": STATE},
     ("GET", "/api/v1/patients/{id}/timeline/"): {"cursor": "a cursor the server handed out"},
     ("POST", "/api/v1/plans/"): {"goals": BETWEEN, "patient": STATE},
@@ -105,11 +133,20 @@ SERVER_RULES: dict[tuple[str, str], dict[str, str]] = {
         # Decimals travel as strings: a schema has no minimum for them.
         "required_hours_per_week": "a decimal's minimum",
         "suggestion_min_checkin_adherence": "a decimal's minimum",
+        "service_day_min_hours": "a decimal's minimum",
     },
+    ("GET", "/api/v1/reports/adherence/"): {"end": BETWEEN},
+    ("GET", "/api/v1/reports/adherence/csv/"): {"end": BETWEEN},
+    ("GET", "/api/v1/reports/flags/"): {"end": BETWEEN},
+    ("GET", "/api/v1/reports/flags/csv/"): {"end": BETWEEN},
+    ("GET", "/api/v1/reports/service-days/"): {"end": BETWEEN},
+    ("GET", "/api/v1/reports/service-days/csv/"): {"end": BETWEEN},
     ("POST", "/api/v1/screens/"): {"results": BETWEEN, "observed": BETWEEN},
     ("POST", "/api/v1/screens/{id}/correct/"): {"results": BETWEEN, "observed": BETWEEN},
     ("POST", "/api/v1/series/"): {
         "rrule": "an RFC 5545 rule with an end",
+        "patients": EXISTS,
+        "facilitator": EXISTS,
         "duration_minutes": "between 5 minutes and 12 hours",
         "start_date": TODAY,
     },
