@@ -133,7 +133,19 @@ def test_the_facilitator_takes_the_whole_roll_of_their_session(cast: dict[str, A
     assert marked.status_code == 201, marked.content
     roll = o.get(f"/api/v1/sessions/{group.id}/attendance/").json()
     assert [row["patient"] for row in roll] == [a.id]
+    _nobody_came(o, group, [a])
     assert o.post(f"/api/v1/sessions/{group.id}/cancel/").status_code == 200
+
+
+def _nobody_came(client: Any, group: Any, patients: list[Any]) -> None:
+    """A session someone attended is not cancelled: the roll is corrected first."""
+    for patient in patients:
+        corrected = client.post(
+            f"/api/v1/sessions/{group.id}/attendance/",
+            {"patient": patient.id, "status": "absent"},
+            format="json",
+        )
+        assert corrected.status_code in (200, 201), corrected.content
 
 
 def test_a_counselor_sees_and_marks_only_their_patients_on_someone_elses_group(
@@ -161,6 +173,7 @@ def test_a_counselor_sees_and_marks_only_their_patients_on_someone_elses_group(
     assert supervisor.get(f"/api/v1/sessions/{group.id}/").json()["patients"] == sorted(
         [a.id, b.id]
     )
+    _nobody_came(supervisor, group, [a, b])
     assert supervisor.post(f"/api/v1/sessions/{group.id}/cancel/").status_code == 200
 
 

@@ -59,7 +59,7 @@ def text_of(fragment: str) -> str:
 
 
 def scores_cell(html: str, enrollment: Enrollment) -> str:
-    match = re.search(r"<td data-scores>(.*?)</td>", row_of(html, enrollment), re.S)
+    match = re.search(r"<td [^>]*data-scores>(.*?)</td>", row_of(html, enrollment), re.S)
     assert match
     return text_of(match.group(1))
 
