@@ -101,7 +101,21 @@ class IdFilter(BoundedNumberFilter):
         super().__init__(*args, **kwargs)
 
 
+# `?since=` names the filter but gives no value: refused, as the schema's date format says,
+# rather than read as "no filter".
+EMPTY_FILTER_MESSAGE = "Give a value, or leave the parameter out."
+
+
+def _refuse_empty(value: Any) -> None:
+    if value == "":
+        raise forms.ValidationError(EMPTY_FILTER_MESSAGE, code="empty")
+
+
 class _BoundedDateFormField(forms.DateField):
+    def to_python(self, value: Any) -> Any:
+        _refuse_empty(value)
+        return super().to_python(value)
+
     def validate(self, value: Any) -> None:
         super().validate(value)
         if value is not None and not date_in_range(value):
@@ -110,6 +124,7 @@ class _BoundedDateFormField(forms.DateField):
 
 class _BoundedDateTimeFormField(django_filters.fields.IsoDateTimeField):
     def to_python(self, value: Any) -> datetime | None:
+        _refuse_empty(value)
         try:
             result: datetime | None = super().to_python(value)
         except OverflowError:  # a naive edge-of-calendar value made aware in a zone

@@ -151,7 +151,12 @@ def contact_update(*, contact: SupportContact, data: dict[str, Any]) -> SupportC
 
 @transaction.atomic
 def contact_delete(*, contact: SupportContact) -> None:
-    """Delete the contact, leaving only that it was deleted, for syncing apps."""
+    """Delete the contact, leaving only that it was deleted, for syncing apps. A contact a
+    consent names stays: the consent is the record of what was disclosed to whom."""
+    if contact.consents.exists():
+        raise ServiceError(
+            {"consents": ["A consent names this contact as its recipient: it stays on record."]}
+        )
     contact_id = contact.id
     contact.delete()
     SupportContactDeletion.objects.create(

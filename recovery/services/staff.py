@@ -363,7 +363,7 @@ def _set_active(*, actor: User, staff: User, active: bool, meta: RequestMeta) ->
     if staff.role not in STAFF_ROLES:
         raise NotAllowed(message="Only staff accounts are managed here.")
     if staff.id == actor.id:
-        raise Conflict(message="You cannot deactivate your own account.")
+        raise Conflict(message="You cannot deactivate or reactivate your own account.")
     with transaction.atomic():
         locked = User.objects.select_for_update().get(id=staff.id)
         if locked.is_active == active:

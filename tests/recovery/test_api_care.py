@@ -4,13 +4,14 @@ and the urge button."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from recovery.models import (
+    Consent,
     Enrollment,
     Exercise,
     ExerciseAssignment,
@@ -378,3 +379,36 @@ def test_the_urge_button_still_helps_with_an_empty_toolkit(patient_client: APICl
     assert all(e["steps"] for e in body["exercises"])
     assert body["support_contacts"] == []
     assert body["crisis_resources"]
+
+
+def test_a_contact_a_consent_names_stays_with_a_clear_answer(
+    patient_client: APIClient, enrollment: Enrollment
+) -> None:
+    sponsor = cast(SupportContact, ContactFactory(enrollment=enrollment))
+    Consent.objects.create(
+        enrollment=enrollment,
+        disclosing_party="The program",
+        recipient=sponsor,
+        events=["checkin_missed"],
+        purpose="Support",
+        expires_at=timezone.now() + timedelta(days=30),
+        revocation_acknowledged=True,
+        signature="Pat Patient",
+        signed_at=timezone.now(),
+    )
+
+    response = patient_client.delete(f"/api/v1/contacts/{sponsor.id}/")
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["consents"]
+    assert SupportContact.objects.filter(id=sponsor.id).exists()
+
+
+@pytest.mark.parametrize("parameter", ["since", "until"])
+def test_an_empty_date_filter_is_refused_naming_it(
+    patient_client: APIClient, parameter: str
+) -> None:
+    response = patient_client.get(f"/api/v1/contacts/?{parameter}=")
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == [parameter]
