@@ -89,6 +89,16 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
                         "content": {"application/json": {"schema": ref}},
                     },
                 )
+            if path.endswith(("/deactivate/", "/reactivate/")) and path.startswith(
+                "/api/v1/staff/"
+            ):
+                responses.setdefault(
+                    "422",
+                    {
+                        "description": "A supervisor's own account is not theirs to switch.",
+                        "content": {"application/json": {"schema": ref}},
+                    },
+                )
             for response in responses.values():
                 response.setdefault("headers", {}).update(API_VERSION_HEADER)
     return result

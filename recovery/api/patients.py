@@ -335,7 +335,11 @@ class PatientTimeline(APIView):
             OpenApiParameter(
                 "before", OpenApiTypes.DATETIME, description="ISO 8601 instant with offset."
             ),
-            OpenApiParameter("limit", int, description="1 to 200, default 50."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": 200},
+                description="1 to 200, default 50.",
+            ),
         ],
         responses={
             200: inline_serializer(

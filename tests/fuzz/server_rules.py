@@ -53,6 +53,7 @@ SERVER_RULES: dict[tuple[str, str], dict[str, str]] = {
     ("PATCH", "/api/v1/contacts/{id}/"): {
         "phone": "a phone or an email; digits, spaces and + - ( ), at least three digits",
     },
+    ("DELETE", "/api/v1/contacts/{id}/"): {"consents": "a consent's recipient stays on record"},
     ("POST", "/api/v1/contacts/reorder/"): {"ids": "every one of the patient's contacts once"},
     ("POST", "/api/v1/exercises/"): {"slug": "unique in the program"},
     ("POST", "/api/v1/flags/{id}/assign/"): {"assignee": EXISTS},
@@ -67,6 +68,7 @@ SERVER_RULES: dict[tuple[str, str], dict[str, str]] = {
     },
     ("POST", "/api/v1/incentive-protocols/"): {
         "streak_days": BETWEEN,
+        "start": BETWEEN,
         "maximum": BETWEEN,
         "bowl": BETWEEN,
         "non_field_errors": BETWEEN,
@@ -95,10 +97,11 @@ SERVER_RULES: dict[tuple[str, str], dict[str, str]] = {
         "prescriber": WHO,
     },
     ("GET", "/api/v1/medications/adherence/"): {"patient": WHO},
-    ("POST", "/api/v1/meetings/"): {"attended_on": TODAY},
+    ("POST", "/api/v1/meetings/"): {"attended_on": TODAY, "fellowship_other": BETWEEN},
     ("GET", "/api/v1/meetings/weekly/"): {"patient": WHO},
     ("PUT", "/api/v1/notifications/preferences/"): {"quiet_start": BETWEEN, "quiet_end": BETWEEN},
     ("POST", "/api/v1/patients/"): {"expected_end_date": BETWEEN, "care_team": EXISTS},
+    ("PUT", "/api/v1/patients/{id}/checkin-schedule/"): {"due_by": BETWEEN},
     ("POST", "/api/v1/patients/{id}/conversation/read/"): {"up_to": EXISTS},
     ("POST", "/api/v1/patients/{id}/discharge/"): {"status": STATE},
     ("POST", "/api/v1/patients/{id}/readmit/"): {"status": STATE},
@@ -113,8 +116,15 @@ SERVER_RULES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/api/v1/patients/{id}/redemptions/"): {"item": EXISTS, "non_field_errors": STATE},
     ("GET", "/api/v1/patients/{id}/timeline/"): {"cursor": "a cursor the server handed out"},
     ("POST", "/api/v1/plans/"): {"goals": BETWEEN, "patient": STATE},
-    ("POST", "/api/v1/plans/{id}/comments/"): {"body": "a comment, or agreement to the plan"},
-    ("POST", "/api/v1/plans/{id}/goals/"): {"instrument": BETWEEN, "target_value": BETWEEN},
+    ("POST", "/api/v1/plans/{id}/comments/"): {
+        "body": "a comment, or agreement to the plan",
+        "agrees": WHO,
+    },
+    ("POST", "/api/v1/plans/{id}/goals/"): {
+        "instrument": BETWEEN,
+        "target_value": BETWEEN,
+        "due_date": TODAY,
+    },
     ("POST", "/api/v1/practices/"): {"exercise": EXISTS},
     ("POST", "/api/v1/program/instruments/"): {"definition": "a valid FHIR Questionnaire"},
     ("PUT", "/api/v1/program/office-hours/"): {"closes_at": BETWEEN},
@@ -141,7 +151,11 @@ SERVER_RULES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/api/v1/reports/flags/csv/"): {"end": BETWEEN},
     ("GET", "/api/v1/reports/service-days/"): {"end": BETWEEN},
     ("GET", "/api/v1/reports/service-days/csv/"): {"end": BETWEEN},
-    ("POST", "/api/v1/screens/"): {"results": BETWEEN, "observed": BETWEEN},
+    ("POST", "/api/v1/screens/"): {
+        "results": BETWEEN,
+        "observed": BETWEEN,
+        "collected_on": TODAY,
+    },
     ("POST", "/api/v1/screens/{id}/correct/"): {"results": BETWEEN, "observed": BETWEEN},
     ("POST", "/api/v1/series/"): {
         "rrule": "an RFC 5545 rule with an end",
@@ -149,6 +163,7 @@ SERVER_RULES: dict[tuple[str, str], dict[str, str]] = {
         "facilitator": EXISTS,
         "duration_minutes": "between 5 minutes and 12 hours",
         "start_date": TODAY,
+        "video_url": "an http(s) address",
     },
     ("POST", "/api/v1/series/{id}/cancel-rest/"): {"from_instant": STATE},
     ("POST", "/api/v1/series/{id}/move-rest/"): {
@@ -161,6 +176,12 @@ SERVER_RULES: dict[tuple[str, str], dict[str, str]] = {
         "facilitator": EXISTS,
         "patients": EXISTS,
     },
+    ("POST", "/api/v1/sessions/{id}/cancel/"): {"status": STATE},
+    ("POST", "/api/v1/staff/invitations/"): {
+        "email": "an open invitation is reissued, not sent twice"
+    },
+    ("POST", "/api/v1/staff/{id}/deactivate/"): {"conflict": WHO},
+    ("POST", "/api/v1/staff/{id}/reactivate/"): {"conflict": WHO},
     ("POST", "/api/v1/sessions/{id}/attendance/"): {
         "minutes_attended": "at most the session's length",
         "status": STATE,
