@@ -256,6 +256,24 @@ def enrollment_change(
     return enrollment
 
 
+def _status_set(
+    enrollment: Enrollment, status: str, *, actor: User, reason: str, now: datetime
+) -> None:
+    """Discharged or active again, with the care path history saying who, when and why."""
+    EnrollmentChange.objects.create(
+        enrollment=enrollment,
+        field="status",
+        old_value=enrollment.status,
+        new_value=status,
+        reason=reason,
+        changed_by=actor,
+        changed_at=now,
+    )
+    enrollment.status = status
+    enrollment.discharged_at = now if status == EnrollmentStatus.DISCHARGED else None
+    enrollment.save(update_fields=["status", "discharged_at"])
+
+
 @transaction.atomic
 def enrollment_discharge(*, enrollment: Enrollment, actor: User, reason: str = "") -> Enrollment:
     """Discharge: windows stop, and every unused one-time code stops working for good (a
@@ -265,18 +283,7 @@ def enrollment_discharge(*, enrollment: Enrollment, actor: User, reason: str = "
         raise ServiceError({"status": ["The patient is already discharged."]})
     now = timezone.now()
     _expire_unused_codes(enrollment, now)
-    EnrollmentChange.objects.create(
-        enrollment=enrollment,
-        field="status",
-        old_value=enrollment.status,
-        new_value=EnrollmentStatus.DISCHARGED,
-        reason=reason,
-        changed_by=actor,
-        changed_at=now,
-    )
-    enrollment.status = EnrollmentStatus.DISCHARGED
-    enrollment.discharged_at = now
-    enrollment.save(update_fields=["status", "discharged_at"])
+    _status_set(enrollment, EnrollmentStatus.DISCHARGED, actor=actor, reason=reason, now=now)
     schedule_stop(enrollment=enrollment)
     return enrollment
 
@@ -292,18 +299,7 @@ def enrollment_readmit(*, enrollment: Enrollment, actor: User, reason: str = "")
     now = timezone.now()
     # Codes expired at discharge already; this also catches any issued before this lock.
     _expire_unused_codes(enrollment, now)
-    EnrollmentChange.objects.create(
-        enrollment=enrollment,
-        field="status",
-        old_value=enrollment.status,
-        new_value=EnrollmentStatus.ACTIVE,
-        reason=reason,
-        changed_by=actor,
-        changed_at=now,
-    )
-    enrollment.status = EnrollmentStatus.ACTIVE
-    enrollment.discharged_at = None
-    enrollment.save(update_fields=["status", "discharged_at"])
+    _status_set(enrollment, EnrollmentStatus.ACTIVE, actor=actor, reason=reason, now=now)
     schedule = CheckInSchedule.objects.filter(enrollment=enrollment).first()
     if schedule is not None:
         checkin_schedule_set(
